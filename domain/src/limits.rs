@@ -1,0 +1,19 @@
+//! The limits of GUIDE.md section 4 that belong to the rules themselves, in one place.
+
+/// Fewest characters in a username (and, later, a group name).
+pub const USERNAME_CHARS_MIN: usize = 3;
+/// Most characters in a username.
+pub const USERNAME_CHARS_MAX: usize = 32;
+/// Fewest bytes in a password.
+pub const PASSWORD_BYTES_MIN: usize = 8;
+/// Most bytes in a password: argon2 would take more, but nobody types more.
+pub const PASSWORD_BYTES_MAX: usize = 128;
+/// Most characters (Unicode scalar values) in a message body.
+pub const BODY_CHARS_MAX: usize = 4_000;
+/// Most bytes in a message body. With at most 4 bytes a character this never binds before
+/// `BODY_CHARS_MAX` does, but it lets a huge body be refused without scanning it.
+pub const BODY_BYTES_MAX: usize = 16 * 1024;
+/// History page size when the reader asks for none.
+pub const HISTORY_PAGE_DEFAULT: u32 = 50;
+/// Largest history page the server hands out; larger requests are clamped, and the reply says so.
+pub const HISTORY_PAGE_MAX: u32 = 500;

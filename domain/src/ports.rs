@@ -1,0 +1,124 @@
+//! The ports: what the rules need from the outside world, as traits that adapters implement.
+
+use std::fmt;
+
+use jiff::Timestamp;
+
+use crate::error::ErrorCode;
+use crate::message::{Conversation, Message, MessageId, NewMessage};
+use crate::password::{Password, PasswordHash};
+use crate::username::Username;
+
+/// A registered user as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub username: Username,
+    pub password_hash: PasswordHash,
+    pub registered_at: Timestamp,
+}
+
+/// What `Store::insert_user` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    Yes,
+    /// The name was taken already; nothing was written.
+    NameTaken,
+}
+
+/// What a store does with the data it finds when it is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retention {
+    /// Erase everything at open, as the user asked for by default. Nothing outlives the
+    /// process, so `commit` need not wait for the disk.
+    Wipe,
+    /// Keep what is there, and make `commit` durable: once it returns, every write before it
+    /// survives a crash of the process (`kill -9`).
+    Keep,
+}
+
+/// The storage port. One loop thread owns the store and makes every call, so writes are
+/// serialised by construction and no method needs to be thread-safe.
+///
+/// Writes become visible to reads at once, and durable (under `Retention::Keep`) at the next
+/// `commit`. The server appends everything one loop turn accepted, commits once, and only then
+/// acknowledges (group commit).
+pub trait Store {
+    fn find_user(&self, username: &Username) -> Result<Option<UserRecord>, StoreError>;
+
+    /// Adds a user unless the name is taken. Names are lowercase by construction, so this is
+    /// unique case-insensitively.
+    fn insert_user(&mut self, user: &UserRecord) -> Result<Inserted, StoreError>;
+
+    /// Numbers and stores a message. Ids strictly increase, across reopenings too.
+    fn append_message(&mut self, message: NewMessage) -> Result<Message, StoreError>;
+
+    /// Up to `limit` messages of `conversation` with ids below `before` (all, if `None`): the
+    /// newest such, returned oldest first. Costs O(limit), not O(messages stored).
+    fn history(
+        &self,
+        conversation: &Conversation,
+        before: Option<MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError>;
+
+    /// Makes every write so far durable together (one transaction, one flush).
+    fn commit(&mut self) -> Result<(), StoreError>;
+}
+
+/// Storage failed. The detail is for the operator's log; clients get the code and sentence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// The storage engine reported an error (disk full, I/O error, lock held...).
+    Unavailable(String),
+    /// Stored data could not be read back as a valid value.
+    Corrupt(String),
+}
+
+impl StoreError {
+    pub fn detail(&self) -> &str {
+        match self {
+            StoreError::Unavailable(detail) | StoreError::Corrupt(detail) => detail,
+        }
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("The server cannot read or write its data right now; please try again later.")
+    }
+}
+
+impl ErrorCode for StoreError {
+    fn code(&self) -> &'static str {
+        "storage_unavailable"
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// The password-hashing port. Hashing is deliberately slow (tens of milliseconds), so the
+/// server calls this from worker threads, never from its loop: hence `Send + Sync`.
+pub trait PasswordHasher: Send + Sync {
+    fn hash(&self, password: &Password) -> Result<PasswordHash, HashError>;
+
+    /// Ok(true) if `password` matches `hash`; Ok(false) if it does not.
+    fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, HashError>;
+}
+
+/// Hashing failed: a malformed stored hash, or the hasher could not run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HashError(pub String);
+
+impl fmt::Display for HashError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("The server could not check the password; please try again later.")
+    }
+}
+
+impl ErrorCode for HashError {
+    fn code(&self) -> &'static str {
+        "internal_error"
+    }
+}
+
+impl std::error::Error for HashError {}

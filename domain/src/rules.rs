@@ -1,0 +1,300 @@
+//! The rules of register, log in, send and history, as functions of the store and their input.
+//!
+//! Hashing is slow, so register and log in come in two halves: the first decides what needs
+//! hashing, the loop hashes on a worker thread, and the second decides the outcome. Time is
+//! always an argument.
+
+use std::fmt;
+
+use jiff::Timestamp;
+
+use crate::body::MessageBody;
+use crate::error::ErrorCode;
+use crate::limits::{HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX};
+use crate::message::{Conversation, Message, MessageId, NewMessage, Recipient, to_millisecond};
+use crate::password::PasswordHash;
+use crate::ports::{Inserted, Store, StoreError, UserRecord};
+use crate::username::Username;
+
+// ---- register ---------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegisterError {
+    UsernameTaken(Username),
+    Store(StoreError),
+}
+
+/// First half: refuses a taken name before any hashing is spent on it.
+pub fn check_register(store: &impl Store, username: &Username) -> Result<(), RegisterError> {
+    match store.find_user(username) {
+        Ok(None) => Ok(()),
+        Ok(Some(_)) => Err(RegisterError::UsernameTaken(username.clone())),
+        Err(e) => Err(RegisterError::Store(e)),
+    }
+}
+
+/// Second half, once the password is hashed. The name may have been taken meanwhile by another
+/// registration that finished first; the store's uniqueness settles it.
+pub fn finish_register(
+    store: &mut impl Store,
+    username: Username,
+    password_hash: PasswordHash,
+    now: Timestamp,
+) -> Result<UserRecord, RegisterError> {
+    let user = UserRecord {
+        username,
+        password_hash,
+        registered_at: to_millisecond(now),
+    };
+    match store.insert_user(&user) {
+        Ok(Inserted::Yes) => Ok(user),
+        Ok(Inserted::NameTaken) => Err(RegisterError::UsernameTaken(user.username)),
+        Err(e) => Err(RegisterError::Store(e)),
+    }
+}
+
+impl fmt::Display for RegisterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RegisterError::UsernameTaken(name) => write!(f, "The name {name} is taken."),
+            RegisterError::Store(e) => e.fmt(f),
+        }
+    }
+}
+
+impl ErrorCode for RegisterError {
+    fn code(&self) -> &'static str {
+        match self {
+            RegisterError::UsernameTaken(_) => "username_taken",
+            RegisterError::Store(e) => e.code(),
+        }
+    }
+}
+
+// ---- log in -----------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginError {
+    UnknownUser(Username),
+    WrongPassword,
+    Store(StoreError),
+}
+
+/// What the loop must verify for a log-in: the password against `hash`. For an unknown name
+/// `hash` is the caller's dummy hash, so that an unknown name costs the same work as a wrong
+/// password and the answer's timing does not tell which it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginAttempt {
+    pub username: Username,
+    pub hash: PasswordHash,
+    user_exists: bool,
+}
+
+/// First half: looks the user up and says which hash to verify against.
+pub fn begin_login(
+    store: &impl Store,
+    username: Username,
+    dummy_hash: &PasswordHash,
+) -> Result<LoginAttempt, LoginError> {
+    match store.find_user(&username) {
+        Ok(Some(user)) => Ok(LoginAttempt {
+            username,
+            hash: user.password_hash,
+            user_exists: true,
+        }),
+        Ok(None) => Ok(LoginAttempt {
+            username,
+            hash: dummy_hash.clone(),
+            user_exists: false,
+        }),
+        Err(e) => Err(LoginError::Store(e)),
+    }
+}
+
+impl LoginAttempt {
+    /// Second half, given whether the password matched `self.hash`.
+    pub fn finish(self, password_matches: bool) -> Result<Username, LoginError> {
+        match (self.user_exists, password_matches) {
+            (false, _) => Err(LoginError::UnknownUser(self.username)),
+            (true, false) => Err(LoginError::WrongPassword),
+            (true, true) => Ok(self.username),
+        }
+    }
+}
+
+impl fmt::Display for LoginError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoginError::UnknownUser(name) => write!(f, "There is no user named {name}."),
+            LoginError::WrongPassword => f.write_str("Wrong password."),
+            LoginError::Store(e) => e.fmt(f),
+        }
+    }
+}
+
+impl ErrorCode for LoginError {
+    fn code(&self) -> &'static str {
+        match self {
+            LoginError::UnknownUser(_) => "unknown_user",
+            LoginError::WrongPassword => "wrong_password",
+            LoginError::Store(e) => e.code(),
+        }
+    }
+}
+
+// ---- send -------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    UnknownRecipient(Username),
+    Store(StoreError),
+}
+
+/// Stores a message from the logged-in `sender`. The returned message is visible at once but
+/// durable only after the store's next `commit`: acknowledge it after that.
+pub fn send(
+    store: &mut impl Store,
+    sender: &Username,
+    recipient: Recipient,
+    body: MessageBody,
+    now: Timestamp,
+) -> Result<Message, SendError> {
+    let Recipient::User(to) = &recipient;
+    // Sending to yourself needs no look-up: you exist.
+    if to != sender && store.find_user(to).map_err(SendError::Store)?.is_none() {
+        return Err(SendError::UnknownRecipient(to.clone()));
+    }
+    let message = NewMessage {
+        sender: sender.clone(),
+        recipient,
+        body,
+        sent_at: to_millisecond(now),
+    };
+    store.append_message(message).map_err(SendError::Store)
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::UnknownRecipient(name) => write!(f, "There is no user named {name}."),
+            SendError::Store(e) => e.fmt(f),
+        }
+    }
+}
+
+impl ErrorCode for SendError {
+    fn code(&self) -> &'static str {
+        match self {
+            SendError::UnknownRecipient(_) => "unknown_user",
+            SendError::Store(e) => e.code(),
+        }
+    }
+}
+
+// ---- history ----------------------------------------------------------------------------
+
+/// How history pages are sized; the operator may tune both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryPaging {
+    pub page_default: u32,
+    pub page_max: u32,
+}
+
+impl Default for HistoryPaging {
+    fn default() -> Self {
+        HistoryPaging {
+            page_default: HISTORY_PAGE_DEFAULT,
+            page_max: HISTORY_PAGE_MAX,
+        }
+    }
+}
+
+impl HistoryPaging {
+    /// The page size to use for a request, and whether the request was changed to get it.
+    pub fn clamp(&self, requested: Option<u32>) -> (u32, bool) {
+        match requested {
+            None => (self.page_default.clamp(1, self.page_max.max(1)), false),
+            Some(n) => {
+                let page = n.clamp(1, self.page_max.max(1));
+                (page, page != n)
+            }
+        }
+    }
+}
+
+/// A page of history, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryPage {
+    pub messages: Vec<Message>,
+    /// True if older messages exist before the first one here: ask again with `before` set to
+    /// its id.
+    pub has_more: bool,
+    /// The page size used.
+    pub limit: u32,
+    /// True if the requested size was outside 1 to `page_max` and was clamped to `limit`.
+    pub clamped: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HistoryError {
+    UnknownUser(Username),
+    Store(StoreError),
+}
+
+/// The page of `reader`'s conversation with `with` before `before` (the newest page if `None`).
+pub fn history(
+    store: &impl Store,
+    reader: &Username,
+    with: &Recipient,
+    before: Option<MessageId>,
+    requested: Option<u32>,
+    paging: HistoryPaging,
+) -> Result<HistoryPage, HistoryError> {
+    let Recipient::User(other) = with;
+    if other != reader
+        && store
+            .find_user(other)
+            .map_err(HistoryError::Store)?
+            .is_none()
+    {
+        return Err(HistoryError::UnknownUser(other.clone()));
+    }
+    let conversation = Conversation::of(reader, with);
+    let (limit, clamped) = paging.clamp(requested);
+    // One extra tells whether there is more without a second query.
+    let page = limit as usize;
+    let mut messages = store
+        .history(&conversation, before, page + 1)
+        .map_err(HistoryError::Store)?;
+    let has_more = messages.len() > page;
+    if has_more {
+        messages.drain(..messages.len() - page);
+    }
+    Ok(HistoryPage {
+        messages,
+        has_more,
+        limit,
+        clamped,
+    })
+}
+
+impl fmt::Display for HistoryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HistoryError::UnknownUser(name) => write!(f, "There is no user named {name}."),
+            HistoryError::Store(e) => e.fmt(f),
+        }
+    }
+}
+
+impl ErrorCode for HistoryError {
+    fn code(&self) -> &'static str {
+        match self {
+            HistoryError::UnknownUser(_) => "unknown_user",
+            HistoryError::Store(e) => e.code(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
