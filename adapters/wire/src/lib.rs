@@ -1,1 +1,10 @@
-//! placeholder
+//! The TCP wire format: the frames clients and servers exchange (serde types, postcard-encoded),
+//! the length-prefixed framing with its incremental decoder, and conversions to domain values.
+//! docs/protocol.md describes all of it to the byte.
+
+pub mod convert;
+pub mod frame;
+pub mod protocol;
+
+pub use frame::{DecodeError, EncodeError, FrameDecoder, encode_frame};
+pub use protocol::*;

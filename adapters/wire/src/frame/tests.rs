@@ -1,0 +1,443 @@
+//! Framing tests: pinned bytes (an accidental format change fails here first), round-trips,
+//! split-anywhere decoding, the size limit, and arbitrary bytes never panicking.
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::protocol::*;
+
+fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn frame_hex<T: Serialize>(value: &T) -> String {
+    let mut out = Vec::new();
+    encode_frame(value, FRAME_BYTES_MAX, &mut out).unwrap();
+    hex(&out)
+}
+
+fn user(name: &str) -> WireRecipient {
+    WireRecipient::User(name.into())
+}
+
+#[test]
+fn pinned_bytes_of_client_frames() {
+    let hello = ClientFrame::Hello(Hello {
+        magic: MAGIC,
+        version: PROTOCOL_VERSION,
+    });
+    assert_eq!(frame_hex(&hello), "00 00 00 06 00 43 48 41 54 01");
+
+    let send = ClientFrame::Request {
+        id: 1,
+        request: Request::Send {
+            client_message_id: 1,
+            to: user("bob"),
+            body: "hi".into(),
+        },
+    };
+    assert_eq!(
+        frame_hex(&send),
+        "00 00 00 0c 01 01 02 01 00 03 62 6f 62 02 68 69"
+    );
+
+    let history = ClientFrame::Request {
+        id: 2,
+        request: Request::History {
+            with: user("bob"),
+            before: Some(10),
+            limit: None,
+        },
+    };
+    assert_eq!(
+        frame_hex(&history),
+        "00 00 00 0b 01 02 03 00 03 62 6f 62 01 0a 00"
+    );
+
+    let login = ClientFrame::Request {
+        id: 300,
+        request: Request::LogIn {
+            username: "al".into(),
+            password: "pw".into(),
+        },
+    };
+    // 300 is the varint ac 02.
+    assert_eq!(
+        frame_hex(&login),
+        "00 00 00 0a 01 ac 02 01 02 61 6c 02 70 77"
+    );
+
+    let quit = ClientFrame::Request {
+        id: 3,
+        request: Request::Quit,
+    };
+    assert_eq!(frame_hex(&quit), "00 00 00 03 01 03 05");
+}
+
+#[test]
+fn pinned_bytes_of_server_frames() {
+    let welcome = ServerFrame::Welcome {
+        version: 1,
+        frame_bytes_max: 65536,
+    };
+    assert_eq!(frame_hex(&welcome), "00 00 00 05 00 01 80 80 04");
+
+    let sent = ServerFrame::Reply {
+        id: 1,
+        reply: Reply::Sent {
+            message_id: 42,
+            sent_at_ms: 1_700_000_000_000,
+        },
+    };
+    // i64 is zigzag then varint: 1,700,000,000,000 becomes 3,400,000,000,000.
+    assert_eq!(
+        frame_hex(&sent),
+        "00 00 00 0a 01 01 02 2a 80 a0 ab fe f9 62"
+    );
+
+    let delivered = ServerFrame::Event(Event::Message(WireMessage {
+        id: 5,
+        from: "alice".into(),
+        to: user("bob"),
+        body: "hi".into(),
+        sent_at_ms: -1,
+    }));
+    assert_eq!(
+        frame_hex(&delivered),
+        "00 00 00 12 02 00 05 05 61 6c 69 63 65 00 03 62 6f 62 02 68 69 01"
+    );
+
+    let error = ServerFrame::Reply {
+        id: 9,
+        reply: Reply::Error(ErrorBody::new("usage", "U")),
+    };
+    assert_eq!(
+        frame_hex(&error),
+        "00 00 00 0b 01 09 06 05 75 73 61 67 65 01 55"
+    );
+
+    let page = ServerFrame::Reply {
+        id: 4,
+        reply: Reply::History(HistoryPage {
+            messages: vec![],
+            has_more: false,
+            limit: 500,
+            clamped: true,
+        }),
+    };
+    assert_eq!(frame_hex(&page), "00 00 00 08 01 04 03 00 00 f4 03 01");
+
+    let closing = ServerFrame::Closing(ErrorBody::new("bad", ""));
+    assert_eq!(frame_hex(&closing), "00 00 00 06 03 03 62 61 64 00");
+    assert_eq!(
+        frame_hex(&ServerFrame::Event(Event::Ping)),
+        "00 00 00 02 02 01"
+    );
+}
+
+fn sample_client_frames() -> Vec<ClientFrame> {
+    vec![
+        ClientFrame::Hello(Hello {
+            magic: MAGIC,
+            version: 1,
+        }),
+        ClientFrame::Request {
+            id: 1,
+            request: Request::Register {
+                username: "alice".into(),
+                password: "correct horse".into(),
+            },
+        },
+        ClientFrame::Request {
+            id: 2,
+            request: Request::Send {
+                client_message_id: u64::MAX,
+                to: user("bob"),
+                body: "héllo 😀\nworld".into(),
+            },
+        },
+        ClientFrame::Request {
+            id: u32::MAX,
+            request: Request::History {
+                with: user("bob"),
+                before: None,
+                limit: Some(20),
+            },
+        },
+        ClientFrame::Request {
+            id: 5,
+            request: Request::Ping,
+        },
+    ]
+}
+
+fn encode_all(frames: &[ClientFrame]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for frame in frames {
+        encode_frame(frame, FRAME_BYTES_MAX, &mut out).unwrap();
+    }
+    out
+}
+
+fn decode_all(decoder: &mut FrameDecoder) -> Vec<ClientFrame> {
+    let mut frames = Vec::new();
+    while let Some(frame) = decoder.next_frame::<ClientFrame>().unwrap() {
+        frames.push(frame);
+    }
+    frames
+}
+
+#[test]
+fn many_frames_in_one_read() {
+    let frames = sample_client_frames();
+    let mut decoder = FrameDecoder::new(FRAME_BYTES_MAX);
+    decoder.push(&encode_all(&frames));
+    assert_eq!(decode_all(&mut decoder), frames);
+    assert_eq!(decoder.buffered_bytes(), 0);
+}
+
+#[test]
+fn one_byte_at_a_time() {
+    let frames = sample_client_frames();
+    let mut decoder = FrameDecoder::new(FRAME_BYTES_MAX);
+    let mut decoded = Vec::new();
+    for byte in encode_all(&frames) {
+        decoder.push(&[byte]);
+        decoded.extend(decode_all(&mut decoder));
+    }
+    assert_eq!(decoded, frames);
+}
+
+#[test]
+fn an_oversized_length_is_refused_from_the_prefix_alone() {
+    let mut decoder = FrameDecoder::new(1024);
+    decoder.push(&[0x00, 0x00, 0x04]);
+    assert_eq!(decoder.next_payload(), Ok(None));
+    decoder.push(&[0x01]);
+    assert_eq!(
+        decoder.next_payload(),
+        Err(DecodeError::TooLarge {
+            declared_bytes: 1025,
+            frame_bytes_max: 1024
+        })
+    );
+    // The largest length a prefix can hold is refused the same way, with nothing allocated for it.
+    let mut decoder = FrameDecoder::new(FRAME_BYTES_MAX);
+    decoder.push(&[0xff; 4]);
+    let err = decoder.next_payload().unwrap_err();
+    assert_eq!(err.code(), "frame_too_large");
+    assert!(
+        decoder.buffer.capacity() < 64,
+        "{}",
+        decoder.buffer.capacity()
+    );
+}
+
+#[test]
+fn exactly_the_maximum_is_accepted() {
+    let mut out = Vec::new();
+    let body = vec![7u8; 100];
+    // A Vec<u8> of 100 costs 1 length byte + 100.
+    encode_frame(&body, 101, &mut out).unwrap();
+    let mut decoder = FrameDecoder::new(101);
+    decoder.push(&out);
+    assert_eq!(decoder.next_frame::<Vec<u8>>(), Ok(Some(body.clone())));
+    let mut refused = Vec::new();
+    assert_eq!(
+        encode_frame(&body, 100, &mut refused),
+        Err(EncodeError::TooLarge {
+            payload_bytes: 101,
+            frame_bytes_max: 100
+        })
+    );
+    assert!(refused.is_empty(), "a refused frame leaves nothing behind");
+}
+
+#[test]
+fn a_malformed_frame_is_reported_and_the_next_one_still_decodes() {
+    let mut bytes = vec![0, 0, 0, 2, 0x09, 0x00]; // variant 9 does not exist
+    bytes.extend(encode_all(&sample_client_frames()[..1]));
+    let mut decoder = FrameDecoder::new(FRAME_BYTES_MAX);
+    decoder.push(&bytes);
+    let err = decoder.next_frame::<ClientFrame>().unwrap_err();
+    assert_eq!(err.code(), "bad_frame");
+    assert_eq!(decode_all(&mut decoder), sample_client_frames()[..1]);
+}
+
+#[test]
+fn trailing_bytes_inside_a_frame_are_refused() {
+    // A valid Ping request followed by one stray byte, all inside one frame.
+    let bytes = [0, 0, 0, 4, 0x01, 0x05, 0x04, 0xff];
+    let mut decoder = FrameDecoder::new(FRAME_BYTES_MAX);
+    decoder.push(&bytes);
+    assert_eq!(
+        decoder.next_frame::<ClientFrame>(),
+        Err(DecodeError::TrailingBytes { extra_bytes: 1 })
+    );
+}
+
+#[test]
+fn an_empty_payload_is_malformed() {
+    let mut decoder = FrameDecoder::new(FRAME_BYTES_MAX);
+    decoder.push(&[0, 0, 0, 0]);
+    assert!(matches!(
+        decoder.next_frame::<ClientFrame>(),
+        Err(DecodeError::Malformed(_))
+    ));
+}
+
+fn arb_recipient() -> impl Strategy<Value = WireRecipient> {
+    any::<String>().prop_map(WireRecipient::User)
+}
+
+fn arb_request() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        (any::<String>(), any::<String>())
+            .prop_map(|(username, password)| Request::Register { username, password }),
+        (any::<String>(), any::<String>())
+            .prop_map(|(username, password)| Request::LogIn { username, password }),
+        (any::<u64>(), arb_recipient(), any::<String>()).prop_map(
+            |(client_message_id, to, body)| Request::Send {
+                client_message_id,
+                to,
+                body
+            }
+        ),
+        (arb_recipient(), any::<Option<u64>>(), any::<Option<u32>>()).prop_map(
+            |(with, before, limit)| Request::History {
+                with,
+                before,
+                limit
+            }
+        ),
+        Just(Request::Ping),
+        Just(Request::Quit),
+    ]
+}
+
+fn arb_client_frame() -> impl Strategy<Value = ClientFrame> {
+    prop_oneof![
+        (any::<[u8; 4]>(), any::<u16>())
+            .prop_map(|(magic, version)| ClientFrame::Hello(Hello { magic, version })),
+        (any::<u32>(), arb_request())
+            .prop_map(|(id, request)| ClientFrame::Request { id, request }),
+    ]
+}
+
+fn arb_message() -> impl Strategy<Value = WireMessage> {
+    (
+        any::<u64>(),
+        any::<String>(),
+        arb_recipient(),
+        any::<String>(),
+        any::<i64>(),
+    )
+        .prop_map(|(id, from, to, body, sent_at_ms)| WireMessage {
+            id,
+            from,
+            to,
+            body,
+            sent_at_ms,
+        })
+}
+
+fn arb_server_frame() -> impl Strategy<Value = ServerFrame> {
+    let error =
+        (any::<String>(), any::<String>()).prop_map(|(code, message)| ErrorBody { code, message });
+    let reply = prop_oneof![
+        any::<String>().prop_map(|username| Reply::Registered { username }),
+        any::<String>().prop_map(|username| Reply::LoggedIn { username }),
+        (any::<u64>(), any::<i64>()).prop_map(|(message_id, sent_at_ms)| Reply::Sent {
+            message_id,
+            sent_at_ms
+        }),
+        (
+            proptest::collection::vec(arb_message(), 0..4),
+            any::<bool>(),
+            any::<u32>(),
+            any::<bool>()
+        )
+            .prop_map(
+                |(messages, has_more, limit, clamped)| Reply::History(HistoryPage {
+                    messages,
+                    has_more,
+                    limit,
+                    clamped
+                })
+            ),
+        Just(Reply::Pong),
+        Just(Reply::Bye),
+        error.clone().prop_map(Reply::Error),
+    ];
+    prop_oneof![
+        (any::<u16>(), any::<u32>()).prop_map(|(version, frame_bytes_max)| ServerFrame::Welcome {
+            version,
+            frame_bytes_max
+        }),
+        (any::<u32>(), reply).prop_map(|(id, reply)| ServerFrame::Reply { id, reply }),
+        arb_message().prop_map(|m| ServerFrame::Event(Event::Message(m))),
+        Just(ServerFrame::Event(Event::Ping)),
+        error.prop_map(ServerFrame::Closing),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn client_frames_round_trip(frame in arb_client_frame()) {
+        let mut decoder = FrameDecoder::new(FRAME_BYTES_MAX);
+        decoder.push(&encode_all(std::slice::from_ref(&frame)));
+        prop_assert_eq!(decoder.next_frame::<ClientFrame>(), Ok(Some(frame)));
+        prop_assert_eq!(decoder.buffered_bytes(), 0);
+    }
+
+    #[test]
+    fn server_frames_round_trip(frame in arb_server_frame()) {
+        let mut out = Vec::new();
+        encode_frame(&frame, FRAME_BYTES_MAX, &mut out).unwrap();
+        let mut decoder = FrameDecoder::new(FRAME_BYTES_MAX);
+        decoder.push(&out);
+        prop_assert_eq!(decoder.next_frame::<ServerFrame>(), Ok(Some(frame)));
+    }
+
+    #[test]
+    fn split_anywhere_equals_whole(
+        frames in proptest::collection::vec(arb_client_frame(), 1..6),
+        cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..8),
+    ) {
+        let bytes = encode_all(&frames);
+        let mut points: Vec<usize> = cuts.iter().map(|i| i.index(bytes.len() + 1)).collect();
+        points.push(0);
+        points.push(bytes.len());
+        points.sort_unstable();
+        let mut decoder = FrameDecoder::new(FRAME_BYTES_MAX);
+        let mut decoded = Vec::new();
+        for pair in points.windows(2) {
+            decoder.push(&bytes[pair[0]..pair[1]]);
+            decoded.extend(decode_all(&mut decoder));
+        }
+        prop_assert_eq!(decoded, frames);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic_and_stay_bounded(
+        chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..300), 0..20),
+    ) {
+        let frame_bytes_max = 256;
+        let mut decoder = FrameDecoder::new(frame_bytes_max);
+        'feed: for chunk in &chunks {
+            decoder.push(chunk);
+            prop_assert!(decoder.buffered_bytes() <= LENGTH_PREFIX_BYTES + frame_bytes_max + chunk.len());
+            loop {
+                match decoder.next_frame::<ClientFrame>() {
+                    Ok(Some(_)) | Err(DecodeError::Malformed(_)) | Err(DecodeError::TrailingBytes { .. }) => {}
+                    Ok(None) => break,
+                    Err(DecodeError::TooLarge { .. }) => break 'feed,
+                }
+            }
+        }
+    }
+}
