@@ -1,1 +1,255 @@
-//! placeholder
+//! The sled storage adapter (the default). Three trees, laid out so a history page is one
+//! bounded range scan:
+//! - `users`: lowercase username -> postcard `StoredUser`
+//! - `messages`: message id (u64 big-endian) -> postcard `StoredMessage`; its last key gives the
+//!   next id on reopen
+//! - `conversations`: conversation key, 0x00, message id (big-endian) -> nothing; big-endian ids
+//!   sort numerically, so the newest page before an id is a reverse scan of one key range.
+
+use std::path::{Path, PathBuf};
+
+use chat_domain::{
+    Conversation, Inserted, Message, MessageBody, MessageId, NewMessage, PasswordHash, Recipient,
+    Retention, Store, StoreError, UserRecord, Username,
+};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// The directory inside the data directory that sled owns. Wiping removes only this.
+pub const SLED_DIR_NAME: &str = "sled";
+
+pub struct SledStore {
+    db: sled::Db,
+    users: sled::Tree,
+    messages: sled::Tree,
+    conversations: sled::Tree,
+    next_id: MessageId,
+    retention: Retention,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredUser {
+    password_hash: String,
+    registered_at_ms: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+enum StoredRecipient {
+    User(String),
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredMessage {
+    sender: String,
+    recipient: StoredRecipient,
+    body: String,
+    sent_at_ms: i64,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!("sled: {e}"))
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("sled: {what}: {e}"))
+}
+
+impl SledStore {
+    /// The path sled uses inside `data_dir`.
+    pub fn path_in(data_dir: &Path) -> PathBuf {
+        data_dir.join(SLED_DIR_NAME)
+    }
+
+    /// Opens (creating if needed) the store in `data_dir/sled`. `Retention::Wipe` removes the
+    /// old directory first rather than opening it: a store left broken by a crash is never read.
+    pub fn open(data_dir: &Path, retention: Retention) -> Result<Self, StoreError> {
+        let path = Self::path_in(data_dir);
+        if retention == Retention::Wipe && path.exists() {
+            std::fs::remove_dir_all(&path)
+                .map_err(|e| unavailable(format!("cannot wipe {}: {e}", path.display())))?;
+        }
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| unavailable(format!("cannot create {}: {e}", data_dir.display())))?;
+        let db = sled::Config::new().path(&path).open().map_err(|e| {
+            unavailable(format!(
+                "cannot open {} (is another server using it?): {e}",
+                path.display()
+            ))
+        })?;
+        let users = db.open_tree("users").map_err(unavailable)?;
+        let messages = db.open_tree("messages").map_err(unavailable)?;
+        let conversations = db.open_tree("conversations").map_err(unavailable)?;
+        let next_id = match messages.last().map_err(unavailable)? {
+            None => MessageId::FIRST,
+            Some((key, _)) => decode_id(&key)?.next(),
+        };
+        Ok(SledStore {
+            db,
+            users,
+            messages,
+            conversations,
+            next_id,
+            retention,
+        })
+    }
+
+    /// Every user, in name order: for the inspector.
+    pub fn all_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        self.users
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry.map_err(unavailable)?;
+                decode_user(&key, &value)
+            })
+            .collect()
+    }
+
+    /// Every message, in id order: for the inspector.
+    pub fn all_messages(&self) -> Result<Vec<Message>, StoreError> {
+        self.messages
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry.map_err(unavailable)?;
+                decode_message(decode_id(&key)?, &value)
+            })
+            .collect()
+    }
+
+    fn message(&self, id: MessageId) -> Result<Message, StoreError> {
+        match self
+            .messages
+            .get(id.get().to_be_bytes())
+            .map_err(unavailable)?
+        {
+            Some(value) => decode_message(id, &value),
+            None => Err(corrupt("conversation index names a missing message", id)),
+        }
+    }
+}
+
+/// The conversation's key prefix: its text key then 0x00, which no key text contains, so one
+/// conversation's prefix is never a prefix of another's.
+fn conversation_prefix(conversation: &Conversation) -> Vec<u8> {
+    let mut prefix = conversation.key().into_bytes();
+    prefix.push(0);
+    prefix
+}
+
+fn decode_id(key: &[u8]) -> Result<MessageId, StoreError> {
+    let bytes: [u8; 8] = key
+        .try_into()
+        .map_err(|_| corrupt("message key", "not 8 bytes"))?;
+    Ok(MessageId::new(u64::from_be_bytes(bytes)))
+}
+
+fn timestamp(ms: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_millisecond(ms).map_err(|e| corrupt("timestamp", e))
+}
+
+fn decode_user(key: &[u8], value: &[u8]) -> Result<UserRecord, StoreError> {
+    let name = std::str::from_utf8(key).map_err(|e| corrupt("user key", e))?;
+    let stored: StoredUser = postcard::from_bytes(value).map_err(|e| corrupt("user", e))?;
+    Ok(UserRecord {
+        username: Username::parse(name).map_err(|e| corrupt("user name", e))?,
+        password_hash: PasswordHash::new(stored.password_hash),
+        registered_at: timestamp(stored.registered_at_ms)?,
+    })
+}
+
+fn decode_message(id: MessageId, value: &[u8]) -> Result<Message, StoreError> {
+    let stored: StoredMessage = postcard::from_bytes(value).map_err(|e| corrupt("message", e))?;
+    let StoredRecipient::User(to) = stored.recipient;
+    Ok(Message {
+        id,
+        sender: Username::parse(&stored.sender).map_err(|e| corrupt("sender", e))?,
+        recipient: Recipient::User(Username::parse(&to).map_err(|e| corrupt("recipient", e))?),
+        body: MessageBody::new(stored.body).map_err(|e| corrupt("body", e))?,
+        sent_at: timestamp(stored.sent_at_ms)?,
+    })
+}
+
+impl Store for SledStore {
+    fn find_user(&self, username: &Username) -> Result<Option<UserRecord>, StoreError> {
+        match self.users.get(username.as_str()).map_err(unavailable)? {
+            None => Ok(None),
+            Some(value) => decode_user(username.as_str().as_bytes(), &value).map(Some),
+        }
+    }
+
+    fn insert_user(&mut self, user: &UserRecord) -> Result<Inserted, StoreError> {
+        let stored = StoredUser {
+            password_hash: user.password_hash.as_str().to_string(),
+            registered_at_ms: user.registered_at.as_millisecond(),
+        };
+        let value = postcard::to_stdvec(&stored).map_err(|e| corrupt("encode user", e))?;
+        // Compare-and-swap from "absent" is the uniqueness check and the write in one step.
+        let swapped = self
+            .users
+            .compare_and_swap(user.username.as_str(), None as Option<&[u8]>, Some(value))
+            .map_err(unavailable)?;
+        Ok(match swapped {
+            Ok(()) => Inserted::Yes,
+            Err(_) => Inserted::NameTaken,
+        })
+    }
+
+    fn append_message(&mut self, message: NewMessage) -> Result<Message, StoreError> {
+        let id = self.next_id;
+        let Recipient::User(to) = &message.recipient;
+        let stored = StoredMessage {
+            sender: message.sender.to_string(),
+            recipient: StoredRecipient::User(to.to_string()),
+            body: message.body.as_str().to_string(),
+            sent_at_ms: message.sent_at.as_millisecond(),
+        };
+        let value = postcard::to_stdvec(&stored).map_err(|e| corrupt("encode message", e))?;
+        let mut index_key = conversation_prefix(&message.conversation());
+        index_key.extend_from_slice(&id.get().to_be_bytes());
+        // The message first, then its index entry: sled recovers a prefix of the writes after a
+        // crash, so an index entry never outlives its message.
+        self.messages
+            .insert(id.get().to_be_bytes(), value)
+            .map_err(unavailable)?;
+        self.conversations
+            .insert(index_key, &[])
+            .map_err(unavailable)?;
+        self.next_id = id.next();
+        Ok(message.with_id(id))
+    }
+
+    fn history(
+        &self,
+        conversation: &Conversation,
+        before: Option<MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        let prefix = conversation_prefix(conversation);
+        let mut upper = prefix.clone();
+        match before {
+            Some(id) => upper.extend_from_slice(&id.get().to_be_bytes()),
+            // 0x01 sorts after every key of this conversation, whose prefix ends in 0x00.
+            None => *upper.last_mut().expect("prefix ends in 0x00") = 1,
+        }
+        let mut page = Vec::with_capacity(limit.min(1024));
+        for entry in self
+            .conversations
+            .range(prefix.as_slice()..upper.as_slice())
+            .rev()
+            .take(limit)
+        {
+            let (key, _) = entry.map_err(unavailable)?;
+            let id = decode_id(&key[prefix.len()..])?;
+            page.push(self.message(id)?);
+        }
+        page.reverse();
+        Ok(page)
+    }
+
+    fn commit(&mut self) -> Result<(), StoreError> {
+        match self.retention {
+            // Wiped at the next start anyway: the background flusher is enough.
+            Retention::Wipe => Ok(()),
+            Retention::Keep => self.db.flush().map(|_| ()).map_err(unavailable),
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! The shared storage contract, run against the SQLite adapter.
+
+use std::path::Path;
+
+use chat_domain::{Retention, Store};
+use chat_store_contract::{TempDir, user};
+use chat_store_sqlite::SqliteStore;
+
+fn open(dir: &Path, retention: Retention) -> SqliteStore {
+    SqliteStore::open(dir, retention).expect("sqlite store opens")
+}
+
+chat_store_contract::store_contract_tests!(open);
+
+#[test]
+fn the_database_is_in_wal_mode() {
+    let dir = TempDir::new("sqlite-wal");
+    let _store = open(dir.path(), Retention::Keep);
+    let connection = rusqlite::Connection::open(SqliteStore::path_in(dir.path())).unwrap();
+    let mode: String = connection
+        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn history_uses_the_conversation_index() {
+    let dir = TempDir::new("sqlite-plan");
+    let _store = open(dir.path(), Retention::Keep);
+    let connection = rusqlite::Connection::open(SqliteStore::path_in(dir.path())).unwrap();
+    let plan: String = connection
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT id FROM messages WHERE conversation = 'd:a:b' AND id < 9 ORDER BY id DESC LIMIT 5",
+            [],
+            |row| row.get(3),
+        )
+        .unwrap();
+    assert!(plan.contains("messages_by_conversation"), "{plan}");
+}
+
+#[test]
+fn a_store_whose_file_is_not_a_database_fails_cleanly() {
+    let dir = TempDir::new("sqlite-garbage");
+    std::fs::write(
+        SqliteStore::path_in(dir.path()),
+        b"this is not a database at all, not even close",
+    )
+    .unwrap();
+    let err = SqliteStore::open(dir.path(), Retention::Keep)
+        .err()
+        .expect("refused");
+    assert_eq!(chat_domain::ErrorCode::code(&err), "storage_unavailable");
+    // Wipe removes the broken file and starts afresh.
+    let store = open(dir.path(), Retention::Wipe);
+    assert_eq!(store.find_user(&user("alice")).unwrap(), None);
+}
