@@ -1,0 +1,96 @@
+//! `--store sled|sqlite`: picks a storage adapter at run time behind the one `Store` port.
+
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use chat_domain::{
+    Conversation, Inserted, Message, MessageId, NewMessage, Retention, Store, StoreError,
+    UserRecord, Username,
+};
+use chat_store_sled::SledStore;
+use chat_store_sqlite::SqliteStore;
+
+/// Which storage adapter to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StoreKind {
+    #[default]
+    Sled,
+    Sqlite,
+}
+
+impl FromStr for StoreKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "sled" => Ok(StoreKind::Sled),
+            "sqlite" => Ok(StoreKind::Sqlite),
+            other => Err(format!("unknown store {other:?}: choose sled or sqlite")),
+        }
+    }
+}
+
+impl fmt::Display for StoreKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StoreKind::Sled => "sled",
+            StoreKind::Sqlite => "sqlite",
+        })
+    }
+}
+
+/// One of the storage adapters, dispatched statically.
+pub enum AnyStore {
+    Sled(SledStore),
+    Sqlite(SqliteStore),
+}
+
+impl AnyStore {
+    pub fn open(
+        kind: StoreKind,
+        data_dir: &Path,
+        retention: Retention,
+    ) -> Result<Self, StoreError> {
+        Ok(match kind {
+            StoreKind::Sled => AnyStore::Sled(SledStore::open(data_dir, retention)?),
+            StoreKind::Sqlite => AnyStore::Sqlite(SqliteStore::open(data_dir, retention)?),
+        })
+    }
+}
+
+/// Forwards a `Store` call to whichever adapter is inside.
+macro_rules! forward {
+    ($self:ident, $store:ident => $call:expr) => {
+        match $self {
+            AnyStore::Sled($store) => $call,
+            AnyStore::Sqlite($store) => $call,
+        }
+    };
+}
+
+impl Store for AnyStore {
+    fn find_user(&self, username: &Username) -> Result<Option<UserRecord>, StoreError> {
+        forward!(self, s => s.find_user(username))
+    }
+
+    fn insert_user(&mut self, user: &UserRecord) -> Result<Inserted, StoreError> {
+        forward!(self, s => s.insert_user(user))
+    }
+
+    fn append_message(&mut self, message: NewMessage) -> Result<Message, StoreError> {
+        forward!(self, s => s.append_message(message))
+    }
+
+    fn history(
+        &self,
+        conversation: &Conversation,
+        before: Option<MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        forward!(self, s => s.history(conversation, before, limit))
+    }
+
+    fn commit(&mut self) -> Result<(), StoreError> {
+        forward!(self, s => s.commit())
+    }
+}
