@@ -9,7 +9,9 @@ use libfuzzer_sys::fuzz_target;
 const FRAME_BYTES_MAX: usize = 1024;
 
 /// Feeds `chunks` in order; returns what came out, and whether decoding stopped on TooLarge.
-fn decode<'a>(chunks: impl Iterator<Item = &'a [u8]>) -> (Vec<Result<ClientFrame, DecodeError>>, bool) {
+fn decode<'a>(
+    chunks: impl Iterator<Item = &'a [u8]>,
+) -> (Vec<Result<ClientFrame, DecodeError>>, bool) {
     let mut decoder = FrameDecoder::new(FRAME_BYTES_MAX);
     let mut out = Vec::new();
     for chunk in chunks {
@@ -32,7 +34,9 @@ fn decode<'a>(chunks: impl Iterator<Item = &'a [u8]>) -> (Vec<Result<ClientFrame
 
 fuzz_target!(|data: &[u8]| {
     // The first byte chooses the chunk size, the rest is the stream.
-    let Some((&chunk, stream)) = data.split_first() else { return };
+    let Some((&chunk, stream)) = data.split_first() else {
+        return;
+    };
     let chunk = usize::from(chunk).max(1);
     let whole = decode(std::iter::once(stream));
     let pieces = decode(stream.chunks(chunk));
