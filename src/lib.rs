@@ -1,4 +1,5 @@
-//! The application: the binaries and the event loop that wire the domain's ports to adapters.
-//! For now it holds the choice of storage adapter; the server loop comes next.
+//! The application: the binaries' shared code and the event loop that wires the domain's ports
+//! to adapters.
 
+pub mod server;
 pub mod store;

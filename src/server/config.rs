@@ -1,0 +1,86 @@
+//! What the operator can set: where to listen and store, and every limit the loop enforces.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chat_domain::rules::HistoryPaging;
+use chat_wire::FRAME_BYTES_MAX;
+
+use crate::store::StoreKind;
+
+/// The port the server listens on, and the client connects to, unless told otherwise.
+pub const DEFAULT_PORT: u16 = 7878;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub store: StoreKind,
+    pub data_dir: PathBuf,
+    /// Skip the wipe at startup and make every acknowledged write durable.
+    pub keep_data: bool,
+    pub limits: Limits,
+    pub hashing: HashingConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Open connections at most; a newcomer past it gets `Closing(server_full)`.
+    pub connections_max: usize,
+    /// Largest frame payload in either direction.
+    pub frame_bytes_max: usize,
+    /// Unsent output a connection may hold; past it the connection is closed (a slow reader
+    /// must not make the server hold unbounded memory, nor make anyone else wait).
+    pub unsent_bytes_max: usize,
+    /// A connection must finish its Hello within this.
+    pub handshake_timeout: Duration,
+    /// A connection must log in within this of connecting.
+    pub login_timeout: Duration,
+    /// Silence after which the server pings a connection.
+    pub idle_ping_after: Duration,
+    /// Further silence after the ping after which the connection is closed.
+    pub idle_close_after: Duration,
+    /// How long a closing connection may take to drain its last frames.
+    pub close_grace: Duration,
+    /// How long shutdown waits for clients to receive their last frames.
+    pub shutdown_grace: Duration,
+    pub history: HistoryPaging,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            connections_max: 10_000,
+            frame_bytes_max: FRAME_BYTES_MAX,
+            unsent_bytes_max: 1024 * 1024,
+            handshake_timeout: Duration::from_secs(10),
+            login_timeout: Duration::from_secs(60),
+            idle_ping_after: Duration::from_secs(120),
+            idle_close_after: Duration::from_secs(30),
+            close_grace: Duration::from_secs(5),
+            shutdown_grace: Duration::from_secs(2),
+            history: HistoryPaging::default(),
+        }
+    }
+}
+
+/// The password-hashing worker pool and its argon2id cost.
+#[derive(Debug, Clone)]
+pub struct HashingConfig {
+    pub threads: usize,
+    /// Jobs waiting for a thread at most; past it the client gets `server_busy`.
+    pub queue_max: usize,
+    pub memory_kib: u32,
+    pub passes: u32,
+}
+
+impl Default for HashingConfig {
+    fn default() -> Self {
+        HashingConfig {
+            threads: 2,
+            queue_max: 256,
+            memory_kib: chat_argon2::OWASP_MEMORY_KIB,
+            passes: chat_argon2::OWASP_PASSES,
+        }
+    }
+}

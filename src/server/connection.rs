@@ -1,0 +1,151 @@
+//! One client connection: its socket, its incremental decoder, its capped output buffer, and
+//! where it is in the protocol (handshake, logged out, logged in).
+
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use chat_domain::Username;
+use chat_wire::{FrameDecoder, ServerFrame, encode_frame};
+use mio::net::TcpStream;
+
+/// Bytes read from a socket at a time.
+pub const READ_CHUNK_BYTES: usize = 16 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Phase {
+    AwaitingHello,
+    LoggedOut,
+    LoggedIn(Username),
+}
+
+pub struct Connection {
+    pub socket: TcpStream,
+    pub peer: SocketAddr,
+    pub decoder: FrameDecoder,
+    /// Encoded frames not yet written; `out[out_written..]` is what remains.
+    out: Vec<u8>,
+    out_written: usize,
+    pub phase: Phase,
+    /// A password job is in flight: later frames wait in the decoder so replies keep their order.
+    pub hashing: bool,
+    /// Set once the last frame is queued: close when the output is written.
+    pub closing_since: Option<Instant>,
+    pub opened_at: Instant,
+    pub last_heard: Instant,
+    pub pinged: bool,
+    /// The peer closed its side or reading failed: nothing more will be read.
+    pub read_closed: bool,
+}
+
+/// Why reading stopped.
+pub enum ReadOutcome {
+    /// The socket has nothing more for now.
+    Drained,
+    /// Frames are waiting in the decoder and the connection is paused: stop reading for now.
+    Paused,
+    /// End of stream or an error.
+    Closed(String),
+}
+
+pub enum WriteOutcome {
+    Done,
+    /// The socket is full; the rest goes when it is writable again.
+    Pending,
+    Failed(String),
+}
+
+impl Connection {
+    pub fn new(socket: TcpStream, peer: SocketAddr, frame_bytes_max: usize, now: Instant) -> Self {
+        Connection {
+            socket,
+            peer,
+            decoder: FrameDecoder::new(frame_bytes_max),
+            out: Vec::new(),
+            out_written: 0,
+            phase: Phase::AwaitingHello,
+            hashing: false,
+            closing_since: None,
+            opened_at: now,
+            last_heard: now,
+            pinged: false,
+            read_closed: false,
+        }
+    }
+
+    pub fn user(&self) -> Option<&Username> {
+        match &self.phase {
+            Phase::LoggedIn(user) => Some(user),
+            _ => None,
+        }
+    }
+
+    /// Whether decoded frames may be acted on now.
+    pub fn accepts_frames(&self) -> bool {
+        !self.hashing && self.closing_since.is_none()
+    }
+
+    /// Reads one chunk into the decoder. While paused, reading stops once a whole frame's worth
+    /// is buffered, so a client that floods during a password check cannot grow the buffer.
+    pub fn read_chunk(&mut self, frame_bytes_max: usize) -> Option<ReadOutcome> {
+        if !self.accepts_frames() && self.decoder.buffered_bytes() > frame_bytes_max {
+            return Some(ReadOutcome::Paused);
+        }
+        let mut chunk = [0u8; READ_CHUNK_BYTES];
+        match self.socket.read(&mut chunk) {
+            Ok(0) => Some(ReadOutcome::Closed("closed by peer".into())),
+            Ok(n) => {
+                self.decoder.push(&chunk[..n]);
+                None
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Some(ReadOutcome::Drained),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => None,
+            Err(e) => Some(ReadOutcome::Closed(format!("read failed: {e}"))),
+        }
+    }
+
+    /// Queues a frame. Returns false if the frame cannot be encoded or the output cap would be
+    /// passed: the caller closes the connection.
+    pub fn queue(
+        &mut self,
+        frame: &ServerFrame,
+        frame_bytes_max: usize,
+        unsent_bytes_max: usize,
+    ) -> Result<(), String> {
+        if self.out_written > 0 && self.out_written == self.out.len() {
+            self.out.clear();
+            self.out_written = 0;
+        }
+        encode_frame(frame, frame_bytes_max, &mut self.out).map_err(|e| e.to_string())?;
+        if self.unsent_bytes() > unsent_bytes_max {
+            return Err(format!(
+                "more than {unsent_bytes_max} bytes unsent: a slow reader"
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn unsent_bytes(&self) -> usize {
+        self.out.len() - self.out_written
+    }
+
+    /// Writes as much queued output as the socket takes.
+    pub fn write_out(&mut self) -> WriteOutcome {
+        while self.out_written < self.out.len() {
+            match self.socket.write(&self.out[self.out_written..]) {
+                Ok(0) => return WriteOutcome::Failed("write returned 0".into()),
+                Ok(n) => self.out_written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return WriteOutcome::Pending,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return WriteOutcome::Failed(format!("write failed: {e}")),
+            }
+        }
+        self.out.clear();
+        self.out_written = 0;
+        // Give back the memory of a burst: an idle connection should cost little.
+        if self.out.capacity() > READ_CHUNK_BYTES {
+            self.out.shrink_to(READ_CHUNK_BYTES);
+        }
+        WriteOutcome::Done
+    }
+}

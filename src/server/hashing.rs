@@ -1,0 +1,136 @@
+//! The password-hashing worker pool: argon2 takes tens of milliseconds, so it never runs on the
+//! loop thread. Jobs go in through a bounded queue; results come back through a channel, and a
+//! `mio::Waker` wakes the loop to collect them.
+
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use chat_domain::rules::LoginAttempt;
+use chat_domain::{HashError, Password, PasswordHash, PasswordHasher, Username};
+use mio::{Token, Waker};
+
+/// Work for a hashing thread, tagged with the connection and request it answers.
+pub enum Job {
+    Register {
+        username: Username,
+        password: Password,
+    },
+    LogIn {
+        attempt: LoginAttempt,
+        password: Password,
+    },
+}
+
+pub struct Tagged<T> {
+    pub token: Token,
+    pub request_id: u32,
+    pub work: T,
+}
+
+/// A finished job.
+pub enum Done {
+    Register {
+        username: Username,
+        hash: Result<PasswordHash, HashError>,
+    },
+    LogIn {
+        attempt: LoginAttempt,
+        matches: Result<bool, HashError>,
+    },
+}
+
+pub struct HashPool {
+    jobs: Option<SyncSender<Tagged<Job>>>,
+    results: Receiver<Tagged<Done>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// The queue was full: the caller answers `server_busy`.
+pub struct Busy;
+
+impl HashPool {
+    pub fn start(
+        hasher: Arc<dyn PasswordHasher>,
+        threads: usize,
+        queue_max: usize,
+        waker: Arc<Waker>,
+    ) -> std::io::Result<Self> {
+        let (jobs_tx, jobs_rx) = mpsc::sync_channel::<Tagged<Job>>(queue_max);
+        let (results_tx, results) = mpsc::channel();
+        let jobs_rx = Arc::new(Mutex::new(jobs_rx));
+        let mut handles = Vec::with_capacity(threads);
+        for n in 0..threads.max(1) {
+            let jobs_rx = Arc::clone(&jobs_rx);
+            let results_tx = results_tx.clone();
+            let hasher = Arc::clone(&hasher);
+            let waker = Arc::clone(&waker);
+            let handle = std::thread::Builder::new()
+                .name(format!("hash-{n}"))
+                .spawn(move || {
+                    loop {
+                        // The lock is held only while waiting for a job, never while hashing.
+                        let next = match jobs_rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok(job) = next else { return };
+                        let done = Tagged {
+                            token: job.token,
+                            request_id: job.request_id,
+                            work: run(hasher.as_ref(), job.work),
+                        };
+                        if results_tx.send(done).is_err() {
+                            return;
+                        }
+                        // If waking fails the loop still collects the result on its next turn.
+                        let _ = waker.wake();
+                    }
+                })?;
+            handles.push(handle);
+        }
+        Ok(HashPool {
+            jobs: Some(jobs_tx),
+            results,
+            threads: handles,
+        })
+    }
+
+    pub fn submit(&self, job: Tagged<Job>) -> Result<(), Busy> {
+        let Some(jobs) = &self.jobs else {
+            return Err(Busy);
+        };
+        match jobs.try_send(job) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => Err(Busy),
+        }
+    }
+
+    /// Every result ready now, without waiting.
+    pub fn finished(&self) -> impl Iterator<Item = Tagged<Done>> + '_ {
+        self.results.try_iter()
+    }
+}
+
+impl Drop for HashPool {
+    fn drop(&mut self) {
+        // Closing the queue ends each thread after its current job.
+        self.jobs = None;
+        for handle in self.threads.drain(..) {
+            let _ = handle.join();
+        }
+    }
+}
+
+fn run(hasher: &dyn PasswordHasher, job: Job) -> Done {
+    match job {
+        Job::Register { username, password } => Done::Register {
+            username,
+            hash: hasher.hash(&password),
+        },
+        Job::LogIn { attempt, password } => {
+            let matches = hasher.verify(&password, &attempt.hash);
+            Done::LogIn { attempt, matches }
+        }
+    }
+}

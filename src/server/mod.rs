@@ -1,0 +1,563 @@
+//! The event loop: one thread, one mio `Poll`, every socket non-blocking. It accepts, reads
+//! until WouldBlock, cuts frames, hands requests to the domain rules, commits the turn's writes
+//! once, then queues and writes the replies and deliveries. Password hashing runs on a small
+//! pool and comes back through a `Waker`. Nothing on this thread blocks except `poll` itself.
+
+pub mod config;
+mod connection;
+mod hashing;
+mod requests;
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chat_argon2::Argon2Hasher;
+use chat_domain::{Password, PasswordHash, PasswordHasher, Retention, Store, Username};
+use chat_wire::{ErrorBody, Reply, ServerFrame};
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token, Waker};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook_mio::v1_0::Signals;
+
+use self::config::Config;
+use self::connection::{Connection, ReadOutcome, WriteOutcome};
+use self::hashing::HashPool;
+use crate::store::AnyStore;
+
+const LISTENER: Token = Token(0);
+const WAKER: Token = Token(1);
+const SIGNALS: Token = Token(2);
+const FIRST_CONNECTION: usize = 3;
+
+/// The listen backlog: bursts of connections wait in the kernel rather than being refused.
+const LISTEN_BACKLOG: i32 = 1024;
+/// How often timeouts are checked; also the longest `poll` sleeps.
+const TIMER_TICK: Duration = Duration::from_millis(250);
+
+macro_rules! log {
+    ($($arg:tt)*) => { eprintln!("chat-server: {}", format_args!($($arg)*)) };
+}
+pub(crate) use log;
+
+/// What must happen to a queued frame if the turn's commit fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnCommitFailure {
+    /// Nothing depends on the store: send it anyway.
+    Send,
+    /// An acknowledgement of a write: answer `storage_unavailable` instead.
+    ReplyError(u32),
+    /// A registration: answer `storage_unavailable` and log the connection out again.
+    UndoRegistration(u32),
+    /// A delivery of a message that was not stored: drop it.
+    Drop,
+}
+
+struct Outgoing {
+    token: Token,
+    frame: ServerFrame,
+    on_commit_failure: OnCommitFailure,
+    /// Close the connection once this frame is written.
+    then_close: bool,
+}
+
+pub struct Server {
+    poll: Poll,
+    listener: Option<TcpListener>,
+    local_addr: SocketAddr,
+    signals: Signals,
+    connections: HashMap<Token, Connection>,
+    /// The connections each logged-in user has open, for fan-out.
+    sessions: HashMap<Username, Vec<Token>>,
+    /// Tokens are never reused, so a late event or hash result cannot reach a newer connection.
+    next_token: usize,
+    store: AnyStore,
+    store_dirty: bool,
+    pool: HashPool,
+    /// Unknown names are verified against this, so they cost what a wrong password costs.
+    dummy_hash: PasswordHash,
+    outbox: Vec<Outgoing>,
+    config: Config,
+    now: Instant,
+    next_timer_check: Instant,
+    shutdown_deadline: Option<Instant>,
+}
+
+/// Why the server could not start.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Server {
+    /// Opens the store, starts the hashing pool and binds the listener; `run` then serves.
+    pub fn start(config: Config) -> Result<Self, StartError> {
+        let retention = if config.keep_data {
+            Retention::Keep
+        } else {
+            Retention::Wipe
+        };
+        let store = AnyStore::open(config.store, &config.data_dir, retention).map_err(|e| {
+            StartError(format!(
+                "cannot open the {} store in {}: {}",
+                config.store,
+                config.data_dir.display(),
+                e.detail()
+            ))
+        })?;
+        let hasher = Argon2Hasher::with_cost(config.hashing.memory_kib, config.hashing.passes, 1)
+            .map_err(|e| StartError(format!("bad hashing cost: {}", e.0)))?;
+        let dummy_password = Password::new("no such user, no such password".into())
+            .map_err(|e| StartError(e.to_string()))?;
+        let dummy_hash = hasher.hash(&dummy_password).map_err(|e| StartError(e.0))?;
+        fn io_error(what: &str) -> impl Fn(io::Error) -> StartError + '_ {
+            move |e| StartError(format!("{what}: {e}"))
+        }
+        let poll = Poll::new().map_err(io_error("cannot create poll"))?;
+        let waker =
+            Arc::new(Waker::new(poll.registry(), WAKER).map_err(io_error("cannot create waker"))?);
+        let pool = HashPool::start(
+            Arc::new(hasher),
+            config.hashing.threads,
+            config.hashing.queue_max,
+            waker,
+        )
+        .map_err(io_error("cannot start hashing threads"))?;
+        let mut listener = TcpListener::bind(config.listen)
+            .map_err(io_error(&format!("cannot listen on {}", config.listen)))?;
+        raise_backlog(&listener);
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)
+            .map_err(io_error("cannot register listener"))?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(io_error("no local address"))?;
+        let mut signals =
+            Signals::new([SIGINT, SIGTERM]).map_err(io_error("cannot handle signals"))?;
+        poll.registry()
+            .register(&mut signals, SIGNALS, Interest::READABLE)
+            .map_err(io_error("cannot register signals"))?;
+        let now = Instant::now();
+        Ok(Server {
+            poll,
+            listener: Some(listener),
+            local_addr,
+            signals,
+            connections: HashMap::new(),
+            sessions: HashMap::new(),
+            next_token: FIRST_CONNECTION,
+            store,
+            store_dirty: false,
+            pool,
+            dummy_hash,
+            outbox: Vec::new(),
+            config,
+            now,
+            next_timer_check: now + TIMER_TICK,
+            shutdown_deadline: None,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until SIGINT or SIGTERM, then drains and returns. A second signal exits at once.
+    pub fn run(mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        loop {
+            match self.poll.poll(&mut events, Some(TIMER_TICK)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            self.now = Instant::now();
+            for event in events.iter() {
+                match event.token() {
+                    LISTENER => self.accept_all(),
+                    WAKER => {}
+                    SIGNALS => self.on_signals(),
+                    token => {
+                        if event.is_writable() {
+                            self.flush(token);
+                        }
+                        if event.is_readable() || event.is_read_closed() || event.is_error() {
+                            self.read_from(token);
+                        }
+                    }
+                }
+            }
+            // Collected every turn, not only on the waker's event: wake-ups may coalesce.
+            self.collect_hash_results();
+            self.end_turn();
+            if self.now >= self.next_timer_check {
+                self.check_timers();
+                self.end_turn();
+                self.next_timer_check = self.now + TIMER_TICK;
+            }
+            if let Some(deadline) = self.shutdown_deadline {
+                if self.connections.is_empty() || self.now >= deadline {
+                    if let Err(e) = self.store.commit() {
+                        log!("final commit failed: {}", e.detail());
+                    }
+                    log!("stopped");
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    fn accept_all(&mut self) {
+        loop {
+            let Some(listener) = &self.listener else {
+                return;
+            };
+            match listener.accept() {
+                Ok((mut socket, peer)) => {
+                    if self.connections.len() >= self.config.limits.connections_max {
+                        refuse(
+                            &mut socket,
+                            "server_full",
+                            "The server has too many connections; try again later.",
+                        );
+                        continue;
+                    }
+                    // Replies are small and latency matters: never wait on Nagle's algorithm.
+                    if let Err(e) = socket.set_nodelay(true) {
+                        log!("{peer}: cannot set TCP_NODELAY: {e}");
+                    }
+                    let token = Token(self.next_token);
+                    self.next_token += 1;
+                    if let Err(e) = self.poll.registry().register(
+                        &mut socket,
+                        token,
+                        Interest::READABLE | Interest::WRITABLE,
+                    ) {
+                        log!("{peer}: cannot register: {e}");
+                        continue;
+                    }
+                    let connection =
+                        Connection::new(socket, peer, self.config.limits.frame_bytes_max, self.now);
+                    self.connections.insert(token, connection);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    // Out of file descriptors, say: try again on the next connection's event.
+                    log!("accept failed: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn on_signals(&mut self) {
+        let count = self.signals.pending().count();
+        if count == 0 {
+            return;
+        }
+        if self.shutdown_deadline.is_some() || count > 1 {
+            log!("second signal: exiting now");
+            std::process::exit(130);
+        }
+        log!("shutting down");
+        if let Some(mut listener) = self.listener.take() {
+            let _ = self.poll.registry().deregister(&mut listener);
+        }
+        let tokens: Vec<Token> = self.connections.keys().copied().collect();
+        for token in tokens {
+            self.close_with(token, "server_shutdown", "The server is shutting down.");
+        }
+        self.shutdown_deadline = Some(self.now + self.config.limits.shutdown_grace);
+    }
+
+    /// Reads everything the socket has, acting on each whole frame as it arrives.
+    fn read_from(&mut self, token: Token) {
+        let frame_bytes_max = self.config.limits.frame_bytes_max;
+        loop {
+            let Some(connection) = self.connections.get_mut(&token) else {
+                return;
+            };
+            if connection.read_closed {
+                return;
+            }
+            match connection.read_chunk(frame_bytes_max) {
+                None => self.process_frames(token),
+                Some(ReadOutcome::Drained) | Some(ReadOutcome::Paused) => return,
+                Some(ReadOutcome::Closed(reason)) => {
+                    connection.read_closed = true;
+                    log!("{}: {reason}", connection.peer);
+                    // Act on what was sent before the close; close once the replies are out.
+                    self.process_frames(token);
+                    if let Some(connection) = self.connections.get_mut(&token) {
+                        connection.closing_since.get_or_insert(self.now);
+                    }
+                    if !self.outbox.iter().any(|o| o.token == token) {
+                        self.flush(token);
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Acts on the frames waiting in a connection's decoder, unless it is paused.
+    fn process_frames(&mut self, token: Token) {
+        loop {
+            let Some(connection) = self.connections.get_mut(&token) else {
+                return;
+            };
+            if !connection.accepts_frames() {
+                return;
+            }
+            let frame = match connection.decoder.next_frame() {
+                Ok(None) => return,
+                Ok(Some(frame)) => frame,
+                Err(e) => {
+                    let message = e.to_string();
+                    self.close_with(token, e.code(), &message);
+                    return;
+                }
+            };
+            connection.last_heard = self.now;
+            connection.pinged = false;
+            self.handle_frame(token, frame);
+        }
+    }
+
+    fn queue(&mut self, token: Token, frame: ServerFrame, on_commit_failure: OnCommitFailure) {
+        self.outbox.push(Outgoing {
+            token,
+            frame,
+            on_commit_failure,
+            then_close: false,
+        });
+    }
+
+    fn reply(&mut self, token: Token, id: u32, reply: Reply) {
+        self.queue(
+            token,
+            ServerFrame::Reply { id, reply },
+            OnCommitFailure::Send,
+        );
+    }
+
+    fn reply_error(&mut self, token: Token, id: u32, code: &str, message: impl Into<String>) {
+        self.reply(token, id, Reply::Error(ErrorBody::new(code, message)));
+    }
+
+    /// Sends `Closing` after whatever is already queued, acts on nothing more from this
+    /// connection, and closes it once the frame is written (or the grace time runs out).
+    fn close_with(&mut self, token: Token, code: &str, message: &str) {
+        let Some(connection) = self.connections.get_mut(&token) else {
+            return;
+        };
+        if connection.closing_since.is_some() {
+            return;
+        }
+        connection.closing_since = Some(self.now);
+        log!("{}: closing: {code}: {message}", connection.peer);
+        self.outbox.push(Outgoing {
+            token,
+            frame: ServerFrame::Closing(ErrorBody::new(code, message)),
+            on_commit_failure: OnCommitFailure::Send,
+            then_close: true,
+        });
+    }
+
+    /// Commits the turn's writes once, then queues every frame the turn produced and writes
+    /// what the sockets take. No acknowledgement leaves before the write it acknowledges is
+    /// committed.
+    fn end_turn(&mut self) {
+        if self.outbox.is_empty() && !self.store_dirty {
+            return;
+        }
+        let committed = if self.store_dirty {
+            self.store_dirty = false;
+            self.store.commit()
+        } else {
+            Ok(())
+        };
+        if let Err(e) = &committed {
+            log!("commit failed: {}", e.detail());
+        }
+        let (frame_bytes_max, unsent_bytes_max) = (
+            self.config.limits.frame_bytes_max,
+            self.config.limits.unsent_bytes_max,
+        );
+        let mut touched = Vec::new();
+        let mut overflowing = Vec::new();
+        for outgoing in std::mem::take(&mut self.outbox) {
+            let frame = match (&committed, outgoing.on_commit_failure) {
+                (Ok(()), _) | (Err(_), OnCommitFailure::Send) => outgoing.frame,
+                (Err(e), OnCommitFailure::ReplyError(id)) => ServerFrame::Reply {
+                    id,
+                    reply: Reply::Error(ErrorBody::from_error(e)),
+                },
+                (Err(e), OnCommitFailure::UndoRegistration(id)) => {
+                    self.log_out(outgoing.token);
+                    ServerFrame::Reply {
+                        id,
+                        reply: Reply::Error(ErrorBody::from_error(e)),
+                    }
+                }
+                (Err(_), OnCommitFailure::Drop) => continue,
+            };
+            let Some(connection) = self.connections.get_mut(&outgoing.token) else {
+                continue;
+            };
+            if let Err(reason) = connection.queue(&frame, frame_bytes_max, unsent_bytes_max) {
+                overflowing.push((outgoing.token, reason));
+                continue;
+            }
+            if outgoing.then_close {
+                connection.closing_since.get_or_insert(self.now);
+            }
+            if touched.last() != Some(&outgoing.token) {
+                touched.push(outgoing.token);
+            }
+        }
+        for (token, reason) in overflowing {
+            self.close(token, &reason);
+        }
+        for token in touched {
+            self.flush(token);
+        }
+    }
+
+    /// Writes what a connection has queued; closes it if that was its last frame.
+    fn flush(&mut self, token: Token) {
+        let Some(connection) = self.connections.get_mut(&token) else {
+            return;
+        };
+        match connection.write_out() {
+            WriteOutcome::Done if connection.closing_since.is_some() && !connection.hashing => {
+                self.close(token, "closed after its last frame");
+            }
+            WriteOutcome::Done | WriteOutcome::Pending => {}
+            WriteOutcome::Failed(reason) => self.close(token, &reason),
+        }
+    }
+
+    /// Drops a connection at once.
+    fn close(&mut self, token: Token, reason: &str) {
+        self.log_out(token);
+        if let Some(mut connection) = self.connections.remove(&token) {
+            let _ = self.poll.registry().deregister(&mut connection.socket);
+            if !reason.starts_with("closed") {
+                log!("{}: disconnected: {reason}", connection.peer);
+            }
+        }
+    }
+
+    fn log_in(&mut self, token: Token, user: Username) {
+        if let Some(connection) = self.connections.get_mut(&token) {
+            connection.phase = connection::Phase::LoggedIn(user.clone());
+            self.sessions.entry(user).or_default().push(token);
+        }
+    }
+
+    fn log_out(&mut self, token: Token) {
+        let Some(connection) = self.connections.get_mut(&token) else {
+            return;
+        };
+        let connection::Phase::LoggedIn(user) =
+            std::mem::replace(&mut connection.phase, connection::Phase::LoggedOut)
+        else {
+            return;
+        };
+        if let Some(tokens) = self.sessions.get_mut(&user) {
+            tokens.retain(|t| *t != token);
+            if tokens.is_empty() {
+                self.sessions.remove(&user);
+            }
+        }
+    }
+
+    /// Closes connections past their deadlines and pings quiet ones.
+    fn check_timers(&mut self) {
+        let limits = self.config.limits.clone();
+        let now = self.now;
+        let mut expired = Vec::new();
+        let mut to_ping = Vec::new();
+        let mut overdue = Vec::new();
+        for (token, connection) in &mut self.connections {
+            if let Some(since) = connection.closing_since {
+                if now.duration_since(since) > limits.close_grace {
+                    overdue.push(*token);
+                }
+                continue;
+            }
+            let age = now.duration_since(connection.opened_at);
+            let quiet = now.duration_since(connection.last_heard);
+            match connection.phase {
+                connection::Phase::AwaitingHello if age > limits.handshake_timeout => {
+                    expired.push((
+                        *token,
+                        "handshake_timeout",
+                        "No Hello within the time allowed.",
+                    ));
+                }
+                connection::Phase::LoggedOut
+                    if age > limits.login_timeout && !connection.hashing =>
+                {
+                    expired.push((
+                        *token,
+                        "login_timeout",
+                        "No log-in within the time allowed.",
+                    ));
+                }
+                _ if quiet > limits.idle_ping_after + limits.idle_close_after => {
+                    expired.push((*token, "idle_timeout", "No answer to the server's ping."));
+                }
+                _ if quiet > limits.idle_ping_after && !connection.pinged => {
+                    connection.pinged = true;
+                    to_ping.push(*token);
+                }
+                _ => {}
+            }
+        }
+        for token in overdue {
+            self.close(token, "its last frames were not read in time");
+        }
+        for (token, code, message) in expired {
+            self.close_with(token, code, message);
+        }
+        for token in to_ping {
+            self.queue(
+                token,
+                ServerFrame::Event(chat_wire::Event::Ping),
+                OnCommitFailure::Send,
+            );
+        }
+    }
+}
+
+/// Raises the listen backlog from mio's 128 to `LISTEN_BACKLOG`. Calling listen again on a
+/// listening socket updates its backlog on Linux; the kernel still caps it at somaxconn.
+fn raise_backlog(listener: &TcpListener) {
+    // SAFETY: the descriptor is a valid listening socket owned by `listener` for this call.
+    let result = unsafe { libc::listen(listener.as_raw_fd(), LISTEN_BACKLOG) };
+    if result != 0 {
+        log!(
+            "cannot raise the listen backlog: {}",
+            io::Error::last_os_error()
+        );
+    }
+}
+
+/// Tells a connection it cannot be served, without waiting: one non-blocking write, then close.
+fn refuse(socket: &mut mio::net::TcpStream, code: &str, message: &str) {
+    let mut bytes = Vec::new();
+    let frame = ServerFrame::Closing(ErrorBody::new(code, message));
+    if chat_wire::encode_frame(&frame, chat_wire::FRAME_BYTES_MAX, &mut bytes).is_ok() {
+        let _ = io::Write::write(socket, &bytes);
+    }
+}

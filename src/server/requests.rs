@@ -1,0 +1,333 @@
+//! What the loop does with each frame: the handshake, then each request handed to the domain's
+//! rules, and the password results that come back from the hashing pool.
+
+use chat_domain::error::ErrorCode;
+use chat_domain::rules::{self, HistoryPage};
+use chat_domain::{MessageBody, MessageId, Password, Username};
+use chat_wire::{
+    ClientFrame, Event, HistoryPage as WireHistoryPage, MAGIC, PROTOCOL_VERSION, Reply, Request,
+    ServerFrame, WireMessage,
+};
+use jiff::Timestamp;
+use mio::Token;
+
+use super::connection::Phase;
+use super::hashing::{Done, Job, Tagged};
+use super::{OnCommitFailure, Server, log};
+
+/// Bytes a history reply may need beyond its messages' text: the frame's tags, the page's
+/// fields, and each message's id, time, and length prefixes, all as varints at their widest.
+const HISTORY_REPLY_OVERHEAD_BYTES: usize = 32;
+const MESSAGE_OVERHEAD_BYTES: usize = 40;
+
+impl Server {
+    pub(super) fn handle_frame(&mut self, token: Token, frame: ClientFrame) {
+        let Some(connection) = self.connections.get_mut(&token) else {
+            return;
+        };
+        match (&connection.phase, frame) {
+            (Phase::AwaitingHello, ClientFrame::Hello(hello)) => {
+                if hello.magic != MAGIC {
+                    self.close_with(
+                        token,
+                        "bad_magic",
+                        "This is a chat server; the Hello did not carry its magic bytes.",
+                    );
+                } else if hello.version != PROTOCOL_VERSION {
+                    let message = format!(
+                        "This server speaks protocol version {PROTOCOL_VERSION}; the client asked for {}.",
+                        hello.version
+                    );
+                    self.close_with(token, "unsupported_version", &message);
+                } else {
+                    connection.phase = Phase::LoggedOut;
+                    let welcome = ServerFrame::Welcome {
+                        version: PROTOCOL_VERSION,
+                        frame_bytes_max: u32::try_from(self.config.limits.frame_bytes_max)
+                            .unwrap_or(u32::MAX),
+                    };
+                    self.queue(token, welcome, OnCommitFailure::Send);
+                }
+            }
+            (Phase::AwaitingHello, ClientFrame::Request { .. }) => {
+                self.close_with(token, "hello_expected", "The first frame must be a Hello.");
+            }
+            (_, ClientFrame::Hello(_)) => {
+                self.close_with(token, "bad_frame", "Hello was already received.");
+            }
+            (_, ClientFrame::Request { id, request }) => self.handle_request(token, id, request),
+        }
+    }
+
+    fn handle_request(&mut self, token: Token, id: u32, request: Request) {
+        let user = self.connections.get(&token).and_then(|c| c.user().cloned());
+        match (request, user) {
+            (Request::Ping, _) => self.reply(token, id, Reply::Pong),
+            (Request::Quit, _) => {
+                self.outbox.push(super::Outgoing {
+                    token,
+                    frame: ServerFrame::Reply {
+                        id,
+                        reply: Reply::Bye,
+                    },
+                    on_commit_failure: OnCommitFailure::Send,
+                    then_close: true,
+                });
+                if let Some(connection) = self.connections.get_mut(&token) {
+                    connection.closing_since.get_or_insert(self.now);
+                }
+            }
+            (Request::Register { .. } | Request::LogIn { .. }, Some(user)) => {
+                self.reply_error(
+                    token,
+                    id,
+                    "already_logged_in",
+                    format!("This connection is already logged in as {user}."),
+                );
+            }
+            (Request::Register { username, password }, None) => {
+                self.register(token, id, &username, password)
+            }
+            (Request::LogIn { username, password }, None) => {
+                self.log_in_request(token, id, &username, password)
+            }
+            (Request::Send { .. } | Request::History { .. }, None) => {
+                self.reply_error(token, id, "not_logged_in", "Log in or register first.");
+            }
+            (
+                Request::Send {
+                    client_message_id: _,
+                    to,
+                    body,
+                },
+                Some(user),
+            ) => {
+                let recipient = match to.to_domain() {
+                    Ok(recipient) => recipient,
+                    Err(e) => return self.reply_error(token, id, e.code(), e.to_string()),
+                };
+                let body = match MessageBody::new(body) {
+                    Ok(body) => body,
+                    Err(e) => return self.reply_error(token, id, e.code(), e.to_string()),
+                };
+                self.send(token, id, &user, recipient, body);
+            }
+            (
+                Request::History {
+                    with,
+                    before,
+                    limit,
+                },
+                Some(user),
+            ) => {
+                let with = match with.to_domain() {
+                    Ok(with) => with,
+                    Err(e) => return self.reply_error(token, id, e.code(), e.to_string()),
+                };
+                let before = before.map(MessageId::new);
+                match rules::history(
+                    &self.store,
+                    &user,
+                    &with,
+                    before,
+                    limit,
+                    self.config.limits.history,
+                ) {
+                    Ok(page) => {
+                        let page = fit_history(page, self.config.limits.frame_bytes_max);
+                        self.reply(token, id, Reply::History(page));
+                    }
+                    Err(e) => self.reply_error(token, id, e.code(), e.to_string()),
+                }
+            }
+        }
+    }
+
+    fn register(&mut self, token: Token, id: u32, username: &str, password: String) {
+        let username = match Username::parse(username) {
+            Ok(username) => username,
+            Err(e) => return self.reply_error(token, id, e.code(), e.to_string()),
+        };
+        let password = match Password::new(password) {
+            Ok(password) => password,
+            Err(e) => return self.reply_error(token, id, e.code(), e.to_string()),
+        };
+        // Refuse a taken name before spending a hash on it.
+        if let Err(e) = rules::check_register(&self.store, &username) {
+            return self.reply_error(token, id, e.code(), e.to_string());
+        }
+        self.submit(token, id, Job::Register { username, password });
+    }
+
+    fn log_in_request(&mut self, token: Token, id: u32, username: &str, password: String) {
+        let username = match Username::parse(username) {
+            Ok(username) => username,
+            Err(e) => return self.reply_error(token, id, e.code(), e.to_string()),
+        };
+        let password = match Password::new(password) {
+            // A password that could never have been registered is simply wrong, after the same
+            // wait as any other: checking it against the dummy keeps the timing uniform.
+            Ok(password) => password,
+            Err(_) => match Password::new("wrong password, never valid".into()) {
+                Ok(placeholder) => placeholder,
+                Err(e) => return self.reply_error(token, id, e.code(), e.to_string()),
+            },
+        };
+        match rules::begin_login(&self.store, username, &self.dummy_hash) {
+            Ok(attempt) => self.submit(token, id, Job::LogIn { attempt, password }),
+            Err(e) => self.reply_error(token, id, e.code(), e.to_string()),
+        }
+    }
+
+    fn submit(&mut self, token: Token, request_id: u32, work: Job) {
+        match self.pool.submit(Tagged {
+            token,
+            request_id,
+            work,
+        }) {
+            Ok(()) => {
+                if let Some(connection) = self.connections.get_mut(&token) {
+                    connection.hashing = true;
+                }
+            }
+            Err(_busy) => self.reply_error(
+                token,
+                request_id,
+                "server_busy",
+                "The server is busy; try again in a moment.",
+            ),
+        }
+    }
+
+    fn send(
+        &mut self,
+        token: Token,
+        id: u32,
+        sender: &Username,
+        recipient: chat_domain::Recipient,
+        body: MessageBody,
+    ) {
+        let now = Timestamp::now();
+        match rules::send(&mut self.store, sender, recipient, body, now) {
+            Ok(message) => {
+                self.store_dirty = true;
+                let ack = Reply::Sent {
+                    message_id: message.id.get(),
+                    sent_at_ms: message.sent_at.as_millisecond(),
+                };
+                self.queue(
+                    token,
+                    ServerFrame::Reply { id, reply: ack },
+                    OnCommitFailure::ReplyError(id),
+                );
+                let delivery =
+                    ServerFrame::Event(Event::Message(WireMessage::from_domain(&message)));
+                for name in message.audience() {
+                    let Some(tokens) = self.sessions.get(&name) else {
+                        continue;
+                    };
+                    for &target in tokens {
+                        if target != token {
+                            self.outbox.push(super::Outgoing {
+                                token: target,
+                                frame: delivery.clone(),
+                                on_commit_failure: OnCommitFailure::Drop,
+                                then_close: false,
+                            });
+                        }
+                    }
+                }
+            }
+            Err(e) => self.reply_error(token, id, e.code(), e.to_string()),
+        }
+    }
+
+    /// Finishes the registrations and log-ins whose hashing is done, then lets each of those
+    /// connections act on the frames that waited meanwhile.
+    pub(super) fn collect_hash_results(&mut self) {
+        let finished: Vec<Tagged<Done>> = self.pool.finished().collect();
+        for Tagged {
+            token,
+            request_id: id,
+            work,
+        } in finished
+        {
+            let Some(connection) = self.connections.get_mut(&token) else {
+                continue;
+            };
+            connection.hashing = false;
+            match work {
+                Done::Register {
+                    username,
+                    hash: Ok(hash),
+                } => {
+                    match rules::finish_register(&mut self.store, username, hash, Timestamp::now())
+                    {
+                        Ok(user) => {
+                            self.store_dirty = true;
+                            let username = user.username.to_string();
+                            self.log_in(token, user.username);
+                            self.queue(
+                                token,
+                                ServerFrame::Reply {
+                                    id,
+                                    reply: Reply::Registered { username },
+                                },
+                                OnCommitFailure::UndoRegistration(id),
+                            );
+                        }
+                        Err(e) => self.reply_error(token, id, e.code(), e.to_string()),
+                    }
+                }
+                Done::LogIn {
+                    attempt,
+                    matches: Ok(matches),
+                } => match attempt.finish(matches) {
+                    Ok(user) => {
+                        let username = user.to_string();
+                        self.log_in(token, user);
+                        self.reply(token, id, Reply::LoggedIn { username });
+                    }
+                    Err(e) => self.reply_error(token, id, e.code(), e.to_string()),
+                },
+                Done::Register { hash: Err(e), .. }
+                | Done::LogIn {
+                    matches: Err(e), ..
+                } => {
+                    log!("password hashing failed: {}", e.0);
+                    self.reply_error(token, id, e.code(), e.to_string());
+                }
+            }
+            self.process_frames(token);
+            self.read_from(token);
+        }
+    }
+}
+
+/// Converts a page to wire form, keeping only as many of its newest messages as fit in one
+/// frame; if any are left out, `has_more` says so and the client pages back for them.
+fn fit_history(page: HistoryPage, frame_bytes_max: usize) -> WireHistoryPage {
+    let mut budget = frame_bytes_max.saturating_sub(HISTORY_REPLY_OVERHEAD_BYTES);
+    let mut keep_from = page.messages.len();
+    for message in page.messages.iter().rev() {
+        let chat_domain::Recipient::User(to) = &message.recipient;
+        let cost = MESSAGE_OVERHEAD_BYTES
+            + message.body.as_str().len()
+            + message.sender.as_str().len()
+            + to.as_str().len();
+        if cost > budget {
+            break;
+        }
+        budget -= cost;
+        keep_from -= 1;
+    }
+    WireHistoryPage {
+        has_more: page.has_more || keep_from > 0,
+        messages: page.messages[keep_from..]
+            .iter()
+            .map(WireMessage::from_domain)
+            .collect(),
+        limit: page.limit,
+        clamped: page.clamped,
+    }
+}
