@@ -1,0 +1,282 @@
+//! Test harness: starts the real `chat-server` binary on a free port with a fresh data
+//! directory, and a blocking test client that speaks the real wire protocol over real sockets.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use chat_store_contract::TempDir;
+use chat_wire::{
+    ClientFrame, ErrorBody, Event, FRAME_BYTES_MAX, FrameDecoder, Hello, MAGIC, PROTOCOL_VERSION,
+    Reply, Request, ServerFrame, WireMessage, WireRecipient, encode_frame,
+};
+
+pub const PASSWORD: &str = "correct horse battery";
+/// Long enough for a slow CI machine, short enough that a hang fails the test.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(20);
+
+pub struct ServerProcess {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub store: &'static str,
+}
+
+impl ServerProcess {
+    /// Starts `chat-server` with cheap hashing (the cost is not under test here) and `extra`.
+    pub fn start(store: &'static str, data: &TempDir, extra: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_chat-server"))
+            .args(["--listen", "127.0.0.1:0", "--store", store])
+            .arg("--data")
+            .arg(data.path())
+            .args(["--hash-memory-kib", "64", "--hash-passes", "1"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("chat-server starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("reads the first line");
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .parse()
+            .expect("an address");
+        // Drain stderr in the background so the server never blocks on a full pipe.
+        let mut stderr = child.stderr.take().expect("stderr is piped");
+        std::thread::spawn(move || {
+            let mut sink = Vec::new();
+            let _ = stderr.read_to_end(&mut sink);
+        });
+        ServerProcess { child, addr, store }
+    }
+
+    pub fn client(&self) -> Client {
+        Client::connect(self.addr)
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args(["-s", signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit, at most `limit`.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Client {
+    pub stream: TcpStream,
+    decoder: FrameDecoder,
+    next_id: u32,
+    next_client_message_id: u64,
+    /// Events that arrived while waiting for a reply.
+    pub events: VecDeque<Event>,
+}
+
+impl Client {
+    /// Connects and does the handshake.
+    pub fn connect(addr: SocketAddr) -> Self {
+        let mut client = Self::connect_raw(addr);
+        client.write_frame(&ClientFrame::Hello(Hello {
+            magic: MAGIC,
+            version: PROTOCOL_VERSION,
+        }));
+        match client.read_frame() {
+            Some(ServerFrame::Welcome { version, .. }) => assert_eq!(version, PROTOCOL_VERSION),
+            other => panic!("expected Welcome, got {other:?}"),
+        }
+        client
+    }
+
+    /// Connects without a handshake.
+    pub fn connect_raw(addr: SocketAddr) -> Self {
+        let stream = TcpStream::connect(addr).expect("connects");
+        stream
+            .set_read_timeout(Some(READ_TIMEOUT))
+            .expect("timeout");
+        stream.set_nodelay(true).expect("nodelay");
+        Client {
+            stream,
+            decoder: FrameDecoder::new(FRAME_BYTES_MAX),
+            next_id: 1,
+            next_client_message_id: 1,
+            events: VecDeque::new(),
+        }
+    }
+
+    pub fn write_frame(&mut self, frame: &ClientFrame) {
+        let mut bytes = Vec::new();
+        encode_frame(frame, FRAME_BYTES_MAX, &mut bytes).expect("encodes");
+        self.stream.write_all(&bytes).expect("writes");
+    }
+
+    /// The next frame, or None when the server closed the connection.
+    pub fn read_frame(&mut self) -> Option<ServerFrame> {
+        loop {
+            if let Some(frame) = self.decoder.next_frame().expect("server frames decode") {
+                return Some(frame);
+            }
+            let mut chunk = [0u8; 16 * 1024];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return None,
+                Ok(n) => self.decoder.push(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return None,
+                Err(e) => panic!("read failed: {e}"),
+            }
+        }
+    }
+
+    /// Sends a request and returns its id, without waiting.
+    pub fn send_request(&mut self, request: Request) -> u32 {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.write_frame(&ClientFrame::Request { id, request });
+        id
+    }
+
+    /// Waits for the reply to `id`, keeping events that arrive meanwhile.
+    pub fn reply_to(&mut self, id: u32) -> Reply {
+        loop {
+            match self.read_frame() {
+                Some(ServerFrame::Reply { id: got, reply }) => {
+                    assert_eq!(got, id, "replies come in request order");
+                    return reply;
+                }
+                Some(ServerFrame::Event(event)) => self.events.push_back(event),
+                other => panic!("expected reply {id}, got {other:?}"),
+            }
+        }
+    }
+
+    pub fn request(&mut self, request: Request) -> Reply {
+        let id = self.send_request(request);
+        self.reply_to(id)
+    }
+
+    pub fn register(&mut self, name: &str) -> Reply {
+        self.request(Request::Register {
+            username: name.into(),
+            password: PASSWORD.into(),
+        })
+    }
+
+    pub fn log_in(&mut self, name: &str, password: &str) -> Reply {
+        self.request(Request::LogIn {
+            username: name.into(),
+            password: password.into(),
+        })
+    }
+
+    pub fn send_message_request(&mut self, to: &str, body: &str) -> u32 {
+        let client_message_id = self.next_client_message_id;
+        self.next_client_message_id += 1;
+        self.send_request(Request::Send {
+            client_message_id,
+            to: WireRecipient::User(to.into()),
+            body: body.into(),
+        })
+    }
+
+    pub fn send(&mut self, to: &str, body: &str) -> Reply {
+        let id = self.send_message_request(to, body);
+        self.reply_to(id)
+    }
+
+    /// Sends and returns the message id, failing the test on an error.
+    pub fn send_ok(&mut self, to: &str, body: &str) -> u64 {
+        match self.send(to, body) {
+            Reply::Sent { message_id, .. } => message_id,
+            other => panic!("send to {to} failed: {other:?}"),
+        }
+    }
+
+    pub fn history(
+        &mut self,
+        with: &str,
+        before: Option<u64>,
+        limit: Option<u32>,
+    ) -> chat_wire::HistoryPage {
+        match self.request(Request::History {
+            with: WireRecipient::User(with.into()),
+            before,
+            limit,
+        }) {
+            Reply::History(page) => page,
+            other => panic!("history failed: {other:?}"),
+        }
+    }
+
+    /// The next delivered message, waiting for it if none is queued.
+    pub fn next_message(&mut self) -> WireMessage {
+        loop {
+            if let Some(event) = self.events.pop_front() {
+                if let Event::Message(message) = event {
+                    return message;
+                }
+                continue;
+            }
+            match self.read_frame() {
+                Some(ServerFrame::Event(event)) => self.events.push_back(event),
+                other => panic!("expected an event, got {other:?}"),
+            }
+        }
+    }
+}
+
+/// A registered, logged-in client.
+pub fn user(server: &ServerProcess, name: &str) -> Client {
+    let mut client = server.client();
+    assert_eq!(
+        client.register(name),
+        Reply::Registered {
+            username: name.to_lowercase()
+        }
+    );
+    client
+}
+
+pub fn error_code(reply: &Reply) -> &str {
+    match reply {
+        Reply::Error(ErrorBody { code, .. }) => code,
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+/// Runs a scenario once per store, each in its own server and data directory.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod sled {
+            $( #[test] fn $name() { super::$name("sled") } )*
+        }
+        mod sqlite {
+            $( #[test] fn $name() { super::$name("sqlite") } )*
+        }
+    };
+}
