@@ -202,14 +202,15 @@ impl Server {
                 self.end_turn();
                 self.next_timer_check = self.now + TIMER_TICK;
             }
-            if let Some(deadline) = self.shutdown_deadline {
-                if self.connections.is_empty() || self.now >= deadline {
-                    if let Err(e) = self.store.commit() {
-                        log!("final commit failed: {}", e.detail());
-                    }
-                    log!("stopped");
-                    return Ok(());
+            if self
+                .shutdown_deadline
+                .is_some_and(|deadline| self.connections.is_empty() || self.now >= deadline)
+            {
+                if let Err(e) = self.store.commit() {
+                    log!("final commit failed: {}", e.detail());
                 }
+                log!("stopped");
+                return Ok(());
             }
         }
     }
