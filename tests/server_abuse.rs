@@ -271,7 +271,36 @@ fn many_clients_lose_nothing_and_keep_order(store: &'static str) {
     }
 }
 
+fn past_the_connection_cap_a_newcomer_is_refused_with_a_reason(store: &'static str) {
+    let data = TempDir::new("e2e-cap");
+    let server = ServerProcess::start(store, &data, &["--max-connections", "2"]);
+    let mut first = server.client();
+    let _second = server.client();
+    let mut third = common::Client::connect_raw(server.addr);
+    assert_eq!(closing_code(third.read_frame()), "server_full");
+    assert_eq!(third.read_frame(), None);
+    // Those already in are still served, and a slot frees when one leaves.
+    assert_eq!(first.request(Request::Ping), Reply::Pong);
+    drop(first);
+    std::thread::sleep(Duration::from_millis(300));
+    still_serving(&server);
+}
+
+fn a_quiet_connection_is_pinged(store: &'static str) {
+    let data = TempDir::new("e2e-ping");
+    let server = ServerProcess::start(store, &data, &["--idle-ping-secs", "1"]);
+    let mut quiet = user(&server, "quiet");
+    assert_eq!(
+        quiet.read_frame(),
+        Some(ServerFrame::Event(chat_wire::Event::Ping))
+    );
+    // Answering keeps it open.
+    assert_eq!(quiet.request(Request::Ping), Reply::Pong);
+}
+
 on_both_stores!(
+    past_the_connection_cap_a_newcomer_is_refused_with_a_reason,
+    a_quiet_connection_is_pinged,
     garbage_bytes_get_an_error_then_a_close,
     a_huge_length_prefix_is_refused_at_once,
     the_wrong_magic_or_version_is_refused,
