@@ -7,6 +7,7 @@
 //!   sort numerically, so the newest page before an id is a reverse scan of one key range.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use chat_domain::{
     Conversation, Inserted, Message, MessageBody, MessageId, NewMessage, PasswordHash, Recipient,
@@ -70,7 +71,7 @@ impl SledStore {
         }
         std::fs::create_dir_all(data_dir)
             .map_err(|e| unavailable(format!("cannot create {}: {e}", data_dir.display())))?;
-        let db = sled::Config::new().path(&path).open().map_err(|e| {
+        let db = open_locked(&path).map_err(|e| {
             unavailable(format!(
                 "cannot open {} (is another server using it?): {e}",
                 path.display()
@@ -123,6 +124,27 @@ impl SledStore {
         {
             Some(value) => decode_message(id, &value),
             None => Err(corrupt("conversation index names a missing message", id)),
+        }
+    }
+}
+
+/// How long `open` waits for sled's directory lock. sled releases it only when its background
+/// flusher lets go of the database, a moment after the last handle is dropped, so a reopen in
+/// the same process can find it still held.
+const LOCK_WAIT: Duration = Duration::from_secs(2);
+
+fn open_locked(path: &Path) -> sled::Result<sled::Db> {
+    let deadline = Instant::now() + LOCK_WAIT;
+    loop {
+        match sled::Config::new().path(path).open() {
+            // sled reports a held lock only in the text of an io::Error of kind Other.
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            result => return result,
         }
     }
 }
