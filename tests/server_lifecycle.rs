@@ -111,15 +111,7 @@ fn kill_9_under_load_loses_nothing_acknowledged(store: &'static str) {
     );
     let mut stored = Vec::new();
     for i in 0..SENDERS {
-        let mut before = None;
-        loop {
-            let page = sink.history(&format!("sender{i}"), before, Some(500));
-            stored.extend(page.messages.iter().map(|m| m.id));
-            if !page.has_more {
-                break;
-            }
-            before = page.messages.first().map(|m| m.id);
-        }
+        stored.extend(sink.all_history(&format!("sender{i}")).iter().map(|m| m.id));
     }
     stored.sort_unstable();
     let before_dedup = stored.len();

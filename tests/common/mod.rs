@@ -232,6 +232,22 @@ impl Client {
         }
     }
 
+    /// The whole conversation with `with`, oldest first, paging back until there is no more.
+    pub fn all_history(&mut self, with: &str) -> Vec<WireMessage> {
+        let mut pages = Vec::new();
+        let mut before = None;
+        loop {
+            let page = self.history(with, before, Some(500));
+            before = page.messages.first().map(|m| m.id);
+            let more = page.has_more;
+            pages.push(page.messages);
+            if !more {
+                break;
+            }
+        }
+        pages.into_iter().rev().flatten().collect()
+    }
+
     /// The next delivered message, waiting for it if none is queued.
     pub fn next_message(&mut self) -> WireMessage {
         loop {
