@@ -1,5 +1,6 @@
 //! The application: the binaries' shared code and the event loop that wires the domain's ports
 //! to adapters.
 
+pub mod client;
 pub mod server;
 pub mod store;

@@ -1,0 +1,346 @@
+//! The client's loop: one thread waits with `polling` on stdin, the server socket and a signal
+//! pipe together, feeds what arrives to the session and carries out its effects.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::mem::ManuallyDrop;
+use std::os::fd::FromRawFd;
+use std::os::unix::net::UnixStream;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use polling::{Event, Events, PollMode, Poller};
+
+use super::link::{Link, Received};
+use super::session::{Effect, Session};
+use super::ui::Ui;
+
+/// How long the client waits for a reply it is owed, counted from the last byte the server
+/// sent, before it gives up on the server.
+pub const REPLY_PATIENCE: Duration = Duration::from_secs(30);
+/// Bytes read from stdin per readiness event.
+const STDIN_CHUNK_BYTES: usize = 16 * 1024;
+
+const KEY_SIGNAL: usize = 0;
+const KEY_STDIN: usize = 1;
+const KEY_SOCKET: usize = 2;
+
+/// How the client ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exit {
+    pub status: u8,
+    /// For stderr, unless the status is 0.
+    pub reason: Option<String>,
+}
+
+impl Exit {
+    pub(super) fn failure(reason: impl Into<String>) -> Self {
+        Exit {
+            status: 1,
+            reason: Some(reason.into()),
+        }
+    }
+}
+
+pub struct Driver {
+    server: String,
+    poller: Poller,
+    session: Session,
+    ui: Box<dyn Ui>,
+    /// `None` between a connection the server closed before login and the next request.
+    link: Option<Link>,
+    /// Stdin is a regular file (or otherwise not pollable): always ready, read when wanted.
+    stdin_always_ready: bool,
+    stdin_open: bool,
+    signal_read: UnixStream,
+    signal_number: Arc<AtomicUsize>,
+    /// When the server last sent something, or when a reply started to be owed.
+    last_heard: Instant,
+    exit: Option<Exit>,
+}
+
+impl Driver {
+    pub fn new(server: String, link: Link, session: Session, ui: Box<dyn Ui>) -> io::Result<Self> {
+        let poller = Poller::new()?;
+        let (signal_read, signal_write) = UnixStream::pair()?;
+        signal_read.set_nonblocking(true)?;
+        let signal_number = Arc::new(AtomicUsize::new(0));
+        for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            signal_hook::flag::register_usize(signal, Arc::clone(&signal_number), signal as usize)?;
+            signal_hook::low_level::pipe::register(signal, signal_write.try_clone()?)?;
+        }
+        // SAFETY (each add): the signal pipe and stdin live as long as the poller (stdin for the
+        // whole process); the socket is deleted from the poller before it is dropped (`drop_link`).
+        unsafe {
+            poller.add_with_mode(&signal_read, Event::readable(KEY_SIGNAL), PollMode::Level)?
+        };
+        // epoll refuses regular files (EPERM) and /dev/null: such stdin is always ready anyway.
+        let stdin_always_ready = unsafe {
+            poller
+                .add_with_mode(&io::stdin(), Event::none(KEY_STDIN), PollMode::Level)
+                .is_err()
+        };
+        unsafe {
+            poller.add_with_mode(link.stream(), Event::readable(KEY_SOCKET), PollMode::Level)?
+        };
+        Ok(Driver {
+            server,
+            poller,
+            session,
+            ui,
+            link: Some(link),
+            stdin_always_ready,
+            stdin_open: true,
+            signal_read,
+            signal_number,
+            last_heard: Instant::now(),
+            exit: None,
+        })
+    }
+
+    pub fn run(mut self) -> Exit {
+        let mut events = Events::new();
+        loop {
+            if let Err(e) = self.turn(&mut events) {
+                self.finish(Exit::failure(format!("the client failed: {e}")));
+            }
+            if let Some(exit) = self.exit.take() {
+                if let Some(link) = self.link.take() {
+                    let _ = self.poller.delete(link.stream());
+                }
+                return exit;
+            }
+        }
+    }
+
+    /// One pass: take what input the session wants, write, wait, handle what woke us.
+    fn turn(&mut self, events: &mut Events) -> io::Result<()> {
+        self.take_buffered_input()?;
+        if self.exit.is_some() {
+            return Ok(());
+        }
+        self.ui.set_prompt(self.session.prompt())?;
+        self.write_out();
+        self.set_interests()?;
+
+        let read_stdin_now = self.wants_stdin() && self.stdin_always_ready;
+        let timeout = if read_stdin_now {
+            Some(Duration::ZERO)
+        } else if self.session.awaits_replies() {
+            Some(REPLY_PATIENCE.saturating_sub(self.last_heard.elapsed()))
+        } else {
+            None
+        };
+        events.clear();
+        match self.poller.wait(events, timeout) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        let mut stdin_ready = read_stdin_now;
+        for event in events.iter() {
+            match event.key {
+                KEY_SIGNAL => self.on_signal(),
+                KEY_STDIN => stdin_ready = true,
+                KEY_SOCKET => self.on_socket()?,
+                _ => {}
+            }
+        }
+        if stdin_ready && self.wants_stdin() && self.exit.is_none() {
+            self.read_stdin()?;
+        }
+        if self.exit.is_none()
+            && self.session.awaits_replies()
+            && self.last_heard.elapsed() >= REPLY_PATIENCE
+        {
+            self.finish(Exit::failure(format!(
+                "The server has not answered for {} seconds.",
+                REPLY_PATIENCE.as_secs()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Inputs already read (typed ahead, or a script's next lines) go first, while the session
+    /// takes them.
+    fn take_buffered_input(&mut self) -> io::Result<()> {
+        while self.session.wants_input() && self.exit.is_none() {
+            let Some(input) = self.ui.next_input()? else {
+                break;
+            };
+            self.session.on_input(input);
+            self.apply_effects()?;
+        }
+        Ok(())
+    }
+
+    fn wants_stdin(&self) -> bool {
+        self.stdin_open && self.session.wants_input() && !self.ui.has_buffered_input()
+    }
+
+    fn set_interests(&mut self) -> io::Result<()> {
+        if !self.stdin_always_ready {
+            let interest = if self.wants_stdin() {
+                Event::readable(KEY_STDIN)
+            } else {
+                Event::none(KEY_STDIN)
+            };
+            self.poller
+                .modify_with_mode(io::stdin(), interest, PollMode::Level)?;
+        }
+        if let Some(link) = &self.link {
+            let interest = if link.wants_write() {
+                Event::all(KEY_SOCKET)
+            } else {
+                Event::readable(KEY_SOCKET)
+            };
+            self.poller
+                .modify_with_mode(link.stream(), interest, PollMode::Level)?;
+        }
+        Ok(())
+    }
+
+    fn read_stdin(&mut self) -> io::Result<()> {
+        // Read fd 0 directly: a buffered reader could hold lines that readiness never reports.
+        // SAFETY: fd 0 stays open for the life of the process; ManuallyDrop never closes it.
+        let stdin = ManuallyDrop::new(unsafe { File::from_raw_fd(0) });
+        let mut chunk = [0u8; STDIN_CHUNK_BYTES];
+        match (&*stdin).read(&mut chunk) {
+            Ok(0) => self.end_stdin(),
+            Ok(n) => self.ui.feed(&chunk[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
+                ) => {}
+            // A terminal that went away reads as EIO: the same as its end.
+            Err(_) => self.end_stdin(),
+        }
+        self.take_buffered_input()
+    }
+
+    fn end_stdin(&mut self) {
+        self.stdin_open = false;
+        self.ui.end_of_stdin();
+    }
+
+    fn on_socket(&mut self) -> io::Result<()> {
+        let Some(link) = &mut self.link else {
+            return Ok(());
+        };
+        let received = link.read_some();
+        self.last_heard = Instant::now();
+        // Handle every whole frame before a close, so a last `Closing` is read.
+        loop {
+            let Some(link) = &mut self.link else {
+                return Ok(());
+            };
+            match link.next_frame() {
+                Ok(Some(frame)) => {
+                    let closing = matches!(frame, chat_wire::ServerFrame::Closing(_));
+                    self.session.on_frame(frame, Timestamp::now());
+                    if closing {
+                        self.drop_link();
+                    }
+                    self.apply_effects()?;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    self.finish(Exit::failure(format!("The server sent a bad frame: {e}")));
+                    return Ok(());
+                }
+            }
+        }
+        match received {
+            Ok(Received::Some) => {}
+            Ok(Received::Closed) | Err(_) => {
+                if self.link.is_some() {
+                    self.drop_link();
+                    self.session.on_disconnect(None);
+                    self.apply_effects()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn write_out(&mut self) {
+        if let Some(link) = &mut self.link {
+            // A failed write means the connection is gone; the read side reports it, with any
+            // last frame the server sent before it.
+            let _ = link.write_some();
+        }
+    }
+
+    fn drop_link(&mut self) {
+        if let Some(link) = self.link.take() {
+            let _ = self.poller.delete(link.stream());
+        }
+    }
+
+    fn on_signal(&mut self) {
+        let mut drained = [0u8; 64];
+        while matches!((&self.signal_read).read(&mut drained), Ok(n) if n > 0) {}
+        let signal = self.signal_number.load(Ordering::Relaxed);
+        let status = u8::try_from(128 + signal).unwrap_or(1);
+        self.finish(Exit {
+            status,
+            reason: None,
+        });
+    }
+
+    fn apply_effects(&mut self) -> io::Result<()> {
+        for effect in self.session.take_effects() {
+            if self.exit.is_some() {
+                break;
+            }
+            match effect {
+                Effect::Send { id, request } => self.send(id, request)?,
+                Effect::Show(text) => self.ui.show(&text)?,
+                Effect::Exit { status, reason } => self.finish(Exit { status, reason }),
+            }
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, id: u32, request: chat_wire::Request) -> io::Result<()> {
+        if self.link.is_none() {
+            // The server closed an idle connection before login; this request needs a new one.
+            match Link::connect(&self.server) {
+                Ok(link) => {
+                    // SAFETY: deleted from the poller before it is dropped (`drop_link`, `run`).
+                    unsafe {
+                        self.poller.add_with_mode(
+                            link.stream(),
+                            Event::readable(KEY_SOCKET),
+                            PollMode::Level,
+                        )?;
+                    }
+                    self.link = Some(link);
+                }
+                Err(e) => {
+                    self.finish(Exit::failure(e));
+                    return Ok(());
+                }
+            }
+        }
+        if !self.session.awaits_replies_besides(id) {
+            // The patience clock starts now, not at the last reply long ago.
+            self.last_heard = Instant::now();
+        }
+        if let Some(link) = &mut self.link
+            && let Err(e) = link.queue(id, request)
+        {
+            self.finish(Exit::failure(format!("cannot encode a request: {e}")));
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, exit: Exit) {
+        if self.exit.is_none() {
+            self.exit = Some(exit);
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Every key the editor knows, fed as the bytes a terminal sends.
+
+use super::*;
+
+fn editor() -> Editor {
+    let mut editor = Editor::new(64);
+    editor.start_line("> ", false);
+    editor
+}
+
+/// Feeds `bytes` and returns every action they produce.
+fn type_bytes(editor: &mut Editor, bytes: &[u8]) -> Vec<Action> {
+    editor.feed(bytes);
+    std::iter::from_fn(|| editor.next_action()).collect()
+}
+
+fn submit(bytes: &[u8]) -> String {
+    let mut editor = editor();
+    let mut all = bytes.to_vec();
+    all.push(b'\r');
+    match type_bytes(&mut editor, &all).as_slice() {
+        [Action::Submit(line)] => line.clone(),
+        other => panic!("expected one submit, got {other:?}"),
+    }
+}
+
+#[test]
+fn typing_and_enter_submit_the_line() {
+    assert_eq!(submit(b"/send bob hi"), "/send bob hi");
+    assert_eq!(submit(b""), "");
+}
+
+#[test]
+fn backspace_and_delete_remove_one_character() {
+    assert_eq!(submit(b"abc\x7f"), "ab");
+    assert_eq!(submit(b"abc\x08\x08"), "a");
+    assert_eq!(submit(b"\x7f\x7fa"), "a");
+    // Left twice then Delete removes the 'b'.
+    assert_eq!(submit(b"abc\x1b[D\x1b[D\x1b[3~"), "ac");
+}
+
+#[test]
+fn arrows_move_the_cursor_for_insertion() {
+    assert_eq!(submit(b"ac\x1b[Db"), "abc");
+    assert_eq!(submit(b"bc\x1b[D\x1b[D\x1b[Da"), "abc");
+    assert_eq!(submit(b"ab\x1b[D\x1b[C\x1b[Cc"), "abc");
+    // SS3 arrows, as some terminals send in application mode.
+    assert_eq!(submit(b"ac\x1bODb"), "abc");
+}
+
+#[test]
+fn ctrl_a_and_ctrl_e_go_to_the_ends() {
+    assert_eq!(submit(b"bc\x01a\x05d"), "abcd");
+    assert_eq!(submit(b"bc\x1b[Ha\x1b[Fd"), "abcd");
+    assert_eq!(submit(b"bc\x1b[1~a\x1b[4~d"), "abcd");
+}
+
+#[test]
+fn ctrl_u_clears_before_the_cursor_and_ctrl_k_after() {
+    assert_eq!(submit(b"hello world\x15"), "");
+    assert_eq!(submit(b"hello world\x1b[D\x1b[D\x15"), "ld");
+    assert_eq!(submit(b"hello world\x01\x1b[C\x0b"), "h");
+}
+
+#[test]
+fn ctrl_w_deletes_the_word_before_the_cursor() {
+    assert_eq!(submit(b"/send bob hello  \x17"), "/send bob ");
+}
+
+#[test]
+fn utf8_split_across_reads_is_one_character() {
+    let mut editor = editor();
+    let bytes = "é中😀".as_bytes();
+    for &b in bytes {
+        assert_eq!(type_bytes(&mut editor, &[b]), vec![]);
+    }
+    assert_eq!(
+        type_bytes(&mut editor, b"\x7f\r"),
+        vec![Action::Submit("é中".into())]
+    );
+}
+
+#[test]
+fn an_escape_sequence_split_across_reads_still_moves_the_cursor() {
+    let mut editor = editor();
+    type_bytes(&mut editor, b"ac\x1b");
+    type_bytes(&mut editor, b"[");
+    assert_eq!(
+        type_bytes(&mut editor, b"Db\r"),
+        vec![Action::Submit("abc".into())]
+    );
+}
+
+#[test]
+fn invalid_utf8_and_unknown_sequences_are_skipped() {
+    assert_eq!(submit(b"a\xffb\xc3"), "ab");
+    assert_eq!(submit(b"a\x1b[15~b\x1b[1;5Cc"), "abc");
+}
+
+#[test]
+fn ctrl_c_interrupts_and_ctrl_d_ends_only_an_empty_line() {
+    let mut editor = editor();
+    assert_eq!(type_bytes(&mut editor, b"abc\x03"), vec![Action::Interrupt]);
+    assert_eq!(type_bytes(&mut editor, b"\x04"), vec![Action::EndOfInput]);
+    // On a non-empty line Ctrl-D deletes under the cursor, like Delete.
+    assert_eq!(submit(b"ab\x01\x04"), "b");
+}
+
+#[test]
+fn keys_after_an_action_wait_until_asked_for() {
+    let mut editor = editor();
+    editor.feed(b"one\rtwo\r");
+    assert_eq!(editor.next_action(), Some(Action::Submit("one".into())));
+    assert!(editor.has_pending());
+    assert_eq!(editor.next_action(), Some(Action::Submit("two".into())));
+    assert!(!editor.has_pending());
+}
+
+#[test]
+fn the_line_is_capped_in_bytes_and_rings_the_bell() {
+    let mut editor = Editor::new(4);
+    editor.start_line("> ", false);
+    type_bytes(&mut editor, "abé".as_bytes());
+    type_bytes(&mut editor, b"x");
+    assert!(editor.render(80).contains('\x07'));
+    assert!(!editor.render(80).contains('\x07'), "the bell rings once");
+    assert_eq!(
+        type_bytes(&mut editor, b"\x7fc\r"),
+        vec![Action::Submit("abc".into())]
+    );
+}
+
+#[test]
+fn render_draws_prompt_line_and_puts_the_cursor_back() {
+    let mut editor = editor();
+    type_bytes(&mut editor, b"hello\x1b[D\x1b[D");
+    assert_eq!(editor.render(80), "\r> hello\x1b[K\x1b[2D");
+    type_bytes(&mut editor, b"\x05");
+    assert_eq!(editor.render(80), "\r> hello\x1b[K");
+}
+
+#[test]
+fn a_secret_line_shows_nothing_typed() {
+    let mut editor = Editor::new(64);
+    editor.start_line("password: ", true);
+    type_bytes(&mut editor, b"hunter22");
+    let drawn = editor.render(80);
+    assert_eq!(drawn, "\rpassword: \x1b[K");
+    assert_eq!(
+        type_bytes(&mut editor, b"\r"),
+        vec![Action::Submit("hunter22".into())]
+    );
+}
+
+#[test]
+fn a_long_line_scrolls_sideways_to_keep_the_cursor_in_view() {
+    let mut editor = editor();
+    type_bytes(&mut editor, b"abcdefghijklmnopqrstuvwxyz");
+    // 12 columns: 2 for the prompt, 1 spare, 9 for text and the cursor after it.
+    let drawn = editor.render(12);
+    assert_eq!(drawn, "\r> stuvwxyz\x1b[K");
+    type_bytes(&mut editor, b"\x01");
+    assert_eq!(editor.render(12), "\r> abcdefghi\x1b[K\x1b[9D");
+}
+
+#[test]
+fn wide_characters_count_two_columns() {
+    let mut editor = editor();
+    type_bytes(&mut editor, "中文\x1b[D".as_bytes());
+    assert_eq!(editor.render(80), "\r> 中文\x1b[K\x1b[2D");
+}
+
+#[test]
+fn dirty_tracks_whether_a_redraw_is_needed() {
+    let mut editor = editor();
+    editor.render(80);
+    assert!(!editor.is_dirty());
+    type_bytes(&mut editor, b"\x1b[15~");
+    assert!(!editor.is_dirty(), "an ignored key changes nothing");
+    type_bytes(&mut editor, b"a");
+    assert!(editor.is_dirty());
+}

@@ -1,0 +1,185 @@
+//! The client's connection to the server: connect and handshake (blocking, with timeouts, before
+//! the loop starts), then non-blocking frame writes and reads driven by the loop's readiness.
+
+use std::io::{self, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+use chat_wire::{
+    ClientFrame, DecodeError, FRAME_BYTES_MAX, FrameDecoder, Hello, MAGIC, PROTOCOL_VERSION,
+    Request, ServerFrame, encode_frame,
+};
+
+use super::format;
+
+/// How long to wait for a TCP connection to each of the server's addresses.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the server has to answer the handshake.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Bytes read from the socket per readiness event; the loop comes back for the rest.
+const READ_CHUNK_BYTES: usize = 64 * 1024;
+
+pub struct Link {
+    stream: TcpStream,
+    decoder: FrameDecoder,
+    /// Encoded frames not yet written. Bounded by the session's cap on requests in flight
+    /// (`REQUESTS_IN_FLIGHT_MAX` frames of at most `FRAME_BYTES_MAX` bytes).
+    unsent: Vec<u8>,
+    read_buffer: Box<[u8]>,
+}
+
+/// What a read found.
+pub enum Received {
+    /// Bytes arrived (or none were ready): look for frames.
+    Some,
+    /// The server closed the connection.
+    Closed,
+}
+
+impl Link {
+    /// Connects to `server` (host:port) and says hello. The error is a sentence for the person.
+    pub fn connect(server: &str) -> Result<Link, String> {
+        let addrs: Vec<_> = server
+            .to_socket_addrs()
+            .map_err(|e| format!("cannot find the server {server}: {e}"))?
+            .collect();
+        let mut last_error = None;
+        let stream = addrs
+            .iter()
+            .find_map(
+                |addr| match TcpStream::connect_timeout(addr, CONNECT_TIMEOUT) {
+                    Ok(stream) => Some(stream),
+                    Err(e) => {
+                        last_error = Some(e);
+                        None
+                    }
+                },
+            )
+            .ok_or_else(|| {
+                let why = last_error.map_or("no address".to_string(), |e| e.to_string());
+                format!("cannot reach the server at {server}: {why}. Is chat-server running there?")
+            })?;
+        let mut link = Link {
+            stream,
+            decoder: FrameDecoder::new(FRAME_BYTES_MAX),
+            unsent: Vec::new(),
+            read_buffer: vec![0; READ_CHUNK_BYTES].into_boxed_slice(),
+        };
+        link.handshake(server)
+            .map_err(|e| format!("the server at {server} did not complete the handshake: {e}"))?;
+        Ok(link)
+    }
+
+    fn handshake(&mut self, server: &str) -> Result<(), String> {
+        let hello = ClientFrame::Hello(Hello {
+            magic: MAGIC,
+            version: PROTOCOL_VERSION,
+        });
+        let mut bytes = Vec::new();
+        encode_frame(&hello, FRAME_BYTES_MAX, &mut bytes).map_err(|e| e.to_string())?;
+        let setup = |stream: &TcpStream| -> io::Result<()> {
+            stream.set_nodelay(true)?;
+            stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
+            stream.set_write_timeout(Some(HANDSHAKE_TIMEOUT))
+        };
+        setup(&self.stream).map_err(|e| e.to_string())?;
+        self.stream.write_all(&bytes).map_err(|e| e.to_string())?;
+        let frame = loop {
+            if let Some(frame) = self.next_frame().map_err(|e| e.to_string())? {
+                break frame;
+            }
+            match self.stream.read(&mut self.read_buffer) {
+                Ok(0) => return Err("it closed the connection".into()),
+                Ok(n) => self.decoder.push(&self.read_buffer[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return Err(format!("no answer within {HANDSHAKE_TIMEOUT:?}"));
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        };
+        match frame {
+            ServerFrame::Welcome { .. } => {}
+            ServerFrame::Closing(e) => {
+                return Err(format::error(&e.code, &e.message)
+                    .trim_start_matches("error: ")
+                    .to_string());
+            }
+            other => return Err(format!("{server} answered {other:?}")),
+        }
+        self.stream
+            .set_nonblocking(true)
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    pub fn stream(&self) -> &TcpStream {
+        &self.stream
+    }
+
+    /// Queues a request; `write_some` sends it.
+    pub fn queue(&mut self, id: u32, request: Request) -> Result<(), String> {
+        let frame = ClientFrame::Request { id, request };
+        encode_frame(&frame, FRAME_BYTES_MAX, &mut self.unsent).map_err(|e| e.to_string())
+    }
+
+    pub fn wants_write(&self) -> bool {
+        !self.unsent.is_empty()
+    }
+
+    /// Writes what the socket takes without blocking.
+    pub fn write_some(&mut self) -> io::Result<()> {
+        let mut written = 0;
+        let result = loop {
+            if written == self.unsent.len() {
+                break Ok(());
+            }
+            match self.stream.write(&self.unsent[written..]) {
+                Ok(0) => break Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        self.unsent.drain(..written);
+        result
+    }
+
+    /// Reads what has arrived, up to one chunk.
+    pub fn read_some(&mut self) -> io::Result<Received> {
+        match self.stream.read(&mut self.read_buffer) {
+            Ok(0) => Ok(Received::Closed),
+            Ok(n) => {
+                self.decoder.push(&self.read_buffer[..n]);
+                Ok(Received::Some)
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ) =>
+            {
+                Ok(Received::Some)
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+                ) =>
+            {
+                Ok(Received::Closed)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The next whole frame received, if any.
+    pub fn next_frame(&mut self) -> Result<Option<ServerFrame>, DecodeError> {
+        self.decoder.next_frame()
+    }
+}

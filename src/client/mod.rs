@@ -1,0 +1,47 @@
+//! `chat-client`: a terminal chat client. A person at a terminal gets prompts and a line editor;
+//! a script gets plain lines. Either way one thread waits on stdin and the server together.
+
+mod answers;
+mod driver;
+mod editor;
+mod format;
+mod link;
+mod session;
+mod terminal;
+mod ui;
+mod width;
+
+use jiff::tz::TimeZone;
+
+pub use driver::{Exit, REPLY_PATIENCE};
+pub use session::{HISTORY_COUNT_MAX, PASSWORD_ATTEMPTS_MAX, REQUESTS_IN_FLIGHT_MAX};
+pub use ui::INPUT_LINE_BYTES_MAX;
+
+use driver::Driver;
+use link::Link;
+use session::Session;
+use ui::{PlainUi, TerminalUi, Ui};
+
+/// Connects to `server` (host:port) and runs the client until the person or script leaves or
+/// the server goes away.
+pub fn run(server: &str) -> Exit {
+    // Connect first, so that an unreachable server is said before anyone types a password.
+    let link = match Link::connect(server) {
+        Ok(link) => link,
+        Err(e) => return Exit::failure(e),
+    };
+    let interactive = terminal::stdin_is_terminal();
+    let ui: Box<dyn Ui> = if interactive {
+        match TerminalUi::new() {
+            Ok(ui) => Box::new(ui),
+            Err(e) => return Exit::failure(format!("cannot set up the terminal: {e}")),
+        }
+    } else {
+        Box::new(PlainUi::new())
+    };
+    let session = Session::new(interactive, TimeZone::system());
+    match Driver::new(server.to_string(), link, session, ui) {
+        Ok(driver) => driver.run(),
+        Err(e) => Exit::failure(format!("cannot start: {e}")),
+    }
+}

@@ -1,0 +1,578 @@
+//! The client's conversation with the server, without I/O: what each typed line and each frame
+//! from the server leads to (requests to write, lines to show, an exit). The driver in `run`
+//! carries the effects out; the tests here drive it directly.
+
+use std::collections::BTreeMap;
+
+use chat_domain::command::{self, Command, CommandError, HELP};
+use chat_domain::error::ErrorCode;
+use chat_domain::rules::HistoryPaging;
+use chat_domain::{Password, Username};
+use chat_wire::{
+    ErrorBody, Event, HistoryPage, Reply, Request, ServerFrame, WireMessage, WireRecipient,
+};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+use super::answers::Answers;
+use super::format::{self, MessageFormat, printable};
+
+/// Requests written but not answered, at most; past it the client stops reading input until
+/// replies come, so a long script never piles up unbounded work.
+pub const REQUESTS_IN_FLIGHT_MAX: usize = 256;
+/// Wrong passwords a person at a terminal may type before the client gives up.
+pub const PASSWORD_ATTEMPTS_MAX: u32 = 3;
+
+/// What a person (or a script) gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Line(String),
+    /// End of input, or Ctrl-D on an empty line.
+    End,
+    /// Ctrl-C.
+    Interrupt,
+    /// A line that could not be taken (not UTF-8, too long): the error line to show.
+    Unreadable(String),
+}
+
+/// What the line being typed is for; a terminal shows it as the prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prompt {
+    Username,
+    Password,
+    /// A new account: the password a second time.
+    PasswordAgain,
+    Command,
+}
+
+/// What the driver must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Write this request. A request while logged out may need a new connection first: the
+    /// server closes one that idles too long before logging in.
+    Send { id: u32, request: Request },
+    /// Print these lines.
+    Show(String),
+    /// Stop, with this status and, unless it is 0, a reason for stderr.
+    Exit { status: u8, reason: Option<String> },
+}
+
+/// A `/history` being read, page by page (a page may hold fewer messages than asked for when
+/// they are long), until it has the count asked for or the conversation's start.
+#[derive(Debug)]
+struct HistoryRead {
+    /// Where its lines go in the output.
+    slot: u64,
+    with: WireRecipient,
+    /// Messages wanted: the count asked for, at most `HISTORY_COUNT_MAX`.
+    wanted: u32,
+    asked: Option<u32>,
+    /// Pages received, newest first.
+    pages: Vec<Vec<WireMessage>>,
+    received: u32,
+}
+
+/// The most messages one `/history` shows, which bounds what the client holds for it.
+pub const HISTORY_COUNT_MAX: u32 = 500;
+
+/// A request waiting for its reply, with what the reply will need.
+#[derive(Debug)]
+enum Pending {
+    LogIn {
+        username: Username,
+        password: String,
+    },
+    Register {
+        username: Username,
+    },
+    Send {
+        slot: u64,
+        to: WireRecipient,
+        body: String,
+    },
+    History(HistoryRead),
+    Ping,
+    Quit,
+}
+
+impl Pending {
+    /// The command answer this request's reply belongs to.
+    fn slot(&self) -> Option<u64> {
+        match self {
+            Pending::Send { slot, .. } => Some(*slot),
+            Pending::History(read) => Some(read.slot),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug)]
+enum Stage {
+    Username,
+    Password {
+        username: Username,
+    },
+    /// A new account at a terminal: its first password (after a mismatch or a refused one).
+    NewPassword {
+        username: Username,
+    },
+    NewPasswordAgain {
+        username: Username,
+        password: String,
+    },
+    /// A LogIn or Register is in flight.
+    Waiting,
+    Chatting {
+        format: MessageFormat,
+    },
+    /// Quit is in flight; the replies owed before it still print.
+    Leaving {
+        format: MessageFormat,
+    },
+    Done,
+}
+
+pub struct Session {
+    /// A person at a terminal (ask again on mistakes) rather than a script (stop on them).
+    interactive: bool,
+    stage: Stage,
+    pending: BTreeMap<u32, Pending>,
+    next_request_id: u32,
+    next_client_message_id: u64,
+    wrong_passwords: u32,
+    zone: TimeZone,
+    effects: Vec<Effect>,
+    answers: Answers,
+    /// The command answer that `show` writes to, while a command or its reply is handled.
+    answering: Option<u64>,
+}
+
+impl Session {
+    pub fn new(interactive: bool, zone: TimeZone) -> Self {
+        Session {
+            interactive,
+            stage: Stage::Username,
+            pending: BTreeMap::new(),
+            next_request_id: 1,
+            next_client_message_id: 1,
+            wrong_passwords: 0,
+            zone,
+            effects: Vec::new(),
+            answers: Answers::default(),
+            answering: None,
+        }
+    }
+
+    /// What the line being typed is for, or `None` while nothing can be typed.
+    pub fn prompt(&self) -> Option<Prompt> {
+        match self.stage {
+            Stage::Username => Some(Prompt::Username),
+            Stage::Password { .. } | Stage::NewPassword { .. } => Some(Prompt::Password),
+            Stage::NewPasswordAgain { .. } => Some(Prompt::PasswordAgain),
+            Stage::Chatting { .. } => Some(Prompt::Command),
+            Stage::Waiting | Stage::Leaving { .. } | Stage::Done => None,
+        }
+    }
+
+    /// True if the client should take the next input now.
+    pub fn wants_input(&self) -> bool {
+        match self.stage {
+            Stage::Chatting { .. } => {
+                self.pending.len() < REQUESTS_IN_FLIGHT_MAX
+                    && self.answers.len() < REQUESTS_IN_FLIGHT_MAX
+            }
+            _ => self.prompt().is_some(),
+        }
+    }
+
+    /// True once logged in: from then on a lost connection ends the session.
+    pub fn is_logged_in(&self) -> bool {
+        matches!(self.stage, Stage::Chatting { .. } | Stage::Leaving { .. })
+    }
+
+    /// True while replies are owed.
+    pub fn awaits_replies(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// True while replies other than the one to request `id` are owed.
+    pub fn awaits_replies_besides(&self, id: u32) -> bool {
+        self.pending.keys().any(|&owed| owed != id)
+    }
+
+    /// The effects of everything handled since the last call.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.effects)
+    }
+
+    pub fn on_input(&mut self, input: Input) {
+        let line = match input {
+            Input::Line(line) => line,
+            Input::End | Input::Interrupt => return self.on_end(input),
+            Input::Unreadable(why) if self.is_logged_in() || self.interactive => {
+                return self.show(&why);
+            }
+            Input::Unreadable(why) => return self.exit(1, Some(why)),
+        };
+        match std::mem::replace(&mut self.stage, Stage::Waiting) {
+            Stage::Username => self.on_username(&line),
+            Stage::Password { username } => self.log_in(username, line),
+            Stage::NewPassword { username } => self.on_new_password(username, line),
+            Stage::NewPasswordAgain { username, password } => {
+                if line == password {
+                    self.register(username, password);
+                } else {
+                    self.show("The two passwords differ. Choose a password again.");
+                    self.stage = Stage::NewPassword { username };
+                }
+            }
+            Stage::Chatting { format } => {
+                self.stage = Stage::Chatting { format };
+                let slot = self.answers.open();
+                self.answer_in(slot, |session| session.on_command(&line));
+            }
+            stage @ (Stage::Waiting | Stage::Leaving { .. } | Stage::Done) => self.stage = stage,
+        }
+    }
+
+    fn on_end(&mut self, input: Input) {
+        match std::mem::replace(&mut self.stage, Stage::Done) {
+            Stage::Chatting { format } => self.leave(format),
+            stage @ (Stage::Leaving { .. } | Stage::Done) => self.stage = stage,
+            _ if self.interactive => {
+                self.exit(if input == Input::Interrupt { 130 } else { 1 }, None)
+            }
+            _ => self.exit(1, Some("The input ended before logging in.".into())),
+        }
+    }
+
+    fn on_username(&mut self, line: &str) {
+        let name = line.trim();
+        match Username::parse(name) {
+            Ok(username) => self.stage = Stage::Password { username },
+            Err(_) if name.is_empty() && self.interactive => self.stage = Stage::Username,
+            Err(e) => {
+                let line = format::error(e.code(), &e.to_string());
+                if self.interactive {
+                    self.show(&line);
+                    self.stage = Stage::Username;
+                } else {
+                    self.exit(1, Some(line));
+                }
+            }
+        }
+    }
+
+    fn on_new_password(&mut self, username: Username, password: String) {
+        match Password::new(password.clone()) {
+            Ok(_) => self.stage = Stage::NewPasswordAgain { username, password },
+            Err(e) => {
+                self.show(&format::error(e.code(), &e.to_string()));
+                self.stage = Stage::NewPassword { username };
+            }
+        }
+    }
+
+    fn log_in(&mut self, username: Username, password: String) {
+        let request = Request::LogIn {
+            username: username.to_string(),
+            password: password.clone(),
+        };
+        self.send(request, Pending::LogIn { username, password });
+        self.stage = Stage::Waiting;
+    }
+
+    fn register(&mut self, username: Username, password: String) {
+        let request = Request::Register {
+            username: username.to_string(),
+            password,
+        };
+        self.send(request, Pending::Register { username });
+        self.stage = Stage::Waiting;
+    }
+
+    fn on_command(&mut self, line: &str) {
+        match command::parse(line) {
+            Ok(Command::Send { to, body }) => {
+                let to = WireRecipient::from_domain(&to);
+                let body = body.as_str().to_string();
+                let client_message_id = self.next_client_message_id;
+                self.next_client_message_id += 1;
+                let request = Request::Send {
+                    client_message_id,
+                    to: to.clone(),
+                    body: body.clone(),
+                };
+                let slot = self.answering.unwrap_or_default();
+                self.send(request, Pending::Send { slot, to, body });
+            }
+            Ok(Command::History { with, count }) => {
+                let wanted = count
+                    .unwrap_or(HistoryPaging::default().page_default)
+                    .min(HISTORY_COUNT_MAX);
+                self.read_history(HistoryRead {
+                    slot: self.answering.unwrap_or_default(),
+                    with: WireRecipient::from_domain(&with),
+                    wanted,
+                    asked: count,
+                    pages: Vec::new(),
+                    received: 0,
+                });
+            }
+            Ok(Command::Help) => self.show(HELP),
+            Ok(Command::Quit) => {
+                if let Stage::Chatting { format } = std::mem::replace(&mut self.stage, Stage::Done)
+                {
+                    self.leave(format);
+                }
+            }
+            Err(CommandError::Empty) => {}
+            Err(e) => self.show(&format::error(e.code(), &e.to_string())),
+        }
+    }
+
+    fn leave(&mut self, format: MessageFormat) {
+        self.send(Request::Quit, Pending::Quit);
+        self.stage = Stage::Leaving { format };
+    }
+
+    pub fn on_frame(&mut self, frame: ServerFrame, now: Timestamp) {
+        match frame {
+            ServerFrame::Reply { id, reply } => match self.pending.remove(&id) {
+                Some(pending) => match pending.slot() {
+                    Some(slot) => self.answer_in(slot, |s| s.on_reply(pending, reply, now)),
+                    None => self.on_reply(pending, reply, now),
+                },
+                None => self.exit(
+                    1,
+                    Some(format!(
+                        "The server answered request {id}, which was never made."
+                    )),
+                ),
+            },
+            ServerFrame::Event(Event::Message(message)) => {
+                if let Stage::Chatting { format } | Stage::Leaving { format } = &self.stage {
+                    let line = format.message(&message, now);
+                    self.show(&line);
+                }
+            }
+            ServerFrame::Event(Event::Ping) => self.send(Request::Ping, Pending::Ping),
+            ServerFrame::Closing(reason) => self.on_disconnect(Some(reason)),
+            ServerFrame::Welcome { .. } => {
+                self.exit(1, Some("The server said Welcome twice.".into()));
+            }
+        }
+    }
+
+    /// The connection ended: after `Closing(reason)`, or without a word.
+    pub fn on_disconnect(&mut self, reason: Option<ErrorBody>) {
+        match self.stage {
+            // Nothing owed: the next request will go on a new connection.
+            Stage::Username
+            | Stage::Password { .. }
+            | Stage::NewPassword { .. }
+            | Stage::NewPasswordAgain { .. } => {}
+            Stage::Leaving { .. } if self.pending.len() <= 1 => self.exit(0, None),
+            Stage::Done => {}
+            _ => {
+                let why = match reason {
+                    Some(ErrorBody { code, message }) => format!(
+                        "The server closed the connection: {}",
+                        format::error(&code, &message).trim_start_matches("error: ")
+                    ),
+                    None => "The connection to the server was lost.".to_string(),
+                };
+                self.exit(1, Some(why));
+            }
+        }
+    }
+
+    fn on_reply(&mut self, pending: Pending, reply: Reply, now: Timestamp) {
+        match (pending, reply) {
+            (Pending::LogIn { .. }, Reply::LoggedIn { username }) => {
+                self.show(&format!(
+                    "Logged in as {}. Type /help for the commands.",
+                    printable(&username)
+                ));
+                self.start_chatting(username);
+            }
+            (Pending::Register { .. }, Reply::Registered { username }) => {
+                self.show(&format!(
+                    "Registered and logged in as {}. Type /help for the commands.",
+                    printable(&username)
+                ));
+                self.start_chatting(username);
+            }
+            (Pending::LogIn { username, password }, Reply::Error(e)) => {
+                self.on_login_refused(username, password, e);
+            }
+            (Pending::Register { username }, Reply::Error(e)) => {
+                let line = format::error(&e.code, &e.message);
+                if !self.interactive {
+                    return self.exit(1, Some(line));
+                }
+                self.show(&line);
+                // username_taken (someone took the name meanwhile) and the rest: start over.
+                self.stage = match e.code.as_str() {
+                    "invalid_password" => Stage::NewPassword { username },
+                    _ => Stage::Username,
+                };
+            }
+            (
+                Pending::Send { to, body, .. },
+                Reply::Sent {
+                    message_id,
+                    sent_at_ms,
+                },
+            ) => {
+                if let Stage::Chatting { format } | Stage::Leaving { format } = &self.stage {
+                    let mine = WireMessage {
+                        id: message_id,
+                        from: format.me().to_string(),
+                        to,
+                        body,
+                        sent_at_ms,
+                    };
+                    let line = format.message(&mine, now);
+                    self.show(&line);
+                }
+            }
+            (Pending::History(read), Reply::History(page)) => self.on_history_page(read, page, now),
+            (Pending::Ping, Reply::Pong) => {}
+            (Pending::Quit, Reply::Bye) => self.exit(0, None),
+            (Pending::Send { .. } | Pending::History(_) | Pending::Ping, Reply::Error(e)) => {
+                self.show(&format::error(&e.code, &e.message));
+            }
+            (Pending::Quit, Reply::Error(e)) => {
+                self.exit(1, Some(format::error(&e.code, &e.message)));
+            }
+            (pending, reply) => self.exit(
+                1,
+                Some(format!("The server answered {pending:?} with {reply:?}.")),
+            ),
+        }
+    }
+
+    fn on_login_refused(&mut self, username: Username, password: String, e: ErrorBody) {
+        match (e.code.as_str(), self.interactive) {
+            ("unknown_user", true) => {
+                self.show(&format!(
+                    "There is no account named {username} yet. To create it, type the same password again."
+                ));
+                self.on_new_password(username, password);
+            }
+            ("unknown_user", false) => self.register(username, password),
+            ("wrong_password", true) if self.wrong_passwords + 1 < PASSWORD_ATTEMPTS_MAX => {
+                self.wrong_passwords += 1;
+                self.show(&format::error(&e.code, &e.message));
+                self.stage = Stage::Password { username };
+            }
+            ("invalid_password", true) => {
+                self.show(&format::error(&e.code, &e.message));
+                self.stage = Stage::Password { username };
+            }
+            (_, true) if e.code != "wrong_password" => {
+                self.show(&format::error(&e.code, &e.message));
+                self.stage = Stage::Username;
+            }
+            _ => self.exit(1, Some(format::error(&e.code, &e.message))),
+        }
+    }
+
+    fn start_chatting(&mut self, username: String) {
+        let format = MessageFormat::new(username, self.zone.clone());
+        self.stage = Stage::Chatting { format };
+    }
+
+    /// Asks for the page before what `read` has so far.
+    fn read_history(&mut self, read: HistoryRead) {
+        let before = read
+            .pages
+            .last()
+            .and_then(|page| page.first())
+            .map(|m| m.id);
+        let request = Request::History {
+            with: read.with.clone(),
+            before,
+            limit: Some(read.wanted - read.received),
+        };
+        self.send(request, Pending::History(read));
+    }
+
+    fn on_history_page(&mut self, mut read: HistoryRead, page: HistoryPage, now: Timestamp) {
+        let got = u32::try_from(page.messages.len()).unwrap_or(u32::MAX);
+        read.received = read.received.saturating_add(got).min(read.wanted);
+        let more_wanted = page.has_more && got > 0 && read.received < read.wanted;
+        read.pages.push(page.messages);
+        if more_wanted {
+            return self.read_history(read);
+        }
+        let WireRecipient::User(with) = &read.with;
+        let with = printable(with);
+        let lines: Vec<String> = match &self.stage {
+            Stage::Chatting { format } | Stage::Leaving { format } => read
+                .pages
+                .iter()
+                .rev()
+                .flatten()
+                .map(|m| format.message(m, now))
+                .collect(),
+            _ => return,
+        };
+        if lines.is_empty() {
+            self.show(&format!("No messages with {with} yet."));
+        }
+        for line in lines {
+            self.show(&line);
+        }
+        if read.asked.is_some_and(|n| n > read.wanted) {
+            self.show(&format!(
+                "(Showing the newest {}: /history shows at most {HISTORY_COUNT_MAX}.)",
+                read.received
+            ));
+        }
+        if page.has_more {
+            self.show(&format!(
+                "(Older messages exist: /history {with} <count> shows the newest <count>.)"
+            ));
+        }
+    }
+
+    /// Runs `handle` with `show` writing to answer `slot`, then completes the answer unless a
+    /// request still works on it, and shows every answer now complete in command order.
+    fn answer_in(&mut self, slot: u64, handle: impl FnOnce(&mut Self)) {
+        self.answering = Some(slot);
+        handle(self);
+        self.answering = None;
+        if !self.pending.values().any(|p| p.slot() == Some(slot)) {
+            self.answers.complete(slot);
+        }
+        for line in self.answers.ready() {
+            self.effects.push(Effect::Show(line));
+        }
+    }
+
+    fn send(&mut self, request: Request, pending: Pending) {
+        let id = self.next_request_id;
+        // Ids only need to be unique among requests in flight; wrapping after 4 billion is fine.
+        self.next_request_id = self.next_request_id.wrapping_add(1);
+        self.pending.insert(id, pending);
+        self.effects.push(Effect::Send { id, request });
+    }
+
+    /// Shows `text` now, or as part of the answer being written.
+    fn show(&mut self, text: &str) {
+        match self.answering {
+            Some(slot) => self.answers.add(slot, text.to_string()),
+            None => self.effects.push(Effect::Show(text.to_string())),
+        }
+    }
+
+    fn exit(&mut self, status: u8, reason: Option<String>) {
+        self.stage = Stage::Done;
+        self.effects.push(Effect::Exit { status, reason });
+    }
+}
+
+#[cfg(test)]
+mod tests;
