@@ -2,5 +2,6 @@
 //! to adapters.
 
 pub mod client;
+pub mod inspect;
 pub mod server;
 pub mod store;

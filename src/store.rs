@@ -68,6 +68,26 @@ macro_rules! forward {
     };
 }
 
+impl AnyStore {
+    /// Opens an existing store to read it, for the inspector: nothing is created or wiped.
+    pub fn open_for_reading(kind: StoreKind, data_dir: &Path) -> Result<Self, StoreError> {
+        Ok(match kind {
+            StoreKind::Sled => AnyStore::Sled(SledStore::open_existing(data_dir)?),
+            StoreKind::Sqlite => AnyStore::Sqlite(SqliteStore::open_read_only(data_dir)?),
+        })
+    }
+
+    /// Every user, in name order.
+    pub fn all_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        forward!(self, s => s.all_users())
+    }
+
+    /// Every message, in id order.
+    pub fn all_messages(&self) -> Result<Vec<Message>, StoreError> {
+        forward!(self, s => s.all_messages())
+    }
+}
+
 impl Store for AnyStore {
     fn find_user(&self, username: &Username) -> Result<Option<UserRecord>, StoreError> {
         forward!(self, s => s.find_user(username))

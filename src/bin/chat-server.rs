@@ -1,18 +1,43 @@
-//! `chat-server`: parses the command line, starts the event loop, and says where it listens.
+//! `chat-server`: parses the command line, then serves (starts the event loop and says where it
+//! listens) or, with `inspect`, prints what a store holds.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use chat::server::Server;
 use chat::server::config::{Config, DEFAULT_PORT, HashingConfig, Limits};
 use chat::store::StoreKind;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 /// A small chat server: one thread, one event loop, messages stored in sled or SQLite.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Tool>,
+    #[command(flatten)]
+    serve: Args,
+}
+
+#[derive(Subcommand, Debug)]
+enum Tool {
+    /// Print a store's users and messages (never password hashes); changes nothing.
+    Inspect {
+        /// Storage engine of the store.
+        #[arg(long, default_value = "sled", value_parser = ["sled", "sqlite"])]
+        store: String,
+        /// The directory the server was given as --data.
+        #[arg(long, default_value = "chat-data")]
+        data: PathBuf,
+        /// JSON for scripts instead of text for people.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(clap::Args, Debug)]
 struct Args {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, default_value_t = SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)))]
@@ -54,13 +79,38 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    let store: StoreKind = match args.store.parse() {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Tool::Inspect { store, data, json }) => inspect(&store, &data, json),
+        None => serve(cli.serve),
+    }
+}
+
+fn store_kind(name: &str) -> Result<StoreKind, ExitCode> {
+    name.parse().map_err(|e| {
+        eprintln!("chat-server: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn inspect(store: &str, data: &Path, json: bool) -> ExitCode {
+    let kind = match store_kind(store) {
         Ok(kind) => kind,
+        Err(code) => return code,
+    };
+    match chat::inspect::inspect(kind, data, json, &mut std::io::stdout().lock()) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("chat-server: {e}");
-            return ExitCode::from(2);
+            eprintln!("chat-server inspect: {e}");
+            ExitCode::FAILURE
         }
+    }
+}
+
+fn serve(args: Args) -> ExitCode {
+    let store = match store_kind(&args.store) {
+        Ok(kind) => kind,
+        Err(code) => return code,
     };
     let limits = Limits {
         connections_max: args.max_connections,

@@ -521,6 +521,8 @@ impl Session {
         };
         if lines.is_empty() {
             self.show(&format!("No messages with {with} yet."));
+        } else {
+            self.show(&format!("History with {with}, oldest first:"));
         }
         for line in lines {
             self.show(&line);

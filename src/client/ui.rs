@@ -212,13 +212,19 @@ impl Ui for TerminalUi {
     fn next_input(&mut self) -> io::Result<Option<Input>> {
         let input = match self.editor.next_action() {
             Some(Action::Submit(line)) => {
-                match self.prompt {
-                    // A command's row is replaced by what it leads to: no echo of the
-                    // command line itself.
-                    Some(Prompt::Command) | None => write_terminal(Editor::erase())?,
-                    // Login rows stay, the password's without the password.
-                    Some(_) => write_terminal("\n")?,
-                }
+                // The keys may have come in one read and never been drawn: draw the final row.
+                let row = match self.prompt {
+                    // A command's row is replaced by what it leads to.
+                    Some(Prompt::Command) | None => Editor::erase().to_string(),
+                    Some(Prompt::Username) => format!(
+                        "\r{}{}\x1b[K\n",
+                        prompt_text(Prompt::Username),
+                        format::printable(&line)
+                    ),
+                    // Never the password itself.
+                    Some(prompt) => format!("\r{}\x1b[K\n", prompt_text(prompt)),
+                };
+                write_terminal(&row)?;
                 Input::Line(line)
             }
             Some(Action::Interrupt) => Input::Interrupt,

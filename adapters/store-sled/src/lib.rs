@@ -77,6 +77,10 @@ impl SledStore {
                 path.display()
             ))
         })?;
+        Self::from_db(db, retention)
+    }
+
+    fn from_db(db: sled::Db, retention: Retention) -> Result<Self, StoreError> {
         let users = db.open_tree("users").map_err(unavailable)?;
         let messages = db.open_tree("messages").map_err(unavailable)?;
         let conversations = db.open_tree("conversations").map_err(unavailable)?;
@@ -92,6 +96,35 @@ impl SledStore {
             next_id,
             retention,
         })
+    }
+
+    /// Opens an existing store for the inspector, without creating or wiping anything. sled lets
+    /// one process open a store at a time: while a server holds it this fails at once with
+    /// a sentence that says so, rather than waiting.
+    pub fn open_existing(data_dir: &Path) -> Result<Self, StoreError> {
+        let path = Self::path_in(data_dir);
+        if !path.is_dir() {
+            return Err(unavailable(format!(
+                "there is no store at {}",
+                path.display()
+            )));
+        }
+        let db = sled::Config::new()
+            .path(&path)
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(e) if e.to_string().contains("could not acquire lock") => {
+                    unavailable(format!(
+                        "{} is in use by another process, most likely a running chat-server: sled \
+                     lets one process open a store at a time. Stop the server first (what it \
+                     stored stays on disk until it next starts without --keep-data), or run it \
+                     with --store sqlite, which can be read while the server runs",
+                        path.display()
+                    ))
+                }
+                e => unavailable(format!("cannot open {}: {e}", path.display())),
+            })?;
+        Self::from_db(db, Retention::Keep)
     }
 
     /// Every user, in name order: for the inspector.

@@ -9,7 +9,7 @@ use chat_domain::{
     Retention, Store, StoreError, UserRecord, Username,
 };
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
 /// The database file inside the data directory. Wiping removes only it and its WAL files.
 pub const SQLITE_FILE_NAME: &str = "chat.sqlite3";
@@ -93,6 +93,25 @@ impl SqliteStore {
         Ok(SqliteStore {
             connection,
             next_id,
+            in_transaction: false,
+        })
+    }
+
+    /// Opens an existing store read-only, for the inspector: nothing is created, changed or
+    /// locked, so it can read while a server writes (WAL readers see the last commit).
+    pub fn open_read_only(data_dir: &Path) -> Result<Self, StoreError> {
+        let path = Self::path_in(data_dir);
+        if !path.is_file() {
+            return Err(unavailable(format!(
+                "there is no store at {}",
+                path.display()
+            )));
+        }
+        let connection = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| unavailable(format!("cannot open {}: {e}", path.display())))?;
+        Ok(SqliteStore {
+            connection,
+            next_id: MessageId::FIRST,
             in_transaction: false,
         })
     }

@@ -310,8 +310,15 @@ fn history_prints_oldest_first_and_says_when_there_is_more() {
     };
     let effects = reply(&mut session, id, Reply::History(page));
     let lines = shown(&effects);
-    assert_eq!(lines[..2], ["[10:42] bob: one", "[10:42] you -> bob: two"]);
-    assert!(lines[2].starts_with("(Older messages exist"));
+    assert_eq!(
+        lines[..3],
+        [
+            "History with bob, oldest first:",
+            "[10:42] bob: one",
+            "[10:42] you -> bob: two"
+        ]
+    );
+    assert!(lines[3].starts_with("(Older messages exist"));
 }
 
 #[test]
@@ -345,7 +352,7 @@ fn history_pages_back_until_it_has_the_count_asked_for() {
     };
     let effects = reply(&mut session, id, Reply::History(second));
     assert_eq!(
-        shown(&effects),
+        shown(&effects)[1..],
         [
             "[10:42] bob: oldest",
             "[10:42] bob: middle",
