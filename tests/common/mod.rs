@@ -14,6 +14,8 @@ use chat_wire::{
     Reply, Request, ServerFrame, WireMessage, WireRecipient, encode_frame,
 };
 
+pub mod chat_client;
+
 pub const PASSWORD: &str = "correct horse battery";
 /// Long enough for a slow CI machine, short enough that a hang fails the test.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(20);

@@ -438,7 +438,10 @@ fn a_lost_connection_ends_a_logged_in_session_but_not_a_login_prompt() {
 
     let mut session = logged_in(script());
     session.on_frame(
-        ServerFrame::Closing(ErrorBody::new("shutting_down", "The server is stopping.")),
+        ServerFrame::Closing(ErrorBody::new(
+            "server_shutdown",
+            "The server is shutting down.",
+        )),
         now(),
     );
     let (status, reason) = exit_of(&session.take_effects()).unwrap();
@@ -446,7 +449,7 @@ fn a_lost_connection_ends_a_logged_in_session_but_not_a_login_prompt() {
     assert!(
         reason
             .unwrap()
-            .contains("The server is stopping. [shutting_down]")
+            .contains("The server is shutting down. [server_shutdown]")
     );
 
     let mut session = logged_in(script());
