@@ -1,5 +1,5 @@
 //! `chat-server inspect`: prints a store's users and messages for people or, with `--json`, for
-//! scripts. Password hashes are never printed; nothing in the store is changed.
+//! scripts. Password hashes are never printed; no user or message is changed.
 
 use std::io::{self, Write};
 use std::path::Path;

@@ -23,7 +23,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Tool {
-    /// Print a store's users and messages (never password hashes); changes nothing.
+    /// Print a store's users and messages (never password hashes); changes no user or message.
     Inspect {
         /// Storage engine of the store.
         #[arg(long, default_value = "sled", value_parser = ["sled", "sqlite"])]

@@ -1,0 +1,220 @@
+//! The real `chat-client` in a pseudo-terminal, as a person uses it: prompts, a password that is
+//! never echoed, and a message arriving while a line is half typed, which must not mix into it.
+
+mod common;
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chat_store_contract::TempDir;
+use common::chat_client::client_command;
+use common::{READ_TIMEOUT, ServerProcess, user};
+
+const ALICE_PASSWORD: &str = "alice-secret-pw";
+
+/// A pseudo-terminal: the test holds the master side, the client gets the slave as its stdin,
+/// stdout and stderr.
+struct Pty {
+    master: File,
+    slave: File,
+    output: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Pty {
+    fn open() -> Pty {
+        // SAFETY: plain libc calls on a descriptor this function owns; ptsname_r writes a
+        // NUL-terminated name into the buffer it is given.
+        let master = unsafe {
+            let fd = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+            assert!(fd >= 0, "posix_openpt");
+            assert_eq!(libc::grantpt(fd), 0);
+            assert_eq!(libc::unlockpt(fd), 0);
+            OwnedFd::from_raw_fd(fd)
+        };
+        let mut name = [0 as libc::c_char; 128];
+        let named = unsafe { libc::ptsname_r(master.as_raw_fd(), name.as_mut_ptr(), name.len()) };
+        assert_eq!(named, 0);
+        let name = unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) }
+            .to_str()
+            .unwrap()
+            .to_string();
+        let slave = File::options().read(true).write(true).open(name).unwrap();
+        let size = libc::winsize {
+            ws_row: 24,
+            ws_col: 80,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCSWINSZ reads one winsize.
+        assert_eq!(
+            unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSWINSZ, &size) },
+            0
+        );
+        let master = File::from(master);
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let mut reader = master.try_clone().unwrap();
+        let sink = Arc::clone(&output);
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        });
+        Pty {
+            master,
+            slave,
+            output,
+        }
+    }
+
+    fn spawn_client(&self, server: &ServerProcess) -> Child {
+        let stdio = || Stdio::from(self.slave.try_clone().unwrap());
+        client_command(server.addr)
+            .stdin(stdio())
+            .stdout(stdio())
+            .stderr(stdio())
+            .spawn()
+            .expect("chat-client starts")
+    }
+
+    fn type_keys(&mut self, keys: &str) {
+        self.master.write_all(keys.as_bytes()).unwrap();
+    }
+
+    fn output(&self) -> String {
+        String::from_utf8_lossy(&self.output.lock().unwrap()).into_owned()
+    }
+
+    /// Waits until the terminal has shown `text`; returns everything shown so far.
+    fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + READ_TIMEOUT;
+        loop {
+            let shown = self.output();
+            if shown.contains(text) {
+                return shown;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the terminal never showed {text:?}; it shows {shown:?}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The terminal's local modes (ICANON, ECHO...).
+    fn local_modes(&self) -> libc::tcflag_t {
+        // SAFETY: tcgetattr fills the zeroed termios.
+        let mut modes: libc::termios = unsafe { std::mem::zeroed() };
+        assert_eq!(
+            unsafe { libc::tcgetattr(self.slave.as_raw_fd(), &mut modes) },
+            0
+        );
+        modes.c_lflag
+    }
+}
+
+fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + READ_TIMEOUT;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "chat-client did not exit");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn an_incoming_message_does_not_mix_into_a_half_typed_line() {
+    let data = TempDir::new("client-pty");
+    let server = ServerProcess::start("sled", &data, &[]);
+    let mut bob = user(&server, "bob");
+    let mut pty = Pty::open();
+    let cooked = pty.local_modes();
+    assert_ne!(cooked & libc::ICANON, 0);
+    let mut client = pty.spawn_client(&server);
+
+    // A new account: username, then the password twice, never shown.
+    pty.wait_for("username: ");
+    pty.type_keys("alice\r");
+    pty.wait_for("password: ");
+    pty.type_keys(&format!("{ALICE_PASSWORD}\r"));
+    pty.wait_for("password again: ");
+    pty.type_keys(&format!("{ALICE_PASSWORD}\r"));
+    pty.wait_for("Registered and logged in as alice.");
+    assert_eq!(
+        pty.local_modes() & (libc::ICANON | libc::ECHO),
+        0,
+        "raw mode"
+    );
+
+    // Half a command, then a message arrives.
+    pty.type_keys("/send bob hel");
+    pty.wait_for("> /send bob hel");
+    bob.send_ok("alice", "ping from bob");
+    let shown = pty.wait_for("bob: ping from bob\r\n\r> /send bob hel\x1b[K");
+    // The row was erased before the message was printed over it: the message starts a clean row.
+    let at = shown.find("bob: ping from bob").unwrap();
+    let before = &shown[..at];
+    let row_start = before.rfind("\r\x1b[K").expect("the row is erased first");
+    let stamp = &before[row_start + 4..];
+    assert!(
+        stamp.len() == 8 && stamp.starts_with('[') && stamp.ends_with("] "),
+        "only the time stamp precedes the sender on the message's row: {stamp:?}"
+    );
+
+    // Finishing the line sends exactly what was typed, split around the message.
+    pty.type_keys("lo\r");
+    let message = bob.next_message();
+    assert_eq!(
+        (message.from.as_str(), message.body.as_str()),
+        ("alice", "hello")
+    );
+    pty.wait_for("you -> bob: hello");
+
+    // Editing keys: Ctrl-U clears, Ctrl-A and Ctrl-E move, left arrow and backspace edit.
+    pty.type_keys("junk\x15/send bob wrld\x1b[D\x1b[D\x1b[Do\x05!\x7f?\x01\x05\r");
+    let message = bob.next_message();
+    assert_eq!(message.body, "world?");
+
+    // Ctrl-D on an empty line leaves; the terminal is as it was.
+    pty.type_keys("\x04");
+    let status = wait_exit(&mut client);
+    assert!(status.success(), "{status:?}");
+    assert!(
+        !pty.output().contains(ALICE_PASSWORD),
+        "the password was echoed"
+    );
+    assert_eq!(
+        pty.local_modes(),
+        cooked,
+        "the terminal's modes are restored"
+    );
+}
+
+#[test]
+fn a_wrong_password_at_a_terminal_is_asked_again_then_ctrl_c_leaves() {
+    let data = TempDir::new("client-pty-wrong");
+    let server = ServerProcess::start("sqlite", &data, &[]);
+    let _alice = user(&server, "alice");
+    let mut pty = Pty::open();
+    let mut client = pty.spawn_client(&server);
+    pty.wait_for("username: ");
+    pty.type_keys("alice\r");
+    pty.wait_for("password: ");
+    pty.type_keys("not-the-password\r");
+    // The error, then the prompt again on a fresh row.
+    pty.wait_for("[wrong_password]\r\n\rpassword: ");
+    pty.type_keys(&format!("{}\r", common::PASSWORD));
+    pty.wait_for("Logged in as alice.");
+    pty.type_keys("half a line\x03");
+    let status = wait_exit(&mut client);
+    assert!(status.success(), "{status:?}");
+}
