@@ -286,3 +286,21 @@ fn the_password_is_asked_once_from_a_script_and_registration_needs_a_valid_one()
     let finished = run_script(server.addr, &format!("alice\n{PASSWORD}\n"));
     assert!(finished.status.success(), "{finished:?}");
 }
+
+#[test]
+fn a_connection_the_server_dropped_before_login_is_made_again() {
+    let data = TempDir::new("client-login-timeout");
+    let server = ServerProcess::start("sled", &data, &["--login-timeout-secs", "1"]);
+    let mut slow = ClientProcess::start(server.addr);
+    // Longer than the server's login timeout: it closes the client's first connection.
+    std::thread::sleep(Duration::from_millis(2_500));
+    slow.write_line("alice");
+    slow.write_line(PASSWORD);
+    slow.expect_line("Registered and logged in as alice.");
+    slow.write_line("/send alice made it");
+    assert_eq!(
+        next_shown(&mut slow, "you -> alice"),
+        "you -> alice: made it"
+    );
+    assert!(slow.finish().status.success());
+}

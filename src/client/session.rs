@@ -177,6 +177,8 @@ impl Session {
     /// True if the client should take the next input now.
     pub fn wants_input(&self) -> bool {
         match self.stage {
+            // A person waiting to leave may press Ctrl-C again to leave at once.
+            Stage::Leaving { .. } => self.interactive,
             Stage::Chatting { .. } => {
                 self.pending.len() < REQUESTS_IN_FLIGHT_MAX
                     && self.answers.len() < REQUESTS_IN_FLIGHT_MAX
@@ -238,7 +240,8 @@ impl Session {
     fn on_end(&mut self, input: Input) {
         match std::mem::replace(&mut self.stage, Stage::Done) {
             Stage::Chatting { format } => self.leave(format),
-            stage @ (Stage::Leaving { .. } | Stage::Done) => self.stage = stage,
+            Stage::Leaving { .. } => self.exit(0, None),
+            Stage::Done => {}
             _ if self.interactive => {
                 self.exit(if input == Input::Interrupt { 130 } else { 1 }, None)
             }

@@ -517,3 +517,17 @@ fn answers_print_in_the_order_the_commands_were_given() {
     assert_eq!(lines[0], "[10:42] you -> bob: first");
     assert!(lines[1].ends_with("[not_a_command]"));
 }
+
+#[test]
+fn a_person_leaving_may_press_ctrl_c_again_to_leave_at_once() {
+    let mut session = logged_in(person());
+    line(&mut session, "/send bob unanswered");
+    session.on_input(Input::Interrupt);
+    assert_eq!(sent(&session.take_effects()).1, Request::Quit);
+    assert!(session.wants_input(), "a second Ctrl-C is read");
+    assert_eq!(session.prompt(), None, "but nothing is typed");
+    session.on_input(Input::Line("ignored".into()));
+    assert!(session.take_effects().is_empty());
+    session.on_input(Input::Interrupt);
+    assert_eq!(exit_of(&session.take_effects()), Some((0, None)));
+}
