@@ -315,7 +315,15 @@ fn decode_char(bytes: &[u8]) -> Option<(Key, usize)> {
         };
     }
     match std::str::from_utf8(&bytes[..needed]) {
-        Ok(s) => s.chars().next().map(|c| (Key::Char(c), needed)),
+        // C1 controls (U+0080-U+009F) would be drawn raw, and no message may hold them.
+        Ok(s) => s.chars().next().map(|c| {
+            let key = if c.is_control() {
+                Key::Ignored
+            } else {
+                Key::Char(c)
+            };
+            (key, needed)
+        }),
         Err(_) => Some((Key::Ignored, 1)),
     }
 }

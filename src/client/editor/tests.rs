@@ -94,6 +94,8 @@ fn an_escape_sequence_split_across_reads_still_moves_the_cursor() {
 #[test]
 fn invalid_utf8_and_unknown_sequences_are_skipped() {
     assert_eq!(submit(b"a\xffb\xc3"), "ab");
+    // C1 controls, such as U+009B (a one-character CSI to some terminals), are dropped.
+    assert_eq!(submit("a\u{9b}2Jb\u{80}".as_bytes()), "a2Jb");
     assert_eq!(submit(b"a\x1b[15~b\x1b[1;5Cc"), "abc");
 }
 
@@ -179,4 +181,40 @@ fn dirty_tracks_whether_a_redraw_is_needed() {
     assert!(!editor.is_dirty(), "an ignored key changes nothing");
     type_bytes(&mut editor, b"a");
     assert!(editor.is_dirty());
+}
+
+mod arbitrary_keys {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever bytes a terminal sends, split however, the editor neither panics nor lets
+        /// the line outgrow its limit, and a drawn row never holds a control character but
+        /// the ones it writes itself.
+        #[test]
+        fn never_panic_and_stay_bounded(
+            chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..24), 0..24),
+            columns in 0usize..120,
+        ) {
+            let mut editor = Editor::new(32);
+            editor.start_line("> ", false);
+            for chunk in &chunks {
+                editor.feed(chunk);
+                while let Some(action) = editor.next_action() {
+                    if let Action::Submit(line) = action {
+                        prop_assert!(line.len() <= 32);
+                    }
+                }
+                prop_assert!(editor.line_bytes <= 32);
+                prop_assert!(editor.cursor <= editor.line.len());
+                let row = editor.render(columns);
+                let stray = row
+                    .replace("\x1b[K", "")
+                    .chars()
+                    .filter(|&c| c.is_control() && c != '\r' && c != '\x07' && c != '\x1b' && c != '\t')
+                    .count();
+                prop_assert_eq!(stray, 0);
+            }
+        }
+    }
 }
