@@ -304,3 +304,54 @@ fn a_connection_the_server_dropped_before_login_is_made_again() {
     );
     assert!(slow.finish().status.success());
 }
+
+/// CPU seconds (user + system) the process has used, from /proc.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after_name.split(' ').collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    // SAFETY: sysconf only reads a constant.
+    ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
+}
+
+#[test]
+fn waiting_for_a_reply_after_the_input_ended_does_not_spin() {
+    use chat_wire::{FRAME_BYTES_MAX, FrameDecoder, PROTOCOL_VERSION, ServerFrame, encode_frame};
+    use std::io::{Read, Write};
+    // A server that says Welcome and then never answers anything.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (mut socket, _) = listener.accept().unwrap();
+        let mut decoder = FrameDecoder::new(FRAME_BYTES_MAX);
+        let mut chunk = [0u8; 1024];
+        while decoder.next_payload().unwrap().is_none() {
+            let n = socket.read(&mut chunk).unwrap();
+            decoder.push(&chunk[..n]);
+        }
+        let mut welcome = Vec::new();
+        let frame = ServerFrame::Welcome {
+            version: PROTOCOL_VERSION,
+            frame_bytes_max: FRAME_BYTES_MAX as u32,
+        };
+        encode_frame(&frame, FRAME_BYTES_MAX, &mut welcome).unwrap();
+        socket.write_all(&welcome).unwrap();
+        while matches!(socket.read(&mut chunk), Ok(n) if n > 0) {}
+    });
+    let mut client = ClientProcess::start(addr);
+    client.write_line("alice");
+    client.write_line(PASSWORD);
+    // The input ends while the log-in is unanswered: stdin is hung up but not wanted.
+    client.close_stdin();
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = client.pid();
+    let before = cpu_seconds(pid);
+    std::thread::sleep(Duration::from_secs(2));
+    let used = cpu_seconds(pid) - before;
+    assert!(
+        used < 0.5,
+        "the client used {used:.2} s of CPU in 2 s while it only waited"
+    );
+}

@@ -53,6 +53,9 @@ pub struct Driver {
     link: Option<Link>,
     /// Stdin is a regular file (or otherwise not pollable): always ready, read when wanted.
     stdin_always_ready: bool,
+    /// Stdin is in the poller. It is only while wanted: a hung-up pipe or terminal reports
+    /// EPOLLHUP whatever the interest, so merely unsetting interest would wake the loop forever.
+    stdin_watched: bool,
     stdin_open: bool,
     signal_read: UnixStream,
     signal_number: Arc<AtomicUsize>,
@@ -82,6 +85,9 @@ impl Driver {
                 .add_with_mode(&io::stdin(), Event::none(KEY_STDIN), PollMode::Level)
                 .is_err()
         };
+        if !stdin_always_ready {
+            poller.delete(io::stdin())?;
+        }
         unsafe {
             poller.add_with_mode(link.stream(), Event::readable(KEY_SOCKET), PollMode::Level)?
         };
@@ -92,6 +98,7 @@ impl Driver {
             ui,
             link: Some(link),
             stdin_always_ready,
+            stdin_watched: false,
             stdin_open: true,
             signal_read,
             signal_number,
@@ -181,14 +188,21 @@ impl Driver {
     }
 
     fn set_interests(&mut self) -> io::Result<()> {
-        if !self.stdin_always_ready {
-            let interest = if self.wants_stdin() {
-                Event::readable(KEY_STDIN)
+        let want_stdin = self.wants_stdin() && !self.stdin_always_ready;
+        if want_stdin != self.stdin_watched {
+            if want_stdin {
+                // SAFETY: stdin stays open for the life of the process.
+                unsafe {
+                    self.poller.add_with_mode(
+                        &io::stdin(),
+                        Event::readable(KEY_STDIN),
+                        PollMode::Level,
+                    )?;
+                }
             } else {
-                Event::none(KEY_STDIN)
-            };
-            self.poller
-                .modify_with_mode(io::stdin(), interest, PollMode::Level)?;
+                self.poller.delete(io::stdin())?;
+            }
+            self.stdin_watched = want_stdin;
         }
         if let Some(link) = &self.link {
             let interest = if link.wants_write() {

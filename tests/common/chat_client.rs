@@ -74,6 +74,10 @@ impl ClientProcess {
         Self::start_with(client_command(addr), Stdio::piped())
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn write_line(&mut self, line: &str) {
         let stdin = self.stdin.as_mut().expect("stdin is still open");
         stdin

@@ -90,6 +90,23 @@ fn message(id: u64, from: &str, to: &str, body: &str) -> WireMessage {
     }
 }
 
+fn page(messages: Vec<WireMessage>, has_more: bool, limit: u32) -> HistoryPage {
+    HistoryPage {
+        messages,
+        has_more,
+        limit,
+        clamped: false,
+    }
+}
+
+fn history_with_bob(before: Option<u64>, limit: u32) -> Request {
+    Request::History {
+        with: WireRecipient::User("bob".into()),
+        before,
+        limit: Some(limit),
+    }
+}
+
 #[test]
 fn a_script_gives_username_then_password_and_logs_in() {
     let mut session = script();
@@ -291,23 +308,15 @@ fn incoming_messages_show_with_time_and_sender() {
 fn history_prints_oldest_first_and_says_when_there_is_more() {
     let mut session = logged_in(script());
     let (id, request) = sent(&line(&mut session, "/history bob 2"));
-    assert_eq!(
-        request,
-        Request::History {
-            with: WireRecipient::User("bob".into()),
-            before: None,
-            limit: Some(2)
-        }
-    );
-    let page = HistoryPage {
-        messages: vec![
+    assert_eq!(request, history_with_bob(None, 2));
+    let page = page(
+        vec![
             message(5, "bob", "alice", "one"),
             message(6, "alice", "bob", "two"),
         ],
-        has_more: true,
-        limit: 2,
-        clamped: false,
-    };
+        true,
+        2,
+    );
     let effects = reply(&mut session, id, Reply::History(page));
     let lines = shown(&effects);
     assert_eq!(
@@ -326,30 +335,17 @@ fn history_pages_back_until_it_has_the_count_asked_for() {
     let mut session = logged_in(script());
     let (id, _) = sent(&line(&mut session, "/history bob 3"));
     // Long messages: the server fitted only one into the frame.
-    let first = HistoryPage {
-        messages: vec![message(9, "bob", "alice", "newest")],
-        has_more: true,
-        limit: 3,
-        clamped: false,
-    };
+    let first = page(vec![message(9, "bob", "alice", "newest")], true, 3);
     let (id, request) = sent(&reply(&mut session, id, Reply::History(first)));
-    assert_eq!(
-        request,
-        Request::History {
-            with: WireRecipient::User("bob".into()),
-            before: Some(9),
-            limit: Some(2)
-        }
-    );
-    let second = HistoryPage {
-        messages: vec![
+    assert_eq!(request, history_with_bob(Some(9), 2));
+    let second = page(
+        vec![
             message(4, "bob", "alice", "oldest"),
             message(7, "bob", "alice", "middle"),
         ],
-        has_more: false,
-        limit: 2,
-        clamped: false,
-    };
+        false,
+        2,
+    );
     let effects = reply(&mut session, id, Reply::History(second));
     assert_eq!(
         shown(&effects)[1..],
@@ -372,12 +368,7 @@ fn history_says_when_empty_and_caps_the_count() {
             ..
         }
     ));
-    let empty = HistoryPage {
-        messages: vec![],
-        has_more: false,
-        limit: HISTORY_COUNT_MAX,
-        clamped: false,
-    };
+    let empty = page(vec![], false, HISTORY_COUNT_MAX);
     let lines = shown(&reply(&mut session, id, Reply::History(empty)));
     assert_eq!(lines[0], "No messages with bob yet.");
     assert!(lines[1].contains("at most 500"));
