@@ -179,6 +179,12 @@ fn an_incoming_message_does_not_mix_into_a_half_typed_line() {
     );
     pty.wait_for("you -> bob: hello");
 
+    // A lone Escape, read by itself, neither freezes the client nor changes the line.
+    pty.type_keys("\x1b");
+    std::thread::sleep(Duration::from_millis(200));
+    pty.type_keys("/send bob after escape\r");
+    assert_eq!(bob.next_message().body, "after escape");
+
     // Editing keys: Ctrl-U clears, Ctrl-A and Ctrl-E move, left arrow and backspace edit.
     pty.type_keys("junk\x15/send bob wrld\x1b[D\x1b[D\x1b[Do\x05!\x7f?\x01\x05\r");
     let message = bob.next_message();
@@ -207,9 +213,9 @@ fn a_wrong_password_at_a_terminal_is_asked_again_then_ctrl_c_leaves() {
     let mut pty = Pty::open();
     let mut client = pty.spawn_client(&server);
     pty.wait_for("username: ");
-    pty.type_keys("alice\r");
-    pty.wait_for("password: ");
-    pty.type_keys("not-the-password\r");
+    // Typed ahead in one go, as a paste or a password manager does: the password is still
+    // never shown, not even under the username prompt.
+    pty.type_keys("alice\rnot-the-password\r");
     // The error, then the prompt again on a fresh row.
     pty.wait_for("[wrong_password]\r\n\rpassword: ");
     pty.type_keys(&format!("{}\r", common::PASSWORD));
@@ -217,4 +223,7 @@ fn a_wrong_password_at_a_terminal_is_asked_again_then_ctrl_c_leaves() {
     pty.type_keys("half a line\x03");
     let status = wait_exit(&mut client);
     assert!(status.success(), "{status:?}");
+    let shown = pty.output();
+    assert!(!shown.contains("not-the-password"), "{shown:?}");
+    assert!(!shown.contains(common::PASSWORD), "{shown:?}");
 }

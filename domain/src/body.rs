@@ -64,7 +64,7 @@ impl MessageBody {
 }
 
 /// U+202A to U+202E (embeddings and overrides) and U+2066 to U+2069 (isolates).
-fn is_bidi_control(c: char) -> bool {
+pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 

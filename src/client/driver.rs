@@ -174,6 +174,9 @@ impl Driver {
     /// takes them.
     fn take_buffered_input(&mut self) -> io::Result<()> {
         while self.session.wants_input() && self.exit.is_none() {
+            // The prompt first: keys typed ahead after a username are a password, and must be
+            // taken as one (never drawn) before they are decoded.
+            self.ui.set_prompt(self.session.prompt())?;
             let Some(input) = self.ui.next_input()? else {
                 break;
             };
@@ -183,7 +186,7 @@ impl Driver {
         Ok(())
     }
 
-    fn wants_stdin(&self) -> bool {
+    fn wants_stdin(&mut self) -> bool {
         self.stdin_open && self.session.wants_input() && !self.ui.has_buffered_input()
     }
 

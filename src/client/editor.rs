@@ -90,9 +90,11 @@ impl Editor {
         self.pending.extend(bytes);
     }
 
-    /// True if fed bytes wait to be decoded.
-    pub fn has_pending(&self) -> bool {
-        !self.pending.is_empty()
+    /// True if the pending bytes hold at least one whole key. A partial one (a lone Escape, half
+    /// an arrow key's sequence, the first byte of a character) needs more bytes from the
+    /// terminal before it means anything.
+    pub fn has_complete_key(&mut self) -> bool {
+        decode_key(self.pending.make_contiguous()).is_some()
     }
 
     /// Decodes pending keys, editing the line, up to and including the first key that asks for
@@ -257,7 +259,7 @@ fn decode_key(bytes: &[u8]) -> Option<(Key, usize)> {
         0x03 => Key::Interrupt,
         0x04 => Key::EndOfInput,
         0x1b => return decode_escape(bytes),
-        b'\t' => Key::Char('\t'),
+        // Tab too: its width depends on the terminal's tab stops, so it cannot be drawn in place.
         0x00..=0x1f => Key::Ignored,
         _ => return decode_char(bytes),
     };

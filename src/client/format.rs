@@ -1,6 +1,7 @@
 //! How the client shows things: a message as `[time] sender: text`, an error as one line with its
 //! code. Text from the network is made safe to print first.
 
+use chat_domain::body::is_bidi_control;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
@@ -60,12 +61,13 @@ pub fn error(code: &str, sentence: &str) -> String {
     format!("error: {} [{}]", printable(sentence), printable(code))
 }
 
-/// `text` with every control character but newline and tab replaced by U+FFFD, so that nothing
-/// a server or another user sends can move the cursor, recolour or retitle the terminal.
+/// `text` with every control character but newline and tab, and every bidirectional override,
+/// replaced by U+FFFD, so that nothing a server or another user sends can move the cursor,
+/// recolour or retitle the terminal, or make a line read as something else.
 pub fn printable(text: &str) -> String {
     text.chars()
         .map(|c| {
-            if c.is_control() && c != '\n' && c != '\t' {
+            if (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c) {
                 char::REPLACEMENT_CHARACTER
             } else {
                 c
@@ -149,5 +151,7 @@ mod tests {
         let shown = alice().message(&m, at("2026-11-27T18:00:00Z"));
         assert!(!shown.contains('\x1b') && !shown.contains('\x07'));
         assert_eq!(error("x\x1b", "a\rb"), "error: a\u{fffd}b [x\u{fffd}]");
+        // Bidirectional overrides would make the line read as something else.
+        assert_eq!(printable("a\u{202e}b\u{2066}c"), "a\u{fffd}b\u{fffd}c");
     }
 }

@@ -14,7 +14,9 @@ mod width;
 use jiff::tz::TimeZone;
 
 pub use driver::{Exit, REPLY_PATIENCE};
-pub use session::{HISTORY_COUNT_MAX, PASSWORD_ATTEMPTS_MAX, REQUESTS_IN_FLIGHT_MAX};
+pub use session::{
+    HISTORY_COUNT_MAX, HISTORY_READS_IN_FLIGHT_MAX, PASSWORD_ATTEMPTS_MAX, REQUESTS_IN_FLIGHT_MAX,
+};
 pub use ui::INPUT_LINE_BYTES_MAX;
 
 use driver::Driver;

@@ -74,6 +74,9 @@ struct HistoryRead {
 
 /// The most messages one `/history` shows, which bounds what the client holds for it.
 pub const HISTORY_COUNT_MAX: u32 = 500;
+/// `/history` reads in flight at most: each may hold `HISTORY_COUNT_MAX` messages of up to
+/// 16 KiB while it pages back, so this caps what the client holds for them (32 MiB).
+pub const HISTORY_READS_IN_FLIGHT_MAX: usize = 4;
 
 /// A request waiting for its reply, with what the reply will need.
 #[derive(Debug)]
@@ -96,6 +99,18 @@ enum Pending {
 }
 
 impl Pending {
+    /// The request's name, for messages: never its contents, which may hold a password.
+    fn name(&self) -> &'static str {
+        match self {
+            Pending::LogIn { .. } => "LogIn",
+            Pending::Register { .. } => "Register",
+            Pending::Send { .. } => "Send",
+            Pending::History(_) => "History",
+            Pending::Ping => "Ping",
+            Pending::Quit => "Quit",
+        }
+    }
+
     /// The command answer this request's reply belongs to.
     fn slot(&self) -> Option<u64> {
         match self {
@@ -180,8 +195,14 @@ impl Session {
             // A person waiting to leave may press Ctrl-C again to leave at once.
             Stage::Leaving { .. } => self.interactive,
             Stage::Chatting { .. } => {
+                let history_reads = self
+                    .pending
+                    .values()
+                    .filter(|p| matches!(p, Pending::History(_)))
+                    .count();
                 self.pending.len() < REQUESTS_IN_FLIGHT_MAX
                     && self.answers.len() < REQUESTS_IN_FLIGHT_MAX
+                    && history_reads < HISTORY_READS_IN_FLIGHT_MAX
             }
             _ => self.prompt().is_some(),
         }
@@ -210,7 +231,7 @@ impl Session {
     pub fn on_input(&mut self, input: Input) {
         let line = match input {
             Input::Line(line) => line,
-            Input::End | Input::Interrupt => return self.on_end(input),
+            Input::End | Input::Interrupt => return self.on_end(),
             Input::Unreadable(why) if self.is_logged_in() || self.interactive => {
                 return self.show(&why);
             }
@@ -237,14 +258,13 @@ impl Session {
         }
     }
 
-    fn on_end(&mut self, input: Input) {
+    fn on_end(&mut self) {
         match std::mem::replace(&mut self.stage, Stage::Done) {
             Stage::Chatting { format } => self.leave(format),
             Stage::Leaving { .. } => self.exit(0, None),
             Stage::Done => {}
-            _ if self.interactive => {
-                self.exit(if input == Input::Interrupt { 130 } else { 1 }, None)
-            }
+            // A person who leaves at a prompt has done nothing wrong.
+            _ if self.interactive => self.exit(0, None),
             _ => self.exit(1, Some("The input ended before logging in.".into())),
         }
     }
@@ -252,7 +272,10 @@ impl Session {
     fn on_username(&mut self, line: &str) {
         let name = line.trim();
         match Username::parse(name) {
-            Ok(username) => self.stage = Stage::Password { username },
+            Ok(username) => {
+                self.wrong_passwords = 0;
+                self.stage = Stage::Password { username };
+            }
             Err(_) if name.is_empty() && self.interactive => self.stage = Stage::Username,
             Err(e) => {
                 let line = format::error(e.code(), &e.to_string());
@@ -359,7 +382,12 @@ impl Session {
                     self.show(&line);
                 }
             }
-            ServerFrame::Event(Event::Ping) => self.send(Request::Ping, Pending::Ping),
+            // Any frame answers a ping; one answer in flight is enough, however many come.
+            ServerFrame::Event(Event::Ping) => {
+                if !self.pending.values().any(|p| matches!(p, Pending::Ping)) {
+                    self.send(Request::Ping, Pending::Ping);
+                }
+            }
             ServerFrame::Closing(reason) => self.on_disconnect(Some(reason)),
             ServerFrame::Welcome { .. } => {
                 self.exit(1, Some("The server said Welcome twice.".into()));
@@ -374,7 +402,7 @@ impl Session {
             Stage::Username
             | Stage::Password { .. }
             | Stage::NewPassword { .. }
-            | Stage::NewPasswordAgain { .. } => {}
+            | Stage::NewPasswordAgain { .. } => self.pending.clear(),
             Stage::Leaving { .. } if self.pending.len() <= 1 => self.exit(0, None),
             Stage::Done => {}
             _ => {
@@ -451,7 +479,11 @@ impl Session {
             }
             (pending, reply) => self.exit(
                 1,
-                Some(format!("The server answered {pending:?} with {reply:?}.")),
+                Some(format!(
+                    "The server answered a {} request with {}.",
+                    pending.name(),
+                    reply_name(&reply)
+                )),
             ),
         }
     }
@@ -505,7 +537,9 @@ impl Session {
     fn on_history_page(&mut self, mut read: HistoryRead, page: HistoryPage, now: Timestamp) {
         let got = u32::try_from(page.messages.len()).unwrap_or(u32::MAX);
         read.received = read.received.saturating_add(got).min(read.wanted);
-        let more_wanted = page.has_more && got > 0 && read.received < read.wanted;
+        // Once Quit is sent the server reads nothing more: show what came.
+        let leaving = matches!(self.stage, Stage::Leaving { .. });
+        let more_wanted = page.has_more && got > 0 && read.received < read.wanted && !leaving;
         read.pages.push(page.messages);
         if more_wanted {
             return self.read_history(read);
@@ -576,6 +610,19 @@ impl Session {
     fn exit(&mut self, status: u8, reason: Option<String>) {
         self.stage = Stage::Done;
         self.effects.push(Effect::Exit { status, reason });
+    }
+}
+
+/// A reply's name, for messages.
+fn reply_name(reply: &Reply) -> &'static str {
+    match reply {
+        Reply::Registered { .. } => "Registered",
+        Reply::LoggedIn { .. } => "LoggedIn",
+        Reply::Sent { .. } => "Sent",
+        Reply::History(_) => "History",
+        Reply::Pong => "Pong",
+        Reply::Bye => "Bye",
+        Reply::Error(_) => "Error",
     }
 }
 

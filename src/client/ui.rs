@@ -19,8 +19,8 @@ pub trait Ui {
     fn end_of_stdin(&mut self);
     /// The next whole input among the bytes fed, if there is one.
     fn next_input(&mut self) -> io::Result<Option<Input>>;
-    /// True if fed bytes wait to become inputs, so stdin need not be read yet.
-    fn has_buffered_input(&self) -> bool;
+    /// True if fed bytes make a whole input, so stdin need not be read yet.
+    fn has_buffered_input(&mut self) -> bool;
     /// Prints `text` (one or more lines).
     fn show(&mut self, text: &str) -> io::Result<()>;
     /// Shows what is being typed for, or nothing.
@@ -138,7 +138,7 @@ impl Ui for PlainUi {
         Ok(None)
     }
 
-    fn has_buffered_input(&self) -> bool {
+    fn has_buffered_input(&mut self) -> bool {
         let rest = &self.buffer[self.taken..];
         rest.contains(&b'\n')
             || rest.len() > INPUT_LINE_BYTES_MAX
@@ -243,8 +243,8 @@ impl Ui for TerminalUi {
         Ok(Some(input))
     }
 
-    fn has_buffered_input(&self) -> bool {
-        self.editor.has_pending() || self.ended
+    fn has_buffered_input(&mut self) -> bool {
+        self.editor.has_complete_key() || self.ended
     }
 
     fn show(&mut self, text: &str) -> io::Result<()> {

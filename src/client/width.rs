@@ -44,8 +44,23 @@ fn is_wide(u: u32) -> bool {
         | 0xff00..=0xff60    // full-width forms
         | 0xffe0..=0xffe6
         | 0x1f300..=0x1f64f  // pictographs, emoticons
+        | 0x1f680..=0x1f6ff  // transport and map symbols
         | 0x1f900..=0x1f9ff  // supplemental symbols and pictographs
+        | 0x1fa70..=0x1faff  // symbols and pictographs extended-A
         | 0x20000..=0x3fffd  // CJK extensions B and on
+    ) || is_wide_symbol(u)
+}
+
+/// The older symbols that terminals draw as emoji, two columns wide (Unicode's emoji with
+/// default emoji presentation below U+1F000).
+fn is_wide_symbol(u: u32) -> bool {
+    matches!(u,
+        0x231a..=0x231b | 0x23e9..=0x23ec | 0x23f0 | 0x23f3 | 0x25fd..=0x25fe
+        | 0x2614..=0x2615 | 0x2648..=0x2653 | 0x267f | 0x2693 | 0x26a1 | 0x26aa..=0x26ab
+        | 0x26bd..=0x26be | 0x26c4..=0x26c5 | 0x26ce | 0x26d4 | 0x26ea | 0x26f2..=0x26f3
+        | 0x26f5 | 0x26fa | 0x26fd | 0x2705 | 0x270a..=0x270b | 0x2728 | 0x274c | 0x274e
+        | 0x2753..=0x2755 | 0x2757 | 0x2795..=0x2797 | 0x27b0 | 0x27bf | 0x2b1b..=0x2b1c
+        | 0x2b50 | 0x2b55
     )
 }
 
@@ -59,6 +74,9 @@ mod tests {
         assert_eq!(char_columns('é'), 1);
         assert_eq!(char_columns('中'), 2);
         assert_eq!(char_columns('😀'), 2);
+        assert_eq!(char_columns('🚀'), 2);
+        assert_eq!(char_columns('✅'), 2);
+        assert_eq!(char_columns('☺'), 1, "text presentation by default");
         assert_eq!(char_columns('\u{0301}'), 0);
         assert_eq!(str_columns("e\u{0301}中a"), 4);
     }

@@ -113,9 +113,9 @@ fn keys_after_an_action_wait_until_asked_for() {
     let mut editor = editor();
     editor.feed(b"one\rtwo\r");
     assert_eq!(editor.next_action(), Some(Action::Submit("one".into())));
-    assert!(editor.has_pending());
+    assert!(editor.has_complete_key());
     assert_eq!(editor.next_action(), Some(Action::Submit("two".into())));
-    assert!(!editor.has_pending());
+    assert!(!editor.has_complete_key());
 }
 
 #[test]
@@ -217,4 +217,29 @@ mod arbitrary_keys {
             }
         }
     }
+}
+
+#[test]
+fn a_partial_key_is_not_a_complete_one() {
+    let mut editor = editor();
+    for partial in [
+        &b"\x1b"[..],
+        b"\x1b[",
+        b"\x1b[1",
+        "é".as_bytes().split_at(1).0,
+    ] {
+        editor.feed(partial);
+        assert_eq!(editor.next_action(), None);
+        assert!(!editor.has_complete_key(), "{partial:?}");
+        // The rest of it arrives: the key is taken.
+        editor.feed(b"\x1b[15~");
+        assert_eq!(editor.next_action(), None);
+    }
+    editor.feed(b"x");
+    assert!(editor.has_complete_key());
+}
+
+#[test]
+fn tab_is_ignored_because_its_width_depends_on_the_terminal() {
+    assert_eq!(submit(b"a\tb"), "ab");
 }

@@ -522,3 +522,114 @@ fn a_person_leaving_may_press_ctrl_c_again_to_leave_at_once() {
     session.on_input(Input::Interrupt);
     assert_eq!(exit_of(&session.take_effects()), Some((0, None)));
 }
+
+#[test]
+fn leaving_during_a_history_read_shows_what_came_and_asks_no_more() {
+    let mut session = logged_in(script());
+    let (id, _) = sent(&line(&mut session, "/history bob 3"));
+    session.on_input(Input::End);
+    let (quit_id, request) = sent(&session.take_effects());
+    assert_eq!(request, Request::Quit);
+    // The server fitted one long message into the page; there is more, but Quit is sent, so
+    // the server reads nothing after it: no second page is asked for.
+    let effects = reply(
+        &mut session,
+        id,
+        Reply::History(page(vec![message(9, "bob", "alice", "newest")], true, 3)),
+    );
+    assert!(
+        !effects.iter().any(|e| matches!(e, Effect::Send { .. })),
+        "{effects:?}"
+    );
+    let lines = shown(&effects);
+    assert_eq!(lines[1], "[10:42] bob: newest");
+    assert!(lines[2].starts_with("(Older messages exist"));
+    assert_eq!(
+        exit_of(&reply(&mut session, quit_id, Reply::Bye)),
+        Some((0, None))
+    );
+}
+
+#[test]
+fn at_most_one_ping_answer_is_in_flight() {
+    let mut session = logged_in(script());
+    session.on_frame(ServerFrame::Event(Event::Ping), now());
+    let (ping_id, _) = sent(&session.take_effects());
+    for _ in 0..1_000 {
+        session.on_frame(ServerFrame::Event(Event::Ping), now());
+    }
+    assert!(
+        session.take_effects().is_empty(),
+        "a flood of pings queues nothing more"
+    );
+    reply(&mut session, ping_id, Reply::Pong);
+    session.on_frame(ServerFrame::Event(Event::Ping), now());
+    assert_eq!(sent(&session.take_effects()).1, Request::Ping);
+}
+
+#[test]
+fn nothing_owed_survives_a_connection_lost_before_login() {
+    let mut session = person();
+    session.on_frame(ServerFrame::Event(Event::Ping), now());
+    session.take_effects();
+    session.on_disconnect(Some(ErrorBody::new("login_timeout", "Too slow.")));
+    assert!(
+        !session.awaits_replies(),
+        "the next connection owes nothing of the old one"
+    );
+}
+
+#[test]
+fn a_confused_server_never_makes_the_client_print_the_password() {
+    let mut session = script();
+    line(&mut session, "alice");
+    let (id, _) = sent(&line(&mut session, "secret-password"));
+    let (status, reason) = exit_of(&reply(&mut session, id, Reply::Pong)).unwrap();
+    assert_eq!(status, 1);
+    let reason = reason.unwrap();
+    assert!(!reason.contains("secret-password"), "{reason}");
+    assert!(
+        reason.contains("LogIn") && reason.contains("Pong"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn wrong_passwords_are_counted_per_name() {
+    let mut session = person();
+    line(&mut session, "alice");
+    for _ in 1..PASSWORD_ATTEMPTS_MAX {
+        let (id, _) = sent(&line(&mut session, "wrong-password"));
+        reply(&mut session, id, error("wrong_password"));
+    }
+    // Some other refusal sends the person back to the username: a new name starts afresh.
+    let (id, _) = sent(&line(&mut session, "wrong-password"));
+    reply(&mut session, id, error("rate_limited"));
+    assert_eq!(session.prompt(), Some(Prompt::Username));
+    line(&mut session, "bob");
+    let (id, _) = sent(&line(&mut session, "wrong-password"));
+    let effects = reply(&mut session, id, error("wrong_password"));
+    assert!(exit_of(&effects).is_none(), "bob has tries left");
+}
+
+#[test]
+fn a_person_leaving_before_login_is_not_an_error() {
+    for leave in [Input::End, Input::Interrupt] {
+        let mut session = person();
+        session.on_input(leave);
+        assert_eq!(exit_of(&session.take_effects()), Some((0, None)));
+    }
+}
+
+#[test]
+fn history_reads_in_flight_are_capped() {
+    let mut session = logged_in(script());
+    for _ in 0..HISTORY_READS_IN_FLIGHT_MAX {
+        assert!(session.wants_input());
+        line(&mut session, "/history bob");
+    }
+    assert!(
+        !session.wants_input(),
+        "each read may hold up to 500 messages"
+    );
+}
