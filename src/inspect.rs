@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use chat_domain::{Message, Recipient, UserRecord};
+use chat_domain::{Content, GroupRecord, Member, Message, Recipient, Store, UserRecord};
 use serde::Serialize;
 
 use crate::store::{AnyStore, StoreKind};
@@ -20,10 +20,19 @@ pub fn inspect(
     let store = AnyStore::open_for_reading(kind, data_dir).map_err(|e| e.detail().to_string())?;
     let users = store.all_users().map_err(|e| e.detail().to_string())?;
     let messages = store.all_messages().map_err(|e| e.detail().to_string())?;
+    let groups = store
+        .all_groups()
+        .and_then(|groups| {
+            groups
+                .into_iter()
+                .map(|g| store.members(&g.name).map(|members| (g, members)))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(|e| e.detail().to_string())?;
     let written = if json {
-        write_json(kind, &users, &messages, out)
+        write_json(kind, &users, &groups, &messages, out)
     } else {
-        write_text(kind, data_dir, &users, &messages, out)
+        write_text(kind, data_dir, &users, &groups, &messages, out)
     };
     written.map_err(|e| format!("cannot write the output: {e}"))
 }
@@ -32,7 +41,22 @@ pub fn inspect(
 struct JsonStore<'a> {
     store: String,
     users: Vec<JsonUser<'a>>,
+    groups: Vec<JsonGroup<'a>>,
     messages: Vec<JsonMessage<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonGroup<'a> {
+    name: &'a str,
+    /// RFC 3339, UTC.
+    created_at: String,
+    members: Vec<JsonMember<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonMember<'a> {
+    username: &'a str,
+    role: &'static str,
 }
 
 #[derive(Serialize)]
@@ -47,21 +71,41 @@ struct JsonMessage<'a> {
     id: u64,
     from: &'a str,
     to: JsonRecipient<'a>,
-    body: &'a str,
+    /// `text`, or `notice` for a change to a group (who joined, left, was removed...).
+    kind: &'static str,
+    /// The text, or the notice in words: `created bob carol`, `joined bob`, `left`,
+    /// `removed bob`, `owner bob`, `admin bob`.
+    body: String,
     /// RFC 3339, UTC, to the millisecond.
     sent_at: String,
 }
 
-/// `{"user": "bob"}`: an object, so that groups can be `{"group": ...}` later.
+/// `{"user": "bob"}` or `{"group": "team"}`.
 #[derive(Serialize)]
 #[serde(rename_all = "snake_case")]
 enum JsonRecipient<'a> {
     User(&'a str),
+    Group(&'a str),
+}
+
+type GroupWithMembers = (GroupRecord, Vec<Member>);
+
+/// The kind of a message and its body in words.
+fn kind_and_body(content: &Content) -> (&'static str, String) {
+    match content {
+        Content::Text(body) => ("text", body.as_str().to_string()),
+        // The stored form of a notice is NUL then its words.
+        Content::Notice(_) => (
+            "notice",
+            content.to_stored().trim_start_matches('\0').to_string(),
+        ),
+    }
 }
 
 fn write_json(
     kind: StoreKind,
     users: &[UserRecord],
+    groups: &[GroupWithMembers],
     messages: &[Message],
     out: &mut impl Write,
 ) -> io::Result<()> {
@@ -74,16 +118,35 @@ fn write_json(
                 registered_at: u.registered_at.to_string(),
             })
             .collect(),
+        groups: groups
+            .iter()
+            .map(|(g, members)| JsonGroup {
+                name: g.name.as_str(),
+                created_at: g.created_at.to_string(),
+                members: members
+                    .iter()
+                    .map(|m| JsonMember {
+                        username: m.username.as_str(),
+                        role: m.role.as_str(),
+                    })
+                    .collect(),
+            })
+            .collect(),
         messages: messages
             .iter()
-            .map(|m| JsonMessage {
-                id: m.id.get(),
-                from: m.sender.as_str(),
-                to: match &m.recipient {
-                    Recipient::User(to) => JsonRecipient::User(to.as_str()),
-                },
-                body: m.body.as_str(),
-                sent_at: m.sent_at.to_string(),
+            .map(|m| {
+                let (kind, body) = kind_and_body(&m.content);
+                JsonMessage {
+                    id: m.id.get(),
+                    from: m.sender.as_str(),
+                    to: match &m.recipient {
+                        Recipient::User(to) => JsonRecipient::User(to.as_str()),
+                        Recipient::Group(to) => JsonRecipient::Group(to.as_str()),
+                    },
+                    kind,
+                    body,
+                    sent_at: m.sent_at.to_string(),
+                }
             })
             .collect(),
     };
@@ -95,6 +158,7 @@ fn write_text(
     kind: StoreKind,
     data_dir: &Path,
     users: &[UserRecord],
+    groups: &[GroupWithMembers],
     messages: &[Message],
     out: &mut impl Write,
 ) -> io::Result<()> {
@@ -113,17 +177,35 @@ fn write_text(
             user.registered_at.strftime("%Y-%m-%d %H:%M:%S UTC")
         )?;
     }
+    writeln!(out, "groups ({}):", groups.len())?;
+    for (group, members) in groups {
+        let listed: Vec<String> = members
+            .iter()
+            .map(|m| format!("{} ({})", m.username, m.role))
+            .collect();
+        writeln!(
+            out,
+            "  {} created {}: {}",
+            group.name,
+            group.created_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            listed.join(", ")
+        )?;
+    }
     writeln!(out, "messages ({}):", messages.len())?;
     for message in messages {
-        let Recipient::User(to) = &message.recipient;
+        let (kind, body) = kind_and_body(&message.content);
+        let body = match kind {
+            "notice" => format!("[{body}]"),
+            _ => one_line(&body),
+        };
         writeln!(
             out,
             "  #{} {} {} -> {}: {}",
             message.id,
             message.sent_at.strftime("%Y-%m-%d %H:%M:%S%.3f UTC"),
             message.sender,
-            to,
-            one_line(message.body.as_str())
+            message.recipient,
+            body
         )?;
     }
     Ok(())

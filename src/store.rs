@@ -5,8 +5,8 @@ use std::path::Path;
 use std::str::FromStr;
 
 use chat_domain::{
-    Conversation, Inserted, Message, MessageId, NewMessage, Retention, Store, StoreError,
-    UserRecord, Username,
+    Conversation, GroupName, GroupRecord, Inserted, Member, Message, MessageId, NewMessage,
+    Retention, Role, Store, StoreError, UserRecord, Username,
 };
 use chat_store_sled::SledStore;
 use chat_store_sqlite::SqliteStore;
@@ -86,6 +86,11 @@ impl AnyStore {
     pub fn all_messages(&self) -> Result<Vec<Message>, StoreError> {
         forward!(self, s => s.all_messages())
     }
+
+    /// Every group, in name order.
+    pub fn all_groups(&self) -> Result<Vec<GroupRecord>, StoreError> {
+        forward!(self, s => s.all_groups())
+    }
 }
 
 impl Store for AnyStore {
@@ -108,6 +113,43 @@ impl Store for AnyStore {
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
         forward!(self, s => s.history(conversation, before, limit))
+    }
+
+    fn find_group(&self, name: &GroupName) -> Result<Option<GroupRecord>, StoreError> {
+        forward!(self, s => s.find_group(name))
+    }
+
+    fn insert_group(&mut self, group: &GroupRecord) -> Result<Inserted, StoreError> {
+        forward!(self, s => s.insert_group(group))
+    }
+
+    fn delete_group(&mut self, name: &GroupName) -> Result<(), StoreError> {
+        forward!(self, s => s.delete_group(name))
+    }
+
+    fn member_role(&self, group: &GroupName, user: &Username) -> Result<Option<Role>, StoreError> {
+        forward!(self, s => s.member_role(group, user))
+    }
+
+    fn set_member(
+        &mut self,
+        group: &GroupName,
+        user: &Username,
+        role: Role,
+    ) -> Result<(), StoreError> {
+        forward!(self, s => s.set_member(group, user, role))
+    }
+
+    fn remove_member(&mut self, group: &GroupName, user: &Username) -> Result<(), StoreError> {
+        forward!(self, s => s.remove_member(group, user))
+    }
+
+    fn members(&self, group: &GroupName) -> Result<Vec<Member>, StoreError> {
+        forward!(self, s => s.members(group))
+    }
+
+    fn groups_of(&self, user: &Username) -> Result<Vec<(GroupName, Role)>, StoreError> {
+        forward!(self, s => s.groups_of(user))
     }
 
     fn commit(&mut self) -> Result<(), StoreError> {

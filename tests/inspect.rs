@@ -8,6 +8,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use chat_store_contract::TempDir;
+use chat_wire::{Reply, Request, WireRecipient};
 use common::{PASSWORD, ServerProcess, user};
 
 fn inspect(store: &str, data: &Path, json: bool) -> Output {
@@ -26,7 +27,8 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// A server on `store` with two users and three messages, one of them on two lines.
+/// A server on `store` with two users, three direct messages (one on two lines), and a group
+/// #team of both with its creation notice and one message.
 fn server_with_a_conversation(store: &'static str, data: &TempDir) -> ServerProcess {
     let server = ServerProcess::start(store, data, &[]);
     let mut alice = user(&server, "alice");
@@ -34,6 +36,15 @@ fn server_with_a_conversation(store: &'static str, data: &TempDir) -> ServerProc
     alice.send_ok("bob", "hello bob");
     alice.send_ok("bob", "two\nlines");
     alice.send_ok("alice", "a note to self");
+    let created = alice.request(Request::CreateGroup {
+        group: "team".into(),
+        members: vec!["bob".into()],
+    });
+    assert!(
+        matches!(created, Reply::GroupChanged(Some(_))),
+        "{created:?}"
+    );
+    alice.send_ok_to(WireRecipient::Group("team".into()), "hello team");
     server
 }
 
@@ -63,17 +74,31 @@ fn shows_users_and_messages_as_text(store: &'static str) {
     assert_eq!(lines[1], "users (2):");
     assert!(lines[2].starts_with("  alice  registered 20"), "{shown}");
     assert!(lines[3].starts_with("  bob    registered 20"), "{shown}");
-    assert_eq!(lines[4], "messages (3):");
-    assert!(lines[5].starts_with("  #1 20") && lines[5].ends_with(" UTC alice -> bob: hello bob"));
+    assert_eq!(lines[4], "groups (1):");
+    assert!(lines[5].starts_with("  #team created 20"), "{shown}");
     assert!(
-        lines[6].ends_with(" UTC alice -> bob: two\\nlines"),
+        lines[5].ends_with(" UTC: alice (owner), bob (member)"),
+        "{shown}"
+    );
+    assert_eq!(lines[6], "messages (5):");
+    assert!(lines[7].starts_with("  #1 20") && lines[7].ends_with(" UTC alice -> bob: hello bob"));
+    assert!(
+        lines[8].ends_with(" UTC alice -> bob: two\\nlines"),
         "{shown}"
     );
     assert!(
-        lines[7].ends_with(" UTC alice -> alice: a note to self"),
+        lines[9].ends_with(" UTC alice -> alice: a note to self"),
         "{shown}"
     );
-    assert_eq!(lines.len(), 8);
+    assert!(
+        lines[10].ends_with(" UTC alice -> #team: [created bob]"),
+        "{shown}"
+    );
+    assert!(
+        lines[11].ends_with(" UTC alice -> #team: hello team"),
+        "{shown}"
+    );
+    assert_eq!(lines.len(), 12);
 }
 
 fn shows_users_and_messages_as_json(store: &'static str) {
@@ -96,8 +121,19 @@ fn shows_users_and_messages_as_json(store: &'static str) {
         assert_eq!(keys, ["registered_at", "username"]);
         assert!(u["registered_at"].as_str().unwrap().ends_with('Z'));
     }
+    let groups = document["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0]["name"], "team");
+    assert_eq!(groups[0]["members"][0]["username"], "alice");
+    assert_eq!(groups[0]["members"][0]["role"], "owner");
+    assert_eq!(groups[0]["members"][1]["role"], "member");
     let messages = document["messages"].as_array().unwrap();
-    assert_eq!(messages.len(), 3);
+    assert_eq!(messages.len(), 5);
+    assert_eq!(messages[0]["kind"], "text");
+    assert_eq!(messages[3]["kind"], "notice");
+    assert_eq!(messages[3]["body"], "created bob");
+    assert_eq!(messages[3]["to"]["group"], "team");
+    assert_eq!(messages[4]["body"], "hello team");
     assert_eq!(messages[1]["id"], 2);
     assert_eq!(messages[1]["from"], "alice");
     assert_eq!(messages[1]["to"]["user"], "bob");
@@ -150,10 +186,10 @@ fn a_sqlite_store_can_be_read_while_the_server_runs() {
     let server = server_with_a_conversation("sqlite", &data);
     let output = inspect("sqlite", data.path(), false);
     assert!(output.status.success(), "{output:?}");
-    assert!(text(&output.stdout).contains("messages (3):"));
+    assert!(text(&output.stdout).contains("messages (5):"));
     // The server still writes after the read.
     let mut carol = user(&server, "carol");
     carol.send_ok("alice", "still here");
     let output = inspect("sqlite", data.path(), false);
-    assert!(text(&output.stdout).contains("messages (4):"));
+    assert!(text(&output.stdout).contains("messages (6):"));
 }

@@ -1,4 +1,5 @@
-//! The nom parser for what a person types in the client: `/send`, `/history`, `/help`, `quit`.
+//! The nom parser for what a person types in the client: `/send`, `/history`, the group
+//! commands, `/help`, `quit`.
 
 use std::fmt;
 
@@ -9,35 +10,72 @@ use nom::{IResult, Parser};
 
 use crate::body::{BodyError, MessageBody};
 use crate::error::ErrorCode;
+use crate::group::{GroupName, GroupNameError};
 use crate::message::Recipient;
 use crate::username::{Username, UsernameError};
 
 /// A command a person typed, with every argument already valid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// `/send <user> <text>`: the text is everything after the one space or tab that follows the
-    /// recipient, kept exactly.
+    /// `/send <user|#group> <text>`: the text is everything after the one space or tab that
+    /// follows the recipient, kept exactly.
     Send { to: Recipient, body: MessageBody },
-    /// `/history <user> [count]`: the newest `count` messages (the server's default if absent).
+    /// `/history <user|#group> [count]`: the newest `count` messages (the server's default if
+    /// absent).
     History { with: Recipient, count: Option<u32> },
+    /// `/create #group [user ...]`
+    Create {
+        group: GroupName,
+        members: Vec<Username>,
+    },
+    /// `/invite #group <user>`
+    Invite { group: GroupName, user: Username },
+    /// `/kick #group <user>`
+    Kick { group: GroupName, user: Username },
+    /// `/leave #group`
+    Leave { group: GroupName },
+    /// `/owner #group <user>`
+    Owner { group: GroupName, user: Username },
+    /// `/admin #group <user>`
+    Admin { group: GroupName, user: Username },
+    /// `/members #group`
+    Members { group: GroupName },
+    /// `/groups`
+    Groups,
     /// `/help`
     Help,
     /// `quit` or `/quit`
     Quit,
 }
 
-pub const SEND_USAGE: &str = "/send <user> <text>";
-pub const HISTORY_USAGE: &str = "/history <user> [count]";
+pub const SEND_USAGE: &str = "/send <user|#group> <text>";
+pub const HISTORY_USAGE: &str = "/history <user|#group> [count]";
+pub const CREATE_USAGE: &str = "/create #group [user ...]";
+pub const INVITE_USAGE: &str = "/invite #group <user>";
+pub const KICK_USAGE: &str = "/kick #group <user>";
+pub const LEAVE_USAGE: &str = "/leave #group";
+pub const OWNER_USAGE: &str = "/owner #group <user>";
+pub const ADMIN_USAGE: &str = "/admin #group <user>";
+pub const MEMBERS_USAGE: &str = "/members #group";
+pub const GROUPS_USAGE: &str = "/groups";
 pub const HELP_USAGE: &str = "/help";
 pub const QUIT_USAGE: &str = "quit";
 
 /// What `/help` shows.
 pub const HELP: &str = "\
 Commands:
-  /send <user> <text>      send <text> to <user>
-  /history <user> [count]  show your last messages with <user> (50 unless you give a count)
-  /help                    show this list
-  quit                     leave (or /quit, Ctrl-D)";
+  /send <user|#group> <text>      send <text> to a person or a group
+  /history <user|#group> [count]  show your last messages there (50 unless you give a count)
+  /create #group [user ...]       start a group, with these people in it
+  /invite #group <user>           add someone (owner and admins)
+  /kick #group <user>             remove someone (owner; admins remove plain members)
+  /leave #group                   leave (an owner hands over first with /owner)
+  /owner #group <user>            hand the group to another member (owner)
+  /admin #group <user>            make a member an admin (owner)
+  /members #group                 list the members, their roles, who is online
+  /groups                         list your groups
+  /help                           show this list
+  quit                            leave (or /quit, Ctrl-D)";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CommandError {
@@ -50,6 +88,7 @@ pub enum CommandError {
     /// A known command with the wrong arguments; holds its usage line.
     Usage(&'static str),
     InvalidRecipient(UsernameError),
+    InvalidGroup(GroupNameError),
     InvalidBody(BodyError),
 }
 
@@ -79,6 +118,22 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
     match word.to_ascii_lowercase().as_str() {
         "send" => parse_send(args),
         "history" => parse_history(args),
+        "create" => parse_create(args),
+        "invite" => {
+            group_and_user(args, INVITE_USAGE).map(|(group, user)| Command::Invite { group, user })
+        }
+        "kick" => {
+            group_and_user(args, KICK_USAGE).map(|(group, user)| Command::Kick { group, user })
+        }
+        "owner" => {
+            group_and_user(args, OWNER_USAGE).map(|(group, user)| Command::Owner { group, user })
+        }
+        "admin" => {
+            group_and_user(args, ADMIN_USAGE).map(|(group, user)| Command::Admin { group, user })
+        }
+        "leave" => group_only(args, LEAVE_USAGE).map(|group| Command::Leave { group }),
+        "members" => group_only(args, MEMBERS_USAGE).map(|group| Command::Members { group }),
+        "groups" => no_arguments(args, Command::Groups, GROUPS_USAGE),
         "help" => no_arguments(args, Command::Help, HELP_USAGE),
         "quit" => no_arguments(args, Command::Quit, QUIT_USAGE),
         _ => Err(CommandError::UnknownCommand(format!("/{word}"))),
@@ -132,6 +187,50 @@ fn parse_history(args: &str) -> Result<Command, CommandError> {
     })
 }
 
+/// The white-space separated words after a command.
+fn words(args: &str) -> Vec<&str> {
+    args.split_whitespace().collect()
+}
+
+/// A group argument: it must be written with its `#`, so that `/invite bob team` is a usage
+/// error rather than a group named bob.
+fn group_arg(word: &str, usage: &'static str) -> Result<GroupName, CommandError> {
+    if !word.starts_with('#') {
+        return Err(CommandError::Usage(usage));
+    }
+    GroupName::parse(word).map_err(CommandError::InvalidGroup)
+}
+
+fn user_arg(word: &str) -> Result<Username, CommandError> {
+    Username::parse(word).map_err(CommandError::InvalidRecipient)
+}
+
+fn parse_create(args: &str) -> Result<Command, CommandError> {
+    let Some((group, users)) = words(args).split_first().map(|(g, u)| (*g, u.to_vec())) else {
+        return Err(CommandError::Usage(CREATE_USAGE));
+    };
+    let group = group_arg(group, CREATE_USAGE)?;
+    let members = users
+        .into_iter()
+        .map(user_arg)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Command::Create { group, members })
+}
+
+fn group_and_user(args: &str, usage: &'static str) -> Result<(GroupName, Username), CommandError> {
+    let [group, user] = words(args)[..] else {
+        return Err(CommandError::Usage(usage));
+    };
+    Ok((group_arg(group, usage)?, user_arg(user)?))
+}
+
+fn group_only(args: &str, usage: &'static str) -> Result<GroupName, CommandError> {
+    let [group] = words(args)[..] else {
+        return Err(CommandError::Usage(usage));
+    };
+    group_arg(group, usage)
+}
+
 fn no_arguments(
     args: &str,
     command: Command,
@@ -144,7 +243,13 @@ fn no_arguments(
     }
 }
 
+/// `#team` is a group, anything else a user.
 fn recipient(token: &str) -> Result<Recipient, CommandError> {
+    if token.starts_with('#') {
+        return GroupName::parse(token)
+            .map(Recipient::Group)
+            .map_err(CommandError::InvalidGroup);
+    }
     Username::parse(token)
         .map(Recipient::User)
         .map_err(CommandError::InvalidRecipient)
@@ -160,6 +265,17 @@ impl fmt::Display for Command {
                 with,
                 count: Some(n),
             } => write!(f, "/history {with} {n}"),
+            Command::Create { group, members } => {
+                write!(f, "/create {group}")?;
+                members.iter().try_for_each(|m| write!(f, " {m}"))
+            }
+            Command::Invite { group, user } => write!(f, "/invite {group} {user}"),
+            Command::Kick { group, user } => write!(f, "/kick {group} {user}"),
+            Command::Leave { group } => write!(f, "/leave {group}"),
+            Command::Owner { group, user } => write!(f, "/owner {group} {user}"),
+            Command::Admin { group, user } => write!(f, "/admin {group} {user}"),
+            Command::Members { group } => write!(f, "/members {group}"),
+            Command::Groups => f.write_str("/groups"),
             Command::Help => f.write_str("/help"),
             Command::Quit => f.write_str("quit"),
         }
@@ -178,6 +294,7 @@ impl fmt::Display for CommandError {
             }
             CommandError::Usage(usage) => write!(f, "Usage: {usage}"),
             CommandError::InvalidRecipient(e) => e.fmt(f),
+            CommandError::InvalidGroup(e) => e.fmt(f),
             CommandError::InvalidBody(e) => e.fmt(f),
         }
     }
@@ -191,6 +308,7 @@ impl ErrorCode for CommandError {
             CommandError::UnknownCommand(_) => "unknown_command",
             CommandError::Usage(_) => "usage",
             CommandError::InvalidRecipient(e) => e.code(),
+            CommandError::InvalidGroup(e) => e.code(),
             CommandError::InvalidBody(e) => e.code(),
         }
     }

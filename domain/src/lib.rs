@@ -7,6 +7,7 @@
 pub mod body;
 pub mod command;
 pub mod error;
+pub mod group;
 pub mod limits;
 pub mod message;
 pub mod password;
@@ -17,7 +18,8 @@ pub mod username;
 pub use body::{BodyError, MessageBody};
 pub use command::{Command, CommandError};
 pub use error::ErrorCode;
-pub use message::{Conversation, Message, MessageId, NewMessage, Recipient};
+pub use group::{GroupName, GroupNameError, GroupRecord, Member, Role};
+pub use message::{Content, Conversation, Message, MessageId, NewMessage, Notice, Recipient};
 pub use password::{Password, PasswordError, PasswordHash};
 pub use ports::{HashError, Inserted, PasswordHasher, Retention, Store, StoreError, UserRecord};
 pub use username::{Username, UsernameError};

@@ -17,3 +17,7 @@ pub const BODY_BYTES_MAX: usize = 16 * 1024;
 pub const HISTORY_PAGE_DEFAULT: u32 = 50;
 /// Largest history page the server hands out; larger requests are clamped, and the reply says so.
 pub const HISTORY_PAGE_MAX: u32 = 500;
+/// Members a group may have.
+pub const GROUP_MEMBERS_MAX: usize = 1_000;
+/// Groups a user may belong to.
+pub const GROUPS_PER_USER_MAX: usize = 100;

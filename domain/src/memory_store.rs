@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::group::{GroupName, GroupRecord, Member, Role};
 use crate::message::{Conversation, Message, MessageId, NewMessage};
 use crate::ports::{Inserted, Store, StoreError, UserRecord};
 use crate::username::Username;
@@ -10,6 +11,8 @@ use crate::username::Username;
 pub struct MemoryStore {
     users: BTreeMap<Username, UserRecord>,
     messages: Vec<Message>,
+    groups: BTreeMap<GroupName, GroupRecord>,
+    members: BTreeMap<(GroupName, Username), Role>,
     /// When set, every call fails with this error: how tests reach the storage error paths.
     pub failing: Option<StoreError>,
 }
@@ -66,6 +69,74 @@ impl Store for MemoryStore {
             .collect();
         page.reverse();
         Ok(page)
+    }
+
+    fn find_group(&self, name: &GroupName) -> Result<Option<GroupRecord>, StoreError> {
+        self.check()?;
+        Ok(self.groups.get(name).cloned())
+    }
+
+    fn insert_group(&mut self, group: &GroupRecord) -> Result<Inserted, StoreError> {
+        self.check()?;
+        if self.groups.contains_key(&group.name) {
+            return Ok(Inserted::NameTaken);
+        }
+        self.groups.insert(group.name.clone(), group.clone());
+        Ok(Inserted::Yes)
+    }
+
+    fn delete_group(&mut self, name: &GroupName) -> Result<(), StoreError> {
+        self.check()?;
+        self.groups.remove(name);
+        self.members.retain(|(group, _), _| group != name);
+        let conversation = Conversation::Group(name.clone());
+        self.messages.retain(|m| m.conversation() != conversation);
+        Ok(())
+    }
+
+    fn member_role(&self, group: &GroupName, user: &Username) -> Result<Option<Role>, StoreError> {
+        self.check()?;
+        Ok(self.members.get(&(group.clone(), user.clone())).copied())
+    }
+
+    fn set_member(
+        &mut self,
+        group: &GroupName,
+        user: &Username,
+        role: Role,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.members.insert((group.clone(), user.clone()), role);
+        Ok(())
+    }
+
+    fn remove_member(&mut self, group: &GroupName, user: &Username) -> Result<(), StoreError> {
+        self.check()?;
+        self.members.remove(&(group.clone(), user.clone()));
+        Ok(())
+    }
+
+    fn members(&self, group: &GroupName) -> Result<Vec<Member>, StoreError> {
+        self.check()?;
+        Ok(self
+            .members
+            .iter()
+            .filter(|((g, _), _)| g == group)
+            .map(|((_, username), &role)| Member {
+                username: username.clone(),
+                role,
+            })
+            .collect())
+    }
+
+    fn groups_of(&self, user: &Username) -> Result<Vec<(GroupName, Role)>, StoreError> {
+        self.check()?;
+        Ok(self
+            .members
+            .iter()
+            .filter(|((_, u), _)| u == user)
+            .map(|((g, _), &role)| (g.clone(), role))
+            .collect())
     }
 
     fn commit(&mut self) -> Result<(), StoreError> {

@@ -1,10 +1,12 @@
-//! Messages and where they go: `MessageId`, `Recipient`, `Conversation`, `NewMessage`, `Message`.
+//! Messages and where they go: `MessageId`, `Recipient`, `Conversation`, `Content` (text, or a
+//! group's notice of who joined or left), `NewMessage`, `Message`.
 
 use std::fmt;
 
 use jiff::Timestamp;
 
 use crate::body::MessageBody;
+use crate::group::GroupName;
 use crate::username::Username;
 
 /// A stored message's id. The store hands them out in strictly increasing order, starting at 1;
@@ -35,17 +37,18 @@ impl fmt::Display for MessageId {
     }
 }
 
-/// Who a message is for. One variant today; groups will be a second variant, added after it so
-/// that nothing stored or sent with this one changes meaning.
+/// Who a message is for: a person, or every member of a group.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Recipient {
     User(Username),
+    Group(GroupName),
 }
 
 impl fmt::Display for Recipient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Recipient::User(name) => write!(f, "{name}"),
+            Recipient::Group(name) => write!(f, "{name}"),
         }
     }
 }
@@ -56,6 +59,8 @@ impl fmt::Display for Recipient {
 pub enum Conversation {
     /// Invariant: `low <= high`. Both may be the same person (notes to self).
     Direct { low: Username, high: Username },
+    /// A group's one thread, the same for every member.
+    Group(GroupName),
 }
 
 impl Conversation {
@@ -71,22 +76,119 @@ impl Conversation {
     pub fn of(sender: &Username, recipient: &Recipient) -> Self {
         match recipient {
             Recipient::User(other) => Conversation::direct(sender.clone(), other.clone()),
+            Recipient::Group(group) => Conversation::Group(group.clone()),
         }
     }
 
     /// A stable text key, unique per conversation, for stores to index by. `:` is outside the
-    /// username alphabet, so no two conversations share a key, and the leading kind letter keeps
-    /// room for groups (`g:`).
+    /// name alphabet, so no two conversations share a key; the kind letter tells a direct
+    /// conversation (`d:alice:bob`) from a group's (`g:team`).
     pub fn key(&self) -> String {
         match self {
             Conversation::Direct { low, high } => format!("d:{low}:{high}"),
+            Conversation::Group(group) => format!("g:{}", group.as_str()),
         }
     }
+}
 
-    /// True if `user` may read this conversation's history.
-    pub fn includes(&self, user: &Username) -> bool {
+/// What a message holds: text someone wrote, or a notice the server wrote into a group's
+/// history when its membership changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    Text(MessageBody),
+    Notice(Notice),
+}
+
+/// A change to a group, written by the server in the group's history; the message's sender is
+/// who made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// The sender created the group with these other members.
+    Created { members: Vec<Username> },
+    /// The sender added `user`.
+    Joined { user: Username },
+    /// The sender left.
+    Left,
+    /// The sender removed `user`.
+    Removed { user: Username },
+    /// The sender handed the group to `user`.
+    NewOwner { user: Username },
+    /// The sender made `user` an admin.
+    NewAdmin { user: Username },
+}
+
+/// Stored content that does not decode: the store was damaged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredContentError(pub String);
+
+impl fmt::Display for StoredContentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "stored content does not decode: {}", self.0)
+    }
+}
+
+impl Content {
+    /// One string for stores to keep: a text as it is; a notice as NUL, a word and names split
+    /// by spaces (`"\0joined bob"`). No text starts with NUL (bodies hold no control
+    /// characters) and no name holds a space, so the two never mix.
+    pub fn to_stored(&self) -> String {
+        let notice = match self {
+            Content::Text(body) => return body.as_str().to_string(),
+            Content::Notice(notice) => notice,
+        };
+        let (word, names): (&str, Vec<&Username>) = match notice {
+            Notice::Created { members } => ("created", members.iter().collect()),
+            Notice::Joined { user } => ("joined", vec![user]),
+            Notice::Left => ("left", vec![]),
+            Notice::Removed { user } => ("removed", vec![user]),
+            Notice::NewOwner { user } => ("owner", vec![user]),
+            Notice::NewAdmin { user } => ("admin", vec![user]),
+        };
+        let mut stored = format!("\0{word}");
+        for name in names {
+            stored.push(' ');
+            stored.push_str(name.as_str());
+        }
+        stored
+    }
+
+    /// The inverse of `to_stored`.
+    pub fn from_stored(stored: String) -> Result<Content, StoredContentError> {
+        let Some(notice) = stored.strip_prefix('\0') else {
+            return MessageBody::new(stored)
+                .map(Content::Text)
+                .map_err(|e| StoredContentError(e.to_string()));
+        };
+        let mut words = notice.split(' ');
+        let word = words.next().unwrap_or_default();
+        let names = words
+            .map(Username::parse)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| StoredContentError(e.to_string()))?;
+        let one = |names: Vec<Username>| match <[Username; 1]>::try_from(names) {
+            Ok([user]) => Ok(user),
+            Err(names) => Err(StoredContentError(format!(
+                "{word} names {} users, not one",
+                names.len()
+            ))),
+        };
+        let notice = match word {
+            "created" => Notice::Created { members: names },
+            "joined" => Notice::Joined { user: one(names)? },
+            "left" if names.is_empty() => Notice::Left,
+            "removed" => Notice::Removed { user: one(names)? },
+            "owner" => Notice::NewOwner { user: one(names)? },
+            "admin" => Notice::NewAdmin { user: one(names)? },
+            other => return Err(StoredContentError(format!("unknown notice {other:?}"))),
+        };
+        Ok(Content::Notice(notice))
+    }
+
+    /// The text, if this is text.
+    pub fn text(&self) -> Option<&MessageBody> {
         match self {
-            Conversation::Direct { low, high } => low == user || high == user,
+            Content::Text(body) => Some(body),
+            Content::Notice(_) => None,
         }
     }
 }
@@ -96,7 +198,7 @@ impl Conversation {
 pub struct NewMessage {
     pub sender: Username,
     pub recipient: Recipient,
-    pub body: MessageBody,
+    pub content: Content,
     /// Millisecond precision, UTC: what the stores keep, so what is acknowledged is what is read back.
     pub sent_at: Timestamp,
 }
@@ -111,7 +213,7 @@ impl NewMessage {
             id,
             sender: self.sender,
             recipient: self.recipient,
-            body: self.body,
+            content: self.content,
             sent_at: self.sent_at,
         }
     }
@@ -123,22 +225,13 @@ pub struct Message {
     pub id: MessageId,
     pub sender: Username,
     pub recipient: Recipient,
-    pub body: MessageBody,
+    pub content: Content,
     pub sent_at: Timestamp,
 }
 
 impl Message {
     pub fn conversation(&self) -> Conversation {
         Conversation::of(&self.sender, &self.recipient)
-    }
-
-    /// Everyone whose devices receive this message as it is sent: the recipient, and the
-    /// sender (for their other devices). Each name once.
-    pub fn audience(&self) -> Vec<Username> {
-        match &self.recipient {
-            Recipient::User(to) if *to == self.sender => vec![to.clone()],
-            Recipient::User(to) => vec![to.clone(), self.sender.clone()],
-        }
     }
 }
 
@@ -162,8 +255,6 @@ mod tests {
         let ba = Conversation::direct(user("bob"), user("alice"));
         assert_eq!(ab, ba);
         assert_eq!(ab.key(), "d:alice:bob");
-        assert!(ab.includes(&user("alice")) && ab.includes(&user("bob")));
-        assert!(!ab.includes(&user("carol")));
     }
 
     #[test]
@@ -175,24 +266,55 @@ mod tests {
     }
 
     #[test]
-    fn the_audience_is_recipient_and_sender_once_each() {
-        let body = MessageBody::new("hi".into()).unwrap();
-        let message = NewMessage {
-            sender: user("alice"),
-            recipient: Recipient::User(user("bob")),
-            body: body.clone(),
-            sent_at: Timestamp::UNIX_EPOCH,
+    fn a_group_is_one_conversation_whoever_sends() {
+        let team = GroupName::parse("team").unwrap();
+        let from_alice = Conversation::of(&user("alice"), &Recipient::Group(team.clone()));
+        let from_bob = Conversation::of(&user("bob"), &Recipient::Group(team));
+        assert_eq!(from_alice, from_bob);
+        assert_eq!(from_alice.key(), "g:team");
+    }
+
+    #[test]
+    fn content_round_trips_through_its_stored_form() {
+        let contents = [
+            Content::Text(MessageBody::new("hi\tthere\nyou".into()).unwrap()),
+            Content::Notice(Notice::Created { members: vec![] }),
+            Content::Notice(Notice::Created {
+                members: vec![user("bob"), user("carol")],
+            }),
+            Content::Notice(Notice::Joined { user: user("bob") }),
+            Content::Notice(Notice::Left),
+            Content::Notice(Notice::Removed { user: user("bob") }),
+            Content::Notice(Notice::NewOwner { user: user("bob") }),
+            Content::Notice(Notice::NewAdmin { user: user("bob") }),
+        ];
+        for content in contents {
+            let stored = content.to_stored();
+            assert_eq!(
+                Content::from_stored(stored.clone()),
+                Ok(content),
+                "{stored:?}"
+            );
         }
-        .with_id(MessageId::FIRST);
-        assert_eq!(message.audience(), vec![user("bob"), user("alice")]);
-        let note = NewMessage {
-            sender: user("alice"),
-            recipient: Recipient::User(user("alice")),
-            body,
-            sent_at: Timestamp::UNIX_EPOCH,
+        assert_eq!(
+            Content::Notice(Notice::Joined { user: user("bob") }).to_stored(),
+            "\0joined bob"
+        );
+    }
+
+    #[test]
+    fn damaged_stored_content_is_an_error_not_a_panic() {
+        for bad in [
+            "\0joined",
+            "\0joined a b",
+            "\0left bob",
+            "\0party",
+            "\0joined B!",
+            "",
+            "\u{7}",
+        ] {
+            assert!(Content::from_stored(bad.to_string()).is_err(), "{bad:?}");
         }
-        .with_id(MessageId::FIRST);
-        assert_eq!(note.audience(), vec![user("alice")]);
     }
 
     #[test]

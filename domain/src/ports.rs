@@ -5,6 +5,7 @@ use std::fmt;
 use jiff::Timestamp;
 
 use crate::error::ErrorCode;
+use crate::group::{GroupName, GroupRecord, Member, Role};
 use crate::message::{Conversation, Message, MessageId, NewMessage};
 use crate::password::{Password, PasswordHash};
 use crate::username::Username;
@@ -60,6 +61,36 @@ pub trait Store {
         before: Option<MessageId>,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError>;
+
+    /// The group named `name`, if there is one.
+    fn find_group(&self, name: &GroupName) -> Result<Option<GroupRecord>, StoreError>;
+
+    /// Adds a group unless the name is taken.
+    fn insert_group(&mut self, group: &GroupRecord) -> Result<Inserted, StoreError>;
+
+    /// Removes a group, its members and its history: a later group of the same name starts
+    /// with none of them.
+    fn delete_group(&mut self, name: &GroupName) -> Result<(), StoreError>;
+
+    /// `user`'s role in `group`, or `None` if not a member.
+    fn member_role(&self, group: &GroupName, user: &Username) -> Result<Option<Role>, StoreError>;
+
+    /// Makes `user` a member of `group` with `role`, or changes their role.
+    fn set_member(
+        &mut self,
+        group: &GroupName,
+        user: &Username,
+        role: Role,
+    ) -> Result<(), StoreError>;
+
+    /// Takes `user` out of `group`; nothing happens if they were not in it.
+    fn remove_member(&mut self, group: &GroupName, user: &Username) -> Result<(), StoreError>;
+
+    /// Every member of `group`, in name order. Costs O(members).
+    fn members(&self, group: &GroupName) -> Result<Vec<Member>, StoreError>;
+
+    /// Every group `user` belongs to, in name order, with their role. Costs O(their groups).
+    fn groups_of(&self, user: &Username) -> Result<Vec<(GroupName, Role)>, StoreError>;
 
     /// Makes every write so far durable together (one transaction, one flush).
     fn commit(&mut self) -> Result<(), StoreError>;

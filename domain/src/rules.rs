@@ -1,4 +1,5 @@
-//! The rules of register, log in, send and history, as functions of the store and their input.
+//! The rules of register, log in, send and history, as functions of the store and their input;
+//! the group commands are in `groups`.
 //!
 //! Hashing is slow, so register and log in come in two halves: the first decides what needs
 //! hashing, the loop hashes on a worker thread, and the second decides the outcome. Time is
@@ -10,11 +11,16 @@ use jiff::Timestamp;
 
 use crate::body::MessageBody;
 use crate::error::ErrorCode;
+use crate::group::GroupName;
 use crate::limits::{HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX};
-use crate::message::{Conversation, Message, MessageId, NewMessage, Recipient, to_millisecond};
+use crate::message::{
+    Content, Conversation, Message, MessageId, NewMessage, Recipient, to_millisecond,
+};
 use crate::password::PasswordHash;
 use crate::ports::{Inserted, Store, StoreError, UserRecord};
 use crate::username::Username;
+
+use groups::GroupError;
 
 // ---- register ---------------------------------------------------------------------------
 
@@ -147,7 +153,17 @@ impl ErrorCode for LoginError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendError {
     UnknownRecipient(Username),
+    UnknownGroup(GroupName),
+    NotAMember(GroupName),
     Store(StoreError),
+}
+
+/// A stored message and everyone whose connections receive it as it is sent, each name once:
+/// the recipient and the sender (for their other devices), or every member of the group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub message: Message,
+    pub audience: Vec<Username>,
 }
 
 /// Stores a message from the logged-in `sender`. The returned message is visible at once but
@@ -158,25 +174,43 @@ pub fn send(
     recipient: Recipient,
     body: MessageBody,
     now: Timestamp,
-) -> Result<Message, SendError> {
-    let Recipient::User(to) = &recipient;
-    // Sending to yourself needs no look-up: you exist.
-    if to != sender && store.find_user(to).map_err(SendError::Store)?.is_none() {
-        return Err(SendError::UnknownRecipient(to.clone()));
-    }
+) -> Result<Delivery, SendError> {
+    let audience = match &recipient {
+        // Sending to yourself needs no look-up: you exist.
+        Recipient::User(to) if to == sender => vec![sender.clone()],
+        Recipient::User(to) => {
+            if store.find_user(to).map_err(SendError::Store)?.is_none() {
+                return Err(SendError::UnknownRecipient(to.clone()));
+            }
+            vec![to.clone(), sender.clone()]
+        }
+        Recipient::Group(group) => {
+            groups::role_in(store, sender, group).map_err(|e| match e {
+                GroupError::Store(e) => SendError::Store(e),
+                GroupError::NotAMember(_) => SendError::NotAMember(group.clone()),
+                _ => SendError::UnknownGroup(group.clone()),
+            })?;
+            // The members now: someone removed a moment ago receives nothing more.
+            let members = store.members(group).map_err(SendError::Store)?;
+            members.into_iter().map(|m| m.username).collect()
+        }
+    };
     let message = NewMessage {
         sender: sender.clone(),
         recipient,
-        body,
+        content: Content::Text(body),
         sent_at: to_millisecond(now),
     };
-    store.append_message(message).map_err(SendError::Store)
+    let message = store.append_message(message).map_err(SendError::Store)?;
+    Ok(Delivery { message, audience })
 }
 
 impl fmt::Display for SendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SendError::UnknownRecipient(name) => write!(f, "There is no user named {name}."),
+            SendError::UnknownGroup(group) => write!(f, "There is no group named {group}."),
+            SendError::NotAMember(group) => write!(f, "You are not a member of {group}."),
             SendError::Store(e) => e.fmt(f),
         }
     }
@@ -186,6 +220,8 @@ impl ErrorCode for SendError {
     fn code(&self) -> &'static str {
         match self {
             SendError::UnknownRecipient(_) => "unknown_user",
+            SendError::UnknownGroup(_) => "unknown_group",
+            SendError::NotAMember(_) => "not_a_member",
             SendError::Store(e) => e.code(),
         }
     }
@@ -238,6 +274,8 @@ pub struct HistoryPage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HistoryError {
     UnknownUser(Username),
+    UnknownGroup(GroupName),
+    NotAMember(GroupName),
     Store(StoreError),
 }
 
@@ -250,14 +288,25 @@ pub fn history(
     requested: Option<u32>,
     paging: HistoryPaging,
 ) -> Result<HistoryPage, HistoryError> {
-    let Recipient::User(other) = with;
-    if other != reader
-        && store
-            .find_user(other)
-            .map_err(HistoryError::Store)?
-            .is_none()
-    {
-        return Err(HistoryError::UnknownUser(other.clone()));
+    match with {
+        Recipient::User(other) => {
+            if other != reader
+                && store
+                    .find_user(other)
+                    .map_err(HistoryError::Store)?
+                    .is_none()
+            {
+                return Err(HistoryError::UnknownUser(other.clone()));
+            }
+        }
+        // Only members read a group: someone removed stops being able to at once.
+        Recipient::Group(group) => {
+            groups::role_in(store, reader, group).map_err(|e| match e {
+                GroupError::Store(e) => HistoryError::Store(e),
+                GroupError::NotAMember(_) => HistoryError::NotAMember(group.clone()),
+                _ => HistoryError::UnknownGroup(group.clone()),
+            })?;
+        }
     }
     let conversation = Conversation::of(reader, with);
     let (limit, clamped) = paging.clamp(requested);
@@ -282,6 +331,8 @@ impl fmt::Display for HistoryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HistoryError::UnknownUser(name) => write!(f, "There is no user named {name}."),
+            HistoryError::UnknownGroup(group) => write!(f, "There is no group named {group}."),
+            HistoryError::NotAMember(group) => write!(f, "You are not a member of {group}."),
             HistoryError::Store(e) => e.fmt(f),
         }
     }
@@ -291,10 +342,14 @@ impl ErrorCode for HistoryError {
     fn code(&self) -> &'static str {
         match self {
             HistoryError::UnknownUser(_) => "unknown_user",
+            HistoryError::UnknownGroup(_) => "unknown_group",
+            HistoryError::NotAMember(_) => "not_a_member",
             HistoryError::Store(e) => e.code(),
         }
     }
 }
+
+pub mod groups;
 
 #[cfg(test)]
 mod tests;

@@ -5,7 +5,7 @@ use chat_domain::body::is_bidi_control;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use chat_wire::{WireMessage, WireRecipient};
+use chat_wire::{WireChange, WireMessage, WireNotice, WireRecipient};
 
 use super::width::str_columns;
 
@@ -31,16 +31,51 @@ impl MessageFormat {
     /// in this time zone. Lines after the first are indented under the text.
     pub fn message(&self, message: &WireMessage, now: Timestamp) -> String {
         let time = self.time(message.sent_at_ms, now);
-        let from = printable(&message.from);
-        let header = if message.from == self.me {
-            let WireRecipient::User(to) = &message.to;
-            format!("[{time}] you -> {}: ", printable(to))
-        } else {
-            format!("[{time}] {from}: ")
+        let from = self.who(&message.from);
+        let header = match &message.to {
+            WireRecipient::Group(group) => format!("[{time}] #{} {from}: ", printable(group)),
+            WireRecipient::User(to) if message.from == self.me => {
+                format!("[{time}] you -> {}: ", printable(to))
+            }
+            WireRecipient::User(_) => format!("[{time}] {from}: "),
         };
         let indent = " ".repeat(str_columns(&header));
         let body = printable(&message.body).replace('\n', &format!("\n{indent}"));
         format!("{header}{body}")
+    }
+
+    /// `[HH:MM] #team: alice added bob`, with "you" for the person logged in.
+    pub fn notice(&self, notice: &WireNotice, now: Timestamp) -> String {
+        let time = self.time(notice.at_ms, now);
+        let actor = self.who(&notice.actor);
+        let what = match &notice.change {
+            WireChange::Created { members } if members.is_empty() => {
+                format!("{actor} created the group")
+            }
+            WireChange::Created { members } => {
+                let names: Vec<String> = members.iter().map(|m| self.who(m)).collect();
+                format!("{actor} created the group with {}", names.join(", "))
+            }
+            WireChange::Joined { user } => format!("{actor} added {}", self.who(user)),
+            WireChange::Left => format!("{actor} left"),
+            WireChange::Removed { user } => format!("{actor} removed {}", self.who(user)),
+            WireChange::NewOwner { user } => {
+                format!("{actor} made {} the owner", self.who(user))
+            }
+            WireChange::NewAdmin { user } => {
+                format!("{actor} made {} an admin", self.who(user))
+            }
+        };
+        format!("[{time}] #{}: {what}", printable(&notice.group))
+    }
+
+    /// A name as shown: "you" for the person logged in.
+    fn who(&self, name: &str) -> String {
+        if name == self.me {
+            "you".to_string()
+        } else {
+            printable(name)
+        }
     }
 
     fn time(&self, sent_at_ms: i64, now: Timestamp) -> String {
@@ -113,6 +148,77 @@ mod tests {
         assert_eq!(
             alice().message(&m, at("2026-11-27T18:00:00Z")),
             "[10:42] you -> bob: hi"
+        );
+    }
+
+    #[test]
+    fn a_group_message_shows_the_group_then_the_sender() {
+        let mut m = message("bob", "x", "hi all", "2026-11-27T10:42:05Z");
+        m.to = WireRecipient::Group("team".into());
+        let noon = at("2026-11-27T12:00:00Z");
+        assert_eq!(alice().message(&m, noon), "[10:42] #team bob: hi all");
+        m.from = "alice".into();
+        assert_eq!(alice().message(&m, noon), "[10:42] #team you: hi all");
+    }
+
+    #[test]
+    fn notices_say_who_did_what_with_you_for_me() {
+        let notice = |actor: &str, change: WireChange| WireNotice {
+            id: 1,
+            group: "team".into(),
+            actor: actor.into(),
+            change,
+            at_ms: at("2026-11-27T10:42:05Z").as_millisecond(),
+        };
+        let noon = at("2026-11-27T12:00:00Z");
+        let shown = |n: WireNotice| alice().notice(&n, noon);
+        assert_eq!(
+            shown(notice(
+                "bob",
+                WireChange::Created {
+                    members: vec!["alice".into(), "carol".into()]
+                }
+            )),
+            "[10:42] #team: bob created the group with you, carol"
+        );
+        assert_eq!(
+            shown(notice("alice", WireChange::Created { members: vec![] })),
+            "[10:42] #team: you created the group"
+        );
+        assert_eq!(
+            shown(notice(
+                "bob",
+                WireChange::Joined {
+                    user: "dave".into()
+                }
+            )),
+            "[10:42] #team: bob added dave"
+        );
+        assert_eq!(
+            shown(notice("dave", WireChange::Left)),
+            "[10:42] #team: dave left"
+        );
+        assert_eq!(
+            shown(notice(
+                "bob",
+                WireChange::Removed {
+                    user: "alice".into()
+                }
+            )),
+            "[10:42] #team: bob removed you"
+        );
+        assert_eq!(
+            shown(notice("alice", WireChange::NewOwner { user: "bob".into() })),
+            "[10:42] #team: you made bob the owner"
+        );
+        assert_eq!(
+            shown(notice(
+                "bob",
+                WireChange::NewAdmin {
+                    user: "carol".into()
+                }
+            )),
+            "[10:42] #team: bob made carol an admin"
         );
     }
 

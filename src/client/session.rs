@@ -9,7 +9,8 @@ use chat_domain::error::ErrorCode;
 use chat_domain::rules::HistoryPaging;
 use chat_domain::{Password, Username};
 use chat_wire::{
-    ErrorBody, Event, HistoryPage, Reply, Request, ServerFrame, WireMessage, WireRecipient,
+    ErrorBody, Event, Reply, Request, ServerFrame, TimelinePage, WireEntry, WireGroup, WireMember,
+    WireMessage, WireRecipient, WireRole,
 };
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -68,7 +69,7 @@ struct HistoryRead {
     wanted: u32,
     asked: Option<u32>,
     /// Pages received, newest first.
-    pages: Vec<Vec<WireMessage>>,
+    pages: Vec<Vec<WireEntry>>,
     received: u32,
 }
 
@@ -94,6 +95,18 @@ enum Pending {
         body: String,
     },
     History(HistoryRead),
+    /// A group command: its reply is the notice it wrote, or nothing if the group ended.
+    GroupChange {
+        slot: u64,
+        group: String,
+    },
+    Members {
+        slot: u64,
+        group: String,
+    },
+    Groups {
+        slot: u64,
+    },
     Ping,
     Quit,
 }
@@ -106,6 +119,9 @@ impl Pending {
             Pending::Register { .. } => "Register",
             Pending::Send { .. } => "Send",
             Pending::History(_) => "History",
+            Pending::GroupChange { .. } => "group change",
+            Pending::Members { .. } => "Members",
+            Pending::Groups { .. } => "Groups",
             Pending::Ping => "Ping",
             Pending::Quit => "Quit",
         }
@@ -114,7 +130,10 @@ impl Pending {
     /// The command answer this request's reply belongs to.
     fn slot(&self) -> Option<u64> {
         match self {
-            Pending::Send { slot, .. } => Some(*slot),
+            Pending::Send { slot, .. }
+            | Pending::GroupChange { slot, .. }
+            | Pending::Members { slot, .. }
+            | Pending::Groups { slot } => Some(*slot),
             Pending::History(read) => Some(read.slot),
             _ => None,
         }
@@ -345,6 +364,45 @@ impl Session {
                     received: 0,
                 });
             }
+            Ok(Command::Create { group, members }) => {
+                let request = Request::CreateGroup {
+                    group: group.as_str().to_string(),
+                    members: members.iter().map(|m| m.to_string()).collect(),
+                };
+                self.send_group_change(request, &group);
+            }
+            Ok(Command::Invite { group, user }) => {
+                let (name, user) = (group.as_str().to_string(), user.to_string());
+                self.send_group_change(Request::Invite { group: name, user }, &group);
+            }
+            Ok(Command::Kick { group, user }) => {
+                let (name, user) = (group.as_str().to_string(), user.to_string());
+                self.send_group_change(Request::Kick { group: name, user }, &group);
+            }
+            Ok(Command::Leave { group }) => {
+                let name = group.as_str().to_string();
+                self.send_group_change(Request::Leave { group: name }, &group);
+            }
+            Ok(Command::Owner { group, user }) => {
+                let (name, user) = (group.as_str().to_string(), user.to_string());
+                self.send_group_change(Request::SetOwner { group: name, user }, &group);
+            }
+            Ok(Command::Admin { group, user }) => {
+                let (name, user) = (group.as_str().to_string(), user.to_string());
+                self.send_group_change(Request::MakeAdmin { group: name, user }, &group);
+            }
+            Ok(Command::Members { group }) => {
+                let slot = self.answering.unwrap_or_default();
+                let request = Request::Members {
+                    group: group.as_str().to_string(),
+                };
+                let group = group.to_string();
+                self.send(request, Pending::Members { slot, group });
+            }
+            Ok(Command::Groups) => {
+                let slot = self.answering.unwrap_or_default();
+                self.send(Request::Groups, Pending::Groups { slot });
+            }
             Ok(Command::Help) => self.show(HELP),
             Ok(Command::Quit) => {
                 if let Stage::Chatting { format } = std::mem::replace(&mut self.stage, Stage::Done)
@@ -355,6 +413,12 @@ impl Session {
             Err(CommandError::Empty) => {}
             Err(e) => self.show(&format::error(e.code(), &e.to_string())),
         }
+    }
+
+    fn send_group_change(&mut self, request: Request, group: &chat_domain::GroupName) {
+        let slot = self.answering.unwrap_or_default();
+        let group = group.to_string();
+        self.send(request, Pending::GroupChange { slot, group });
     }
 
     fn leave(&mut self, format: MessageFormat) {
@@ -383,6 +447,12 @@ impl Session {
                 }
             }
             // Any frame answers a ping; one answer in flight is enough, however many come.
+            ServerFrame::Event(Event::Notice(notice)) => {
+                if let Stage::Chatting { format } | Stage::Leaving { format } = &self.stage {
+                    let line = format.notice(&notice, now);
+                    self.show(&line);
+                }
+            }
             ServerFrame::Event(Event::Ping) => {
                 if !self.pending.values().any(|p| matches!(p, Pending::Ping)) {
                     self.send(Request::Ping, Pending::Ping);
@@ -468,10 +538,44 @@ impl Session {
                     self.show(&line);
                 }
             }
-            (Pending::History(read), Reply::History(page)) => self.on_history_page(read, page, now),
+            (Pending::History(read), Reply::History(page)) => {
+                let page = TimelinePage {
+                    entries: page.messages.into_iter().map(WireEntry::Message).collect(),
+                    has_more: page.has_more,
+                    limit: page.limit,
+                    clamped: page.clamped,
+                };
+                self.on_history_page(read, page, now);
+            }
+            (Pending::History(read), Reply::Timeline(page)) => {
+                self.on_history_page(read, page, now)
+            }
+            (Pending::GroupChange { .. }, Reply::GroupChanged(Some(notice))) => {
+                if let Stage::Chatting { format } | Stage::Leaving { format } = &self.stage {
+                    let line = format.notice(&notice, now);
+                    self.show(&line);
+                }
+            }
+            (Pending::GroupChange { group, .. }, Reply::GroupChanged(None)) => {
+                self.show(&format!(
+                    "You left {group}, its last member: the group and its history are gone."
+                ));
+            }
+            (Pending::Members { group, .. }, Reply::Members(members)) => {
+                self.show_members(&group, &members);
+            }
+            (Pending::Groups { .. }, Reply::Groups(groups)) => self.show_groups(&groups),
             (Pending::Ping, Reply::Pong) => {}
             (Pending::Quit, Reply::Bye) => self.exit(0, None),
-            (Pending::Send { .. } | Pending::History(_) | Pending::Ping, Reply::Error(e)) => {
+            (
+                Pending::Send { .. }
+                | Pending::History(_)
+                | Pending::GroupChange { .. }
+                | Pending::Members { .. }
+                | Pending::Groups { .. }
+                | Pending::Ping,
+                Reply::Error(e),
+            ) => {
                 self.show(&format::error(&e.code, &e.message));
             }
             (Pending::Quit, Reply::Error(e)) => {
@@ -519,13 +623,43 @@ impl Session {
         self.stage = Stage::Chatting { format };
     }
 
+    fn show_members(&mut self, group: &str, members: &[WireMember]) {
+        self.show(&format!("Members of {group} ({}):", members.len()));
+        let width = members.iter().map(|m| m.username.len()).max().unwrap_or(0);
+        for member in members {
+            let online = if member.online { "  online" } else { "" };
+            self.show(&format!(
+                "  {:width$}  {}{online}",
+                printable(&member.username),
+                role_name(member.role)
+            ));
+        }
+    }
+
+    fn show_groups(&mut self, groups: &[WireGroup]) {
+        if groups.is_empty() {
+            return self.show("You are in no groups yet: /create #name starts one.");
+        }
+        self.show(&format!("Your groups ({}):", groups.len()));
+        for group in groups {
+            self.show(&format!(
+                "  #{}  {}",
+                printable(&group.name),
+                role_name(group.role)
+            ));
+        }
+    }
+
     /// Asks for the page before what `read` has so far.
     fn read_history(&mut self, read: HistoryRead) {
         let before = read
             .pages
             .last()
             .and_then(|page| page.first())
-            .map(|m| m.id);
+            .map(|entry| match entry {
+                WireEntry::Message(m) => m.id,
+                WireEntry::Notice(n) => n.id,
+            });
         let request = Request::History {
             with: read.with.clone(),
             before,
@@ -534,25 +668,30 @@ impl Session {
         self.send(request, Pending::History(read));
     }
 
-    fn on_history_page(&mut self, mut read: HistoryRead, page: HistoryPage, now: Timestamp) {
-        let got = u32::try_from(page.messages.len()).unwrap_or(u32::MAX);
+    fn on_history_page(&mut self, mut read: HistoryRead, page: TimelinePage, now: Timestamp) {
+        let got = u32::try_from(page.entries.len()).unwrap_or(u32::MAX);
         read.received = read.received.saturating_add(got).min(read.wanted);
         // Once Quit is sent the server reads nothing more: show what came.
         let leaving = matches!(self.stage, Stage::Leaving { .. });
         let more_wanted = page.has_more && got > 0 && read.received < read.wanted && !leaving;
-        read.pages.push(page.messages);
+        read.pages.push(page.entries);
         if more_wanted {
             return self.read_history(read);
         }
-        let WireRecipient::User(with) = &read.with;
-        let with = printable(with);
+        let with = match &read.with {
+            WireRecipient::User(with) => printable(with),
+            WireRecipient::Group(group) => format!("#{}", printable(group)),
+        };
         let lines: Vec<String> = match &self.stage {
             Stage::Chatting { format } | Stage::Leaving { format } => read
                 .pages
                 .iter()
                 .rev()
                 .flatten()
-                .map(|m| format.message(m, now))
+                .map(|entry| match entry {
+                    WireEntry::Message(m) => format.message(m, now),
+                    WireEntry::Notice(n) => format.notice(n, now),
+                })
                 .collect(),
             _ => return,
         };
@@ -613,6 +752,14 @@ impl Session {
     }
 }
 
+fn role_name(role: WireRole) -> &'static str {
+    match role {
+        WireRole::Member => "member",
+        WireRole::Admin => "admin",
+        WireRole::Owner => "owner",
+    }
+}
+
 /// A reply's name, for messages.
 fn reply_name(reply: &Reply) -> &'static str {
     match reply {
@@ -623,6 +770,10 @@ fn reply_name(reply: &Reply) -> &'static str {
         Reply::Pong => "Pong",
         Reply::Bye => "Bye",
         Reply::Error(_) => "Error",
+        Reply::GroupChanged(_) => "GroupChanged",
+        Reply::Members(_) => "Members",
+        Reply::Groups(_) => "Groups",
+        Reply::Timeline(_) => "Timeline",
     }
 }
 

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chat_domain::rules::HistoryPaging;
+use chat_domain::rules::groups::GroupLimits;
 use chat_wire::FRAME_BYTES_MAX;
 
 use crate::store::StoreKind;
@@ -45,6 +46,8 @@ pub struct Limits {
     /// How long shutdown waits for clients to receive their last frames.
     pub shutdown_grace: Duration,
     pub history: HistoryPaging,
+    /// Members a group may have, and groups a user may be in.
+    pub groups: GroupLimits,
 }
 
 impl Default for Limits {
@@ -60,6 +63,7 @@ impl Default for Limits {
             close_grace: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(2),
             history: HistoryPaging::default(),
+            groups: GroupLimits::default(),
         }
     }
 }

@@ -3,10 +3,10 @@
 
 use chat_domain::error::ErrorCode;
 use chat_domain::rules::{self, HistoryPage};
-use chat_domain::{MessageBody, MessageId, Password, Username};
+use chat_domain::{MessageBody, MessageId, Password, Recipient, Username};
 use chat_wire::{
-    ClientFrame, Event, HistoryPage as WireHistoryPage, MAGIC, PROTOCOL_VERSION, Reply, Request,
-    ServerFrame, WireMessage,
+    ClientFrame, HistoryPage as WireHistoryPage, MAGIC, PROTOCOL_VERSION, Reply, Request,
+    ServerFrame, TimelinePage, WireEntry,
 };
 use jiff::Timestamp;
 use mio::Token;
@@ -91,7 +91,7 @@ impl Server {
             (Request::LogIn { username, password }, None) => {
                 self.log_in_request(token, id, &username, password)
             }
-            (Request::Send { .. } | Request::History { .. }, None) => {
+            (_, None) => {
                 self.reply_error(token, id, "not_logged_in", "Log in or register first.");
             }
             (
@@ -135,11 +135,29 @@ impl Server {
                 ) {
                     Ok(page) => {
                         let page = fit_history(page, self.config.limits.frame_bytes_max);
-                        self.reply(token, id, Reply::History(page));
+                        let reply = match with {
+                            Recipient::User(_) => Reply::History(WireHistoryPage {
+                                messages: page
+                                    .entries
+                                    .into_iter()
+                                    .filter_map(|entry| match entry {
+                                        WireEntry::Message(m) => Some(m),
+                                        // Notices are written to groups only.
+                                        WireEntry::Notice(_) => None,
+                                    })
+                                    .collect(),
+                                has_more: page.has_more,
+                                limit: page.limit,
+                                clamped: page.clamped,
+                            }),
+                            Recipient::Group(_) => Reply::Timeline(page),
+                        };
+                        self.reply(token, id, reply);
                     }
                     Err(e) => self.reply_error(token, id, e.code(), e.to_string()),
                 }
             }
+            (request, Some(user)) => self.group_request(token, id, &user, request),
         }
     }
 
@@ -209,8 +227,9 @@ impl Server {
     ) {
         let now = Timestamp::now();
         match rules::send(&mut self.store, sender, recipient, body, now) {
-            Ok(message) => {
+            Ok(delivery) => {
                 self.store_dirty = true;
+                let message = &delivery.message;
                 let ack = Reply::Sent {
                     message_id: message.id.get(),
                     sent_at_ms: message.sent_at.as_millisecond(),
@@ -220,25 +239,30 @@ impl Server {
                     ServerFrame::Reply { id, reply: ack },
                     OnCommitFailure::ReplyError(id),
                 );
-                let delivery =
-                    ServerFrame::Event(Event::Message(WireMessage::from_domain(&message)));
-                for name in message.audience() {
-                    let Some(tokens) = self.sessions.get(&name) else {
-                        continue;
-                    };
-                    for &target in tokens {
-                        if target != token {
-                            self.outbox.push(super::Outgoing {
-                                token: target,
-                                frame: delivery.clone(),
-                                on_commit_failure: OnCommitFailure::Drop,
-                                then_close: false,
-                            });
-                        }
-                    }
-                }
+                let event = ServerFrame::Event(chat_wire::convert::event_for(message));
+                self.fan_out(token, &delivery.audience, event);
             }
             Err(e) => self.reply_error(token, id, e.code(), e.to_string()),
+        }
+    }
+
+    /// Queues `frame` for every connection of every name in `audience` but `except`, the
+    /// connection that acted (it gets the reply instead). Dropped if the commit fails.
+    pub(super) fn fan_out(&mut self, except: Token, audience: &[Username], frame: ServerFrame) {
+        for name in audience {
+            let Some(tokens) = self.sessions.get(name) else {
+                continue;
+            };
+            for &target in tokens {
+                if target != except {
+                    self.outbox.push(super::Outgoing {
+                        token: target,
+                        frame: frame.clone(),
+                        on_commit_failure: OnCommitFailure::Drop,
+                        then_close: false,
+                    });
+                }
+            }
         }
     }
 
@@ -304,28 +328,32 @@ impl Server {
     }
 }
 
-/// Converts a page to wire form, keeping only as many of its newest messages as fit in one
+/// Converts a page to wire form, keeping only as many of its newest entries as fit in one
 /// frame; if any are left out, `has_more` says so and the client pages back for them.
-fn fit_history(page: HistoryPage, frame_bytes_max: usize) -> WireHistoryPage {
+fn fit_history(page: HistoryPage, frame_bytes_max: usize) -> TimelinePage {
     let mut budget = frame_bytes_max.saturating_sub(HISTORY_REPLY_OVERHEAD_BYTES);
     let mut keep_from = page.messages.len();
     for message in page.messages.iter().rev() {
-        let chat_domain::Recipient::User(to) = &message.recipient;
+        let to_bytes = match &message.recipient {
+            Recipient::User(to) => to.as_str().len(),
+            Recipient::Group(to) => to.as_str().len(),
+        };
+        // The stored form is the text, or a notice's names: the bytes the entry carries.
         let cost = MESSAGE_OVERHEAD_BYTES
-            + message.body.as_str().len()
+            + message.content.to_stored().len()
             + message.sender.as_str().len()
-            + to.as_str().len();
+            + to_bytes;
         if cost > budget {
             break;
         }
         budget -= cost;
         keep_from -= 1;
     }
-    WireHistoryPage {
+    TimelinePage {
         has_more: page.has_more || keep_from > 0,
-        messages: page.messages[keep_from..]
+        entries: page.messages[keep_from..]
             .iter()
-            .map(WireMessage::from_domain)
+            .map(WireEntry::from_domain)
             .collect(),
         limit: page.limit,
         clamped: page.clamped,

@@ -210,6 +210,21 @@ impl Client {
         self.reply_to(id)
     }
 
+    /// Sends to any recipient (a group, say) and returns the message id, failing the test on
+    /// an error.
+    pub fn send_ok_to(&mut self, to: WireRecipient, body: &str) -> u64 {
+        let client_message_id = self.next_client_message_id;
+        self.next_client_message_id += 1;
+        match self.request(Request::Send {
+            client_message_id,
+            to: to.clone(),
+            body: body.into(),
+        }) {
+            Reply::Sent { message_id, .. } => message_id,
+            other => panic!("send to {to:?} failed: {other:?}"),
+        }
+    }
+
     /// Sends and returns the message id, failing the test on an error.
     pub fn send_ok(&mut self, to: &str, body: &str) -> u64 {
         match self.send(to, body) {

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chat_domain::{
-    Conversation, Inserted, Message, MessageBody, MessageId, NewMessage, PasswordHash, Recipient,
-    Retention, Store, UserRecord, Username,
+    Content, Conversation, GroupName, GroupRecord, Inserted, Member, Message, MessageBody,
+    MessageId, NewMessage, Notice, PasswordHash, Recipient, Retention, Role, Store, UserRecord,
+    Username,
 };
 use jiff::Timestamp;
 
@@ -56,8 +57,39 @@ fn new_message(from: &str, to: &str, text: &str, ms: i64) -> NewMessage {
     NewMessage {
         sender: user(from),
         recipient: Recipient::User(user(to)),
-        body: MessageBody::new(text.to_string()).expect("test bodies are valid"),
+        content: Content::Text(MessageBody::new(text.to_string()).expect("test bodies are valid")),
         sent_at: Timestamp::from_millisecond(ms).expect("in range"),
+    }
+}
+
+fn group(name: &str) -> GroupName {
+    GroupName::parse(name).expect("test group names are valid")
+}
+
+fn group_record(name: &str) -> GroupRecord {
+    GroupRecord {
+        name: group(name),
+        created_at: Timestamp::from_millisecond(1_700_000_000_000).expect("in range"),
+    }
+}
+
+fn to_group(from: &str, name: &str, content: Content, ms: i64) -> NewMessage {
+    NewMessage {
+        sender: user(from),
+        recipient: Recipient::Group(group(name)),
+        content,
+        sent_at: Timestamp::from_millisecond(ms).expect("in range"),
+    }
+}
+
+fn text(body: &str) -> Content {
+    Content::Text(MessageBody::new(body.to_string()).expect("valid"))
+}
+
+fn member(name: &str, role: Role) -> Member {
+    Member {
+        username: user(name),
+        role,
     }
 }
 
@@ -373,6 +405,219 @@ pub fn a_deep_page_of_a_large_conversation<S: Store>(open: Open<S>) {
     assert_eq!(ids(&page), ab[50..100]);
 }
 
+pub fn groups_are_stored_and_unique<S: Store>(open: Open<S>) {
+    let dir = TempDir::new("groups");
+    let mut store = open(dir.path(), Retention::Wipe);
+    assert_eq!(store.find_group(&group("team")).expect("find"), None);
+    assert_eq!(
+        store.insert_group(&group_record("team")).expect("insert"),
+        Inserted::Yes
+    );
+    assert_eq!(
+        store.insert_group(&group_record("Team")).expect("insert"),
+        Inserted::NameTaken
+    );
+    assert_eq!(
+        store.find_group(&group("team")).expect("find"),
+        Some(group_record("team"))
+    );
+    // A group and a user may share a name without meeting.
+    assert_eq!(store.find_user(&user("team")).expect("find"), None);
+    assert_eq!(store.find_group(&group("teams")).expect("find"), None);
+}
+
+pub fn members_and_memberships_agree<S: Store>(open: Open<S>) {
+    let dir = TempDir::new("members");
+    let mut store = with_users(open, dir.path(), &["alice", "bob", "carol"]);
+    for name in ["team", "tea", "team2"] {
+        store.insert_group(&group_record(name)).expect("insert");
+    }
+    store
+        .set_member(&group("team"), &user("bob"), Role::Member)
+        .expect("set");
+    store
+        .set_member(&group("team"), &user("alice"), Role::Owner)
+        .expect("set");
+    store
+        .set_member(&group("tea"), &user("bob"), Role::Admin)
+        .expect("set");
+    store
+        .set_member(&group("team2"), &user("carol"), Role::Owner)
+        .expect("set");
+    assert_eq!(
+        store.members(&group("team")).expect("members"),
+        vec![member("alice", Role::Owner), member("bob", Role::Member)],
+        "in name order, and no member of a group whose name merely starts the same"
+    );
+    assert_eq!(
+        store.groups_of(&user("bob")).expect("groups"),
+        vec![(group("tea"), Role::Admin), (group("team"), Role::Member)]
+    );
+    assert_eq!(
+        store
+            .member_role(&group("team"), &user("carol"))
+            .expect("role"),
+        None
+    );
+    // A role changes in place.
+    store
+        .set_member(&group("team"), &user("bob"), Role::Admin)
+        .expect("set");
+    assert_eq!(
+        store
+            .member_role(&group("team"), &user("bob"))
+            .expect("role"),
+        Some(Role::Admin)
+    );
+    assert_eq!(store.members(&group("team")).expect("members").len(), 2);
+    assert_eq!(
+        store.groups_of(&user("bob")).expect("groups"),
+        vec![(group("tea"), Role::Admin), (group("team"), Role::Admin)]
+    );
+    store
+        .remove_member(&group("team"), &user("bob"))
+        .expect("remove");
+    assert_eq!(
+        store.members(&group("team")).expect("members"),
+        vec![member("alice", Role::Owner)]
+    );
+    assert_eq!(
+        store.groups_of(&user("bob")).expect("groups"),
+        vec![(group("tea"), Role::Admin)]
+    );
+    // Removing someone who is not in it changes nothing.
+    store
+        .remove_member(&group("team"), &user("carol"))
+        .expect("remove");
+    assert_eq!(store.members(&group("team2")).expect("members").len(), 1);
+}
+
+pub fn group_history_holds_text_and_notices_in_order<S: Store>(open: Open<S>) {
+    let dir = TempDir::new("group-history");
+    let mut store = with_users(open, dir.path(), &["alice", "bob"]);
+    store.insert_group(&group_record("team")).expect("insert");
+    let created = Notice::Created {
+        members: vec![user("bob")],
+    };
+    let sent = [
+        store
+            .append_message(to_group("alice", "team", Content::Notice(created), 1))
+            .expect("append"),
+        store
+            .append_message(new_message("alice", "bob", "direct, not in the group", 2))
+            .expect("append"),
+        store
+            .append_message(to_group("bob", "team", text("hello team"), 3))
+            .expect("append"),
+        store
+            .append_message(to_group("alice", "team", Content::Notice(Notice::Left), 4))
+            .expect("append"),
+    ];
+    let page = store
+        .history(&Conversation::Group(group("team")), None, 10)
+        .expect("history");
+    assert_eq!(
+        page,
+        vec![sent[0].clone(), sent[2].clone(), sent[3].clone()]
+    );
+    let older = store
+        .history(&Conversation::Group(group("team")), Some(sent[2].id), 10)
+        .expect("history");
+    assert_eq!(older, vec![sent[0].clone()]);
+}
+
+pub fn deleting_a_group_removes_its_members_and_history_only<S: Store>(open: Open<S>) {
+    let dir = TempDir::new("group-delete");
+    let mut store = with_users(open, dir.path(), &["alice", "bob"]);
+    for name in ["team", "team2"] {
+        store.insert_group(&group_record(name)).expect("insert");
+        store
+            .set_member(&group(name), &user("alice"), Role::Owner)
+            .expect("set");
+        store
+            .append_message(to_group("alice", name, text("in the group"), 1))
+            .expect("append");
+    }
+    let direct_message = store
+        .append_message(new_message("alice", "bob", "kept", 2))
+        .expect("append");
+    store.delete_group(&group("team")).expect("delete");
+    assert_eq!(store.find_group(&group("team")).expect("find"), None);
+    assert!(store.members(&group("team")).expect("members").is_empty());
+    assert_eq!(
+        store.groups_of(&user("alice")).expect("groups"),
+        vec![(group("team2"), Role::Owner)]
+    );
+    assert!(
+        store
+            .history(&Conversation::Group(group("team")), None, 10)
+            .expect("history")
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .history(&Conversation::Group(group("team2")), None, 10)
+            .expect("history")
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .history(&direct("alice", "bob"), None, 10)
+            .expect("history"),
+        vec![direct_message]
+    );
+    // The name is free again, and ids keep increasing.
+    assert_eq!(
+        store.insert_group(&group_record("team")).expect("insert"),
+        Inserted::Yes
+    );
+}
+
+pub fn groups_survive_a_reopen_with_keep<S: Store>(open: Open<S>) {
+    let dir = TempDir::new("group-keep");
+    let sent = {
+        let mut store = with_users(open, dir.path(), &["alice", "bob"]);
+        store.insert_group(&group_record("team")).expect("insert");
+        store
+            .set_member(&group("team"), &user("alice"), Role::Owner)
+            .expect("set");
+        store
+            .set_member(&group("team"), &user("bob"), Role::Member)
+            .expect("set");
+        let joined = Notice::Joined { user: user("bob") };
+        let sent = vec![
+            store
+                .append_message(to_group("alice", "team", Content::Notice(joined), 1))
+                .expect("append"),
+            store
+                .append_message(to_group("bob", "team", text("kept?"), 2))
+                .expect("append"),
+        ];
+        store.commit().expect("commit");
+        sent
+    };
+    let store = open(dir.path(), Retention::Keep);
+    assert_eq!(
+        store.find_group(&group("team")).expect("find"),
+        Some(group_record("team"))
+    );
+    assert_eq!(
+        store.members(&group("team")).expect("members"),
+        vec![member("alice", Role::Owner), member("bob", Role::Member)]
+    );
+    assert_eq!(
+        store.groups_of(&user("bob")).expect("groups"),
+        vec![(group("team"), Role::Member)]
+    );
+    assert_eq!(
+        store
+            .history(&Conversation::Group(group("team")), None, 10)
+            .expect("history"),
+        sent
+    );
+}
+
 /// Expands to one `#[test]` per contract check, each opening stores with `$open`.
 #[macro_export]
 macro_rules! store_contract_tests {
@@ -389,6 +634,11 @@ macro_rules! store_contract_tests {
             keep_on_a_new_directory_starts_empty,
             a_batch_committed_once_survives_together,
             a_deep_page_of_a_large_conversation,
+            groups_are_stored_and_unique,
+            members_and_memberships_agree,
+            group_history_holds_text_and_notices_in_order,
+            deleting_a_group_removes_its_members_and_history_only,
+            groups_survive_a_reopen_with_keep,
         );
     };
     (@each $open:expr; $($check:ident),* $(,)?) => {

@@ -1,17 +1,20 @@
-//! The sled storage adapter (the default). Three trees, laid out so a history page is one
-//! bounded range scan:
+//! The sled storage adapter (the default). Trees laid out so a history page is one bounded
+//! range scan and a group's members, or a user's groups, one prefix scan:
 //! - `users`: lowercase username -> postcard `StoredUser`
 //! - `messages`: message id (u64 big-endian) -> postcard `StoredMessage`; its last key gives the
-//!   next id on reopen
+//!   next id on reopen. Text and group notices alike (`Content::to_stored`).
 //! - `conversations`: conversation key, 0x00, message id (big-endian) -> nothing; big-endian ids
 //!   sort numerically, so the newest page before an id is a reverse scan of one key range.
+//! - `groups`: group name -> postcard `StoredGroup`
+//! - `members`: group name, 0x00, username -> role name
+//! - `memberships`: username, 0x00, group name -> role name (the same facts, keyed for `groups_of`)
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chat_domain::{
-    Conversation, Inserted, Message, MessageBody, MessageId, NewMessage, PasswordHash, Recipient,
-    Retention, Store, StoreError, UserRecord, Username,
+    Content, Conversation, GroupName, GroupRecord, Inserted, Member, Message, MessageId,
+    NewMessage, PasswordHash, Recipient, Retention, Role, Store, StoreError, UserRecord, Username,
 };
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -24,6 +27,9 @@ pub struct SledStore {
     users: sled::Tree,
     messages: sled::Tree,
     conversations: sled::Tree,
+    groups: sled::Tree,
+    members: sled::Tree,
+    memberships: sled::Tree,
     next_id: MessageId,
     retention: Retention,
 }
@@ -34,17 +40,25 @@ struct StoredUser {
     registered_at_ms: i64,
 }
 
+/// Variants are only appended: the position is the tag postcard stores.
 #[derive(Serialize, Deserialize)]
 enum StoredRecipient {
     User(String),
+    Group(String),
 }
 
 #[derive(Serialize, Deserialize)]
 struct StoredMessage {
     sender: String,
     recipient: StoredRecipient,
+    /// `Content::to_stored`: the text, or a notice.
     body: String,
     sent_at_ms: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredGroup {
+    created_at_ms: i64,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -84,6 +98,9 @@ impl SledStore {
         let users = db.open_tree("users").map_err(unavailable)?;
         let messages = db.open_tree("messages").map_err(unavailable)?;
         let conversations = db.open_tree("conversations").map_err(unavailable)?;
+        let groups = db.open_tree("groups").map_err(unavailable)?;
+        let members = db.open_tree("members").map_err(unavailable)?;
+        let memberships = db.open_tree("memberships").map_err(unavailable)?;
         let next_id = match messages.last().map_err(unavailable)? {
             None => MessageId::FIRST,
             Some((key, _)) => decode_id(&key)?.next(),
@@ -93,6 +110,9 @@ impl SledStore {
             users,
             messages,
             conversations,
+            groups,
+            members,
+            memberships,
             next_id,
             retention,
         })
@@ -145,6 +165,23 @@ impl SledStore {
             .map(|entry| {
                 let (key, value) = entry.map_err(unavailable)?;
                 decode_message(decode_id(&key)?, &value)
+            })
+            .collect()
+    }
+
+    /// Every group, in name order: for the inspector.
+    pub fn all_groups(&self) -> Result<Vec<GroupRecord>, StoreError> {
+        self.groups
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry.map_err(unavailable)?;
+                let name = std::str::from_utf8(&key).map_err(|e| corrupt("group key", e))?;
+                let stored: StoredGroup =
+                    postcard::from_bytes(&value).map_err(|e| corrupt("group", e))?;
+                Ok(GroupRecord {
+                    name: GroupName::parse(name).map_err(|e| corrupt("group name", e))?,
+                    created_at: timestamp(stored.created_at_ms)?,
+                })
             })
             .collect()
     }
@@ -213,14 +250,47 @@ fn decode_user(key: &[u8], value: &[u8]) -> Result<UserRecord, StoreError> {
 
 fn decode_message(id: MessageId, value: &[u8]) -> Result<Message, StoreError> {
     let stored: StoredMessage = postcard::from_bytes(value).map_err(|e| corrupt("message", e))?;
-    let StoredRecipient::User(to) = stored.recipient;
+    let recipient = match stored.recipient {
+        StoredRecipient::User(to) => {
+            Recipient::User(Username::parse(&to).map_err(|e| corrupt("recipient", e))?)
+        }
+        StoredRecipient::Group(to) => {
+            Recipient::Group(GroupName::parse(&to).map_err(|e| corrupt("group", e))?)
+        }
+    };
     Ok(Message {
         id,
         sender: Username::parse(&stored.sender).map_err(|e| corrupt("sender", e))?,
-        recipient: Recipient::User(Username::parse(&to).map_err(|e| corrupt("recipient", e))?),
-        body: MessageBody::new(stored.body).map_err(|e| corrupt("body", e))?,
+        recipient,
+        content: Content::from_stored(stored.body).map_err(|e| corrupt("content", e))?,
         sent_at: timestamp(stored.sent_at_ms)?,
     })
+}
+
+/// `a`, 0x00, `b`: no name holds 0x00, so one name's keys never mix with another's.
+fn pair_key(a: &str, b: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(a.len() + 1 + b.len());
+    key.extend_from_slice(a.as_bytes());
+    key.push(0);
+    key.extend_from_slice(b.as_bytes());
+    key
+}
+
+/// `name` then 0x00: the prefix of every `pair_key(name, _)`.
+fn name_prefix(name: &str) -> Vec<u8> {
+    pair_key(name, "")
+}
+
+fn decode_role(value: &[u8]) -> Result<Role, StoreError> {
+    std::str::from_utf8(value)
+        .ok()
+        .and_then(Role::parse)
+        .ok_or_else(|| corrupt("role", String::from_utf8_lossy(value)))
+}
+
+/// The name after the prefix of a pair key.
+fn second_name(key: &[u8], prefix_bytes: usize) -> Result<&str, StoreError> {
+    std::str::from_utf8(&key[prefix_bytes..]).map_err(|e| corrupt("name in key", e))
 }
 
 impl Store for SledStore {
@@ -250,11 +320,14 @@ impl Store for SledStore {
 
     fn append_message(&mut self, message: NewMessage) -> Result<Message, StoreError> {
         let id = self.next_id;
-        let Recipient::User(to) = &message.recipient;
+        let recipient = match &message.recipient {
+            Recipient::User(to) => StoredRecipient::User(to.to_string()),
+            Recipient::Group(to) => StoredRecipient::Group(to.as_str().to_string()),
+        };
         let stored = StoredMessage {
             sender: message.sender.to_string(),
-            recipient: StoredRecipient::User(to.to_string()),
-            body: message.body.as_str().to_string(),
+            recipient,
+            body: message.content.to_stored(),
             sent_at_ms: message.sent_at.as_millisecond(),
         };
         let value = postcard::to_stdvec(&stored).map_err(|e| corrupt("encode message", e))?;
@@ -298,6 +371,115 @@ impl Store for SledStore {
         }
         page.reverse();
         Ok(page)
+    }
+
+    fn find_group(&self, name: &GroupName) -> Result<Option<GroupRecord>, StoreError> {
+        let Some(value) = self.groups.get(name.as_str()).map_err(unavailable)? else {
+            return Ok(None);
+        };
+        let stored: StoredGroup = postcard::from_bytes(&value).map_err(|e| corrupt("group", e))?;
+        Ok(Some(GroupRecord {
+            name: name.clone(),
+            created_at: timestamp(stored.created_at_ms)?,
+        }))
+    }
+
+    fn insert_group(&mut self, group: &GroupRecord) -> Result<Inserted, StoreError> {
+        let stored = StoredGroup {
+            created_at_ms: group.created_at.as_millisecond(),
+        };
+        let value = postcard::to_stdvec(&stored).map_err(|e| corrupt("encode group", e))?;
+        let swapped = self
+            .groups
+            .compare_and_swap(group.name.as_str(), None as Option<&[u8]>, Some(value))
+            .map_err(unavailable)?;
+        Ok(match swapped {
+            Ok(()) => Inserted::Yes,
+            Err(_) => Inserted::NameTaken,
+        })
+    }
+
+    fn delete_group(&mut self, name: &GroupName) -> Result<(), StoreError> {
+        for member in self.members(name)? {
+            self.remove_member(name, &member.username)?;
+        }
+        // Its history: every index entry of the conversation, and the message it names.
+        let prefix = conversation_prefix(&Conversation::Group(name.clone()));
+        for entry in self.conversations.scan_prefix(&prefix) {
+            let (key, _) = entry.map_err(unavailable)?;
+            let id = decode_id(&key[prefix.len()..])?;
+            self.conversations.remove(&key).map_err(unavailable)?;
+            self.messages
+                .remove(id.get().to_be_bytes())
+                .map_err(unavailable)?;
+        }
+        self.groups.remove(name.as_str()).map_err(unavailable)?;
+        Ok(())
+    }
+
+    fn member_role(&self, group: &GroupName, user: &Username) -> Result<Option<Role>, StoreError> {
+        match self
+            .members
+            .get(pair_key(group.as_str(), user.as_str()))
+            .map_err(unavailable)?
+        {
+            None => Ok(None),
+            Some(value) => decode_role(&value).map(Some),
+        }
+    }
+
+    fn set_member(
+        &mut self,
+        group: &GroupName,
+        user: &Username,
+        role: Role,
+    ) -> Result<(), StoreError> {
+        let role = role.as_str().as_bytes();
+        self.members
+            .insert(pair_key(group.as_str(), user.as_str()), role)
+            .map_err(unavailable)?;
+        self.memberships
+            .insert(pair_key(user.as_str(), group.as_str()), role)
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    fn remove_member(&mut self, group: &GroupName, user: &Username) -> Result<(), StoreError> {
+        self.members
+            .remove(pair_key(group.as_str(), user.as_str()))
+            .map_err(unavailable)?;
+        self.memberships
+            .remove(pair_key(user.as_str(), group.as_str()))
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    fn members(&self, group: &GroupName) -> Result<Vec<Member>, StoreError> {
+        let prefix = name_prefix(group.as_str());
+        self.members
+            .scan_prefix(&prefix)
+            .map(|entry| {
+                let (key, value) = entry.map_err(unavailable)?;
+                let name = second_name(&key, prefix.len())?;
+                Ok(Member {
+                    username: Username::parse(name).map_err(|e| corrupt("member", e))?,
+                    role: decode_role(&value)?,
+                })
+            })
+            .collect()
+    }
+
+    fn groups_of(&self, user: &Username) -> Result<Vec<(GroupName, Role)>, StoreError> {
+        let prefix = name_prefix(user.as_str());
+        self.memberships
+            .scan_prefix(&prefix)
+            .map(|entry| {
+                let (key, value) = entry.map_err(unavailable)?;
+                let name = second_name(&key, prefix.len())?;
+                let group = GroupName::parse(name).map_err(|e| corrupt("group", e))?;
+                Ok((group, decode_role(&value)?))
+            })
+            .collect()
     }
 
     fn commit(&mut self) -> Result<(), StoreError> {

@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use chat_domain::{
-    Conversation, Inserted, Message, MessageBody, MessageId, NewMessage, PasswordHash, Recipient,
-    Retention, Store, StoreError, UserRecord, Username,
+    Content, Conversation, GroupName, GroupRecord, Inserted, Member, Message, MessageId,
+    NewMessage, PasswordHash, Recipient, Retention, Role, Store, StoreError, UserRecord, Username,
 };
 use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
@@ -24,11 +24,22 @@ CREATE TABLE IF NOT EXISTS messages (
     id           INTEGER PRIMARY KEY,            -- assigned by the adapter, strictly increasing
     conversation TEXT NOT NULL,                  -- Conversation::key(), e.g. d:alice:bob
     sender       TEXT NOT NULL,
-    recipient    TEXT NOT NULL,                  -- a username (groups will add a kind column)
-    body         TEXT NOT NULL,
+    recipient    TEXT NOT NULL,                  -- a username, or # and a group name
+    body         TEXT NOT NULL,                  -- Content::to_stored: text, or a group notice
     sent_at_ms   INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation, id);
+CREATE TABLE IF NOT EXISTS groups (
+    name          TEXT PRIMARY KEY NOT NULL,     -- bare, lowercase, validated by the domain
+    created_at_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS members (
+    group_name TEXT NOT NULL,
+    username   TEXT NOT NULL,
+    role       TEXT NOT NULL,                    -- owner, admin or member
+    PRIMARY KEY (group_name, username)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS members_by_user ON members (username, group_name);
 ";
 
 const MESSAGE_COLUMNS: &str = "id, sender, recipient, body, sent_at_ms";
@@ -138,6 +149,27 @@ impl SqliteStore {
         rows.map(|row| row.map_err(unavailable)?).collect()
     }
 
+    /// Every group, in name order: for the inspector.
+    pub fn all_groups(&self) -> Result<Vec<GroupRecord>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare("SELECT name, created_at_ms FROM groups ORDER BY name")
+            .map_err(unavailable)?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+            })
+            .map_err(unavailable)?;
+        rows.map(|row| {
+            let (name, created_at_ms) = row.map_err(unavailable)?;
+            Ok(GroupRecord {
+                name: GroupName::parse(&name).map_err(|e| corrupt("group name", e))?,
+                created_at: timestamp(created_at_ms)?,
+            })
+        })
+        .collect()
+    }
+
     /// Opens the write transaction that the next `commit` ends.
     fn begin_if_needed(&mut self) -> Result<(), StoreError> {
         if !self.in_transaction {
@@ -190,13 +222,34 @@ fn read_message(row: &Row<'_>) -> rusqlite::Result<Result<Message, StoreError>> 
         Ok(Message {
             id: id_from_sql(id)?,
             sender: Username::parse(&sender).map_err(|e| corrupt("sender", e))?,
-            recipient: Recipient::User(
-                Username::parse(&recipient).map_err(|e| corrupt("recipient", e))?,
-            ),
-            body: MessageBody::new(body).map_err(|e| corrupt("body", e))?,
+            recipient: recipient_from_sql(&recipient)?,
+            content: Content::from_stored(body).map_err(|e| corrupt("content", e))?,
             sent_at: timestamp(sent_at_ms)?,
         })
     })())
+}
+
+/// A user by name; a group as `#` and its name (`#` is outside the name alphabet).
+fn recipient_to_sql(recipient: &Recipient) -> String {
+    match recipient {
+        Recipient::User(name) => name.to_string(),
+        Recipient::Group(group) => group.to_string(),
+    }
+}
+
+fn recipient_from_sql(text: &str) -> Result<Recipient, StoreError> {
+    if text.starts_with('#') {
+        return GroupName::parse(text)
+            .map(Recipient::Group)
+            .map_err(|e| corrupt("group", e));
+    }
+    Username::parse(text)
+        .map(Recipient::User)
+        .map_err(|e| corrupt("recipient", e))
+}
+
+fn role_from_sql(text: &str) -> Result<Role, StoreError> {
+    Role::parse(text).ok_or_else(|| corrupt("role", text))
 }
 
 impl Store for SqliteStore {
@@ -240,7 +293,6 @@ impl Store for SqliteStore {
     fn append_message(&mut self, message: NewMessage) -> Result<Message, StoreError> {
         self.begin_if_needed()?;
         let id = self.next_id;
-        let Recipient::User(to) = &message.recipient;
         let mut statement = self
             .connection
             .prepare_cached(
@@ -253,8 +305,8 @@ impl Store for SqliteStore {
                 id_to_sql(id),
                 message.conversation().key(),
                 message.sender.as_str(),
-                to.as_str(),
-                message.body.as_str(),
+                recipient_to_sql(&message.recipient),
+                message.content.to_stored(),
                 message.sent_at.as_millisecond()
             ])
             .map_err(unavailable)?;
@@ -285,6 +337,145 @@ impl Store for SqliteStore {
             .collect::<Result<Vec<_>, _>>()?;
         page.reverse();
         Ok(page)
+    }
+
+    fn find_group(&self, name: &GroupName) -> Result<Option<GroupRecord>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT created_at_ms FROM groups WHERE name = ?1")
+            .map_err(unavailable)?;
+        let created_at_ms: Option<i64> = statement
+            .query_row([name.as_str()], |row| row.get(0))
+            .optional()
+            .map_err(unavailable)?;
+        created_at_ms
+            .map(|ms| {
+                Ok(GroupRecord {
+                    name: name.clone(),
+                    created_at: timestamp(ms)?,
+                })
+            })
+            .transpose()
+    }
+
+    fn insert_group(&mut self, group: &GroupRecord) -> Result<Inserted, StoreError> {
+        self.begin_if_needed()?;
+        let changed = self
+            .connection
+            .prepare_cached(
+                "INSERT INTO groups (name, created_at_ms) VALUES (?1, ?2)
+                 ON CONFLICT (name) DO NOTHING",
+            )
+            .map_err(unavailable)?
+            .execute(params![
+                group.name.as_str(),
+                group.created_at.as_millisecond()
+            ])
+            .map_err(unavailable)?;
+        Ok(if changed == 1 {
+            Inserted::Yes
+        } else {
+            Inserted::NameTaken
+        })
+    }
+
+    fn delete_group(&mut self, name: &GroupName) -> Result<(), StoreError> {
+        self.begin_if_needed()?;
+        let conversation = Conversation::Group(name.clone()).key();
+        self.connection
+            .execute(
+                "DELETE FROM messages WHERE conversation = ?1",
+                [conversation],
+            )
+            .map_err(unavailable)?;
+        self.connection
+            .execute("DELETE FROM members WHERE group_name = ?1", [name.as_str()])
+            .map_err(unavailable)?;
+        self.connection
+            .execute("DELETE FROM groups WHERE name = ?1", [name.as_str()])
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    fn member_role(&self, group: &GroupName, user: &Username) -> Result<Option<Role>, StoreError> {
+        let role: Option<String> = self
+            .connection
+            .prepare_cached("SELECT role FROM members WHERE group_name = ?1 AND username = ?2")
+            .map_err(unavailable)?
+            .query_row([group.as_str(), user.as_str()], |row| row.get(0))
+            .optional()
+            .map_err(unavailable)?;
+        role.map(|r| role_from_sql(&r)).transpose()
+    }
+
+    fn set_member(
+        &mut self,
+        group: &GroupName,
+        user: &Username,
+        role: Role,
+    ) -> Result<(), StoreError> {
+        self.begin_if_needed()?;
+        self.connection
+            .prepare_cached(
+                "INSERT INTO members (group_name, username, role) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (group_name, username) DO UPDATE SET role = excluded.role",
+            )
+            .map_err(unavailable)?
+            .execute([group.as_str(), user.as_str(), role.as_str()])
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    fn remove_member(&mut self, group: &GroupName, user: &Username) -> Result<(), StoreError> {
+        self.begin_if_needed()?;
+        self.connection
+            .prepare_cached("DELETE FROM members WHERE group_name = ?1 AND username = ?2")
+            .map_err(unavailable)?
+            .execute([group.as_str(), user.as_str()])
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    fn members(&self, group: &GroupName) -> Result<Vec<Member>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT username, role FROM members WHERE group_name = ?1 ORDER BY username",
+            )
+            .map_err(unavailable)?;
+        let rows = statement
+            .query_map([group.as_str()], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })
+            .map_err(unavailable)?;
+        rows.map(|row| {
+            let (name, role) = row.map_err(unavailable)?;
+            Ok(Member {
+                username: Username::parse(&name).map_err(|e| corrupt("member", e))?,
+                role: role_from_sql(&role)?,
+            })
+        })
+        .collect()
+    }
+
+    fn groups_of(&self, user: &Username) -> Result<Vec<(GroupName, Role)>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT group_name, role FROM members WHERE username = ?1 ORDER BY group_name",
+            )
+            .map_err(unavailable)?;
+        let rows = statement
+            .query_map([user.as_str()], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })
+            .map_err(unavailable)?;
+        rows.map(|row| {
+            let (name, role) = row.map_err(unavailable)?;
+            let group = GroupName::parse(&name).map_err(|e| corrupt("group", e))?;
+            Ok((group, role_from_sql(&role)?))
+        })
+        .collect()
     }
 
     fn commit(&mut self) -> Result<(), StoreError> {

@@ -1,33 +1,132 @@
 //! Conversions between wire values and domain values. Incoming text is validated here by the
 //! domain's own constructors, so a request that converts is a request the rules can take.
 
-use chat_domain::error::ErrorCode;
-use chat_domain::{Message, Recipient, Username, UsernameError};
+use std::fmt;
 
-use crate::protocol::{ErrorBody, WireMessage, WireRecipient};
+use chat_domain::error::ErrorCode;
+use chat_domain::{
+    Content, GroupName, GroupNameError, Member, Message, Notice, Recipient, Role, Username,
+    UsernameError,
+};
+
+use crate::protocol::{
+    ErrorBody, WireChange, WireEntry, WireMember, WireMessage, WireNotice, WireRecipient, WireRole,
+};
+
+/// A recipient that is not a valid user or group name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecipientError {
+    User(UsernameError),
+    Group(GroupNameError),
+}
+
+impl fmt::Display for RecipientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecipientError::User(e) => e.fmt(f),
+            RecipientError::Group(e) => e.fmt(f),
+        }
+    }
+}
+
+impl ErrorCode for RecipientError {
+    fn code(&self) -> &'static str {
+        match self {
+            RecipientError::User(e) => e.code(),
+            RecipientError::Group(e) => e.code(),
+        }
+    }
+}
 
 impl WireRecipient {
-    pub fn to_domain(&self) -> Result<Recipient, UsernameError> {
+    pub fn to_domain(&self) -> Result<Recipient, RecipientError> {
         match self {
-            WireRecipient::User(name) => Username::parse(name).map(Recipient::User),
+            WireRecipient::User(name) => Username::parse(name)
+                .map(Recipient::User)
+                .map_err(RecipientError::User),
+            WireRecipient::Group(name) => GroupName::parse(name)
+                .map(Recipient::Group)
+                .map_err(RecipientError::Group),
         }
     }
 
     pub fn from_domain(recipient: &Recipient) -> Self {
         match recipient {
             Recipient::User(name) => WireRecipient::User(name.to_string()),
+            Recipient::Group(group) => WireRecipient::Group(group.as_str().to_string()),
         }
     }
 }
 
-impl WireMessage {
+impl WireEntry {
+    /// A stored message as the wire shows it: text, or a group's notice.
     pub fn from_domain(message: &Message) -> Self {
-        WireMessage {
-            id: message.id.get(),
-            from: message.sender.to_string(),
-            to: WireRecipient::from_domain(&message.recipient),
-            body: message.body.as_str().to_string(),
-            sent_at_ms: message.sent_at.as_millisecond(),
+        match &message.content {
+            Content::Text(body) => WireEntry::Message(WireMessage {
+                id: message.id.get(),
+                from: message.sender.to_string(),
+                to: WireRecipient::from_domain(&message.recipient),
+                body: body.as_str().to_string(),
+                sent_at_ms: message.sent_at.as_millisecond(),
+            }),
+            Content::Notice(notice) => {
+                let group = match &message.recipient {
+                    Recipient::Group(group) => group.as_str().to_string(),
+                    // Notices are only ever written to groups; show the name if not.
+                    Recipient::User(user) => user.to_string(),
+                };
+                WireEntry::Notice(WireNotice {
+                    id: message.id.get(),
+                    group,
+                    actor: message.sender.to_string(),
+                    change: WireChange::from_domain(notice),
+                    at_ms: message.sent_at.as_millisecond(),
+                })
+            }
+        }
+    }
+}
+
+/// The event that tells connections about a stored message or notice as it happens.
+pub fn event_for(message: &Message) -> crate::protocol::Event {
+    match WireEntry::from_domain(message) {
+        WireEntry::Message(m) => crate::protocol::Event::Message(m),
+        WireEntry::Notice(n) => crate::protocol::Event::Notice(n),
+    }
+}
+
+impl WireChange {
+    pub fn from_domain(notice: &Notice) -> Self {
+        let name = |u: &Username| u.to_string();
+        match notice {
+            Notice::Created { members } => WireChange::Created {
+                members: members.iter().map(name).collect(),
+            },
+            Notice::Joined { user } => WireChange::Joined { user: name(user) },
+            Notice::Left => WireChange::Left,
+            Notice::Removed { user } => WireChange::Removed { user: name(user) },
+            Notice::NewOwner { user } => WireChange::NewOwner { user: name(user) },
+            Notice::NewAdmin { user } => WireChange::NewAdmin { user: name(user) },
+        }
+    }
+}
+
+impl WireRole {
+    pub fn from_domain(role: Role) -> Self {
+        match role {
+            Role::Member => WireRole::Member,
+            Role::Admin => WireRole::Admin,
+            Role::Owner => WireRole::Owner,
+        }
+    }
+}
+
+impl WireMember {
+    pub fn from_domain(member: &Member, online: bool) -> Self {
+        WireMember {
+            username: member.username.to_string(),
+            role: WireRole::from_domain(member.role),
+            online,
         }
     }
 }
@@ -63,24 +162,62 @@ mod tests {
     }
 
     #[test]
-    fn messages_carry_every_field() {
-        let message = NewMessage {
+    fn group_recipients_travel_bare() {
+        let to = WireRecipient::Group("Team".into()).to_domain().unwrap();
+        assert_eq!(to.to_string(), "#team");
+        assert_eq!(
+            WireRecipient::from_domain(&to),
+            WireRecipient::Group("team".into())
+        );
+        let err = WireRecipient::Group("t".into()).to_domain().unwrap_err();
+        assert_eq!(err.code(), "invalid_group_name");
+    }
+
+    fn stored(recipient: Recipient, content: Content) -> Message {
+        NewMessage {
             sender: Username::parse("alice").unwrap(),
-            recipient: Recipient::User(Username::parse("bob").unwrap()),
-            body: MessageBody::new("hi\nthere".into()).unwrap(),
+            recipient,
+            content,
             sent_at: Timestamp::from_millisecond(1_700_000_000_123).unwrap(),
         }
-        .with_id(MessageId::new(7));
-        let wire = WireMessage::from_domain(&message);
+        .with_id(MessageId::new(7))
+    }
+
+    #[test]
+    fn messages_carry_every_field() {
+        let message = stored(
+            Recipient::User(Username::parse("bob").unwrap()),
+            Content::Text(MessageBody::new("hi\nthere".into()).unwrap()),
+        );
         assert_eq!(
-            wire,
-            WireMessage {
+            WireEntry::from_domain(&message),
+            WireEntry::Message(WireMessage {
                 id: 7,
                 from: "alice".into(),
                 to: WireRecipient::User("bob".into()),
                 body: "hi\nthere".into(),
                 sent_at_ms: 1_700_000_000_123,
-            }
+            })
+        );
+    }
+
+    #[test]
+    fn notices_carry_every_field() {
+        let team = GroupName::parse("team").unwrap();
+        let bob = Username::parse("bob").unwrap();
+        let message = stored(
+            Recipient::Group(team),
+            Content::Notice(Notice::Removed { user: bob }),
+        );
+        assert_eq!(
+            WireEntry::from_domain(&message),
+            WireEntry::Notice(WireNotice {
+                id: 7,
+                group: "team".into(),
+                actor: "alice".into(),
+                change: WireChange::Removed { user: "bob".into() },
+                at_ms: 1_700_000_000_123,
+            })
         );
     }
 

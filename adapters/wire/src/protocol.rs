@@ -51,12 +51,45 @@ pub enum Request {
     Ping,
     /// Log out and close: the server answers `Bye`, then closes the connection.
     Quit,
+    /// Group names travel bare, without their `#`. The group commands below are each answered
+    /// with `Reply::GroupChanged`, or `Reply::Error`.
+    CreateGroup {
+        group: String,
+        members: Vec<String>,
+    },
+    Invite {
+        group: String,
+        user: String,
+    },
+    Kick {
+        group: String,
+        user: String,
+    },
+    Leave {
+        group: String,
+    },
+    /// Hand the group to `user`; the owner becomes an admin.
+    SetOwner {
+        group: String,
+        user: String,
+    },
+    MakeAdmin {
+        group: String,
+        user: String,
+    },
+    /// Answered with `Reply::Members`.
+    Members {
+        group: String,
+    },
+    /// Answered with `Reply::Groups`.
+    Groups,
 }
 
-/// Who a message is for. Groups will be appended as a second variant.
+/// Who a message is for: a user, or (appended in the groups change) a group by its bare name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum WireRecipient {
     User(String),
+    Group(String),
 }
 
 /// Everything the server sends.
@@ -90,6 +123,16 @@ pub enum Reply {
     Pong,
     Bye,
     Error(ErrorBody),
+    /// A group command succeeded: the notice it wrote in the group's history, or `None` when
+    /// the group ended (its last member left).
+    GroupChanged(Option<WireNotice>),
+    /// The members of a group, in name order.
+    Members(Vec<WireMember>),
+    /// The requester's groups, in name order.
+    Groups(Vec<WireGroup>),
+    /// A page of a group's history: its messages and notices, oldest first. The answer to
+    /// `History` with a group; `History` with a user is still answered with `History`.
+    Timeline(TimelinePage),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,11 +148,79 @@ pub struct HistoryPage {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelinePage {
+    pub entries: Vec<WireEntry>,
+    /// Older entries exist: ask again with `before` = the first entry's id.
+    pub has_more: bool,
+    pub limit: u32,
+    pub clamped: bool,
+}
+
+/// One entry of a group's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WireEntry {
+    Message(WireMessage),
+    Notice(WireNotice),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Event {
     /// A message to this user, or one this user sent from another connection.
     Message(WireMessage),
     /// The server has not heard from this connection for a while; any frame answers it.
     Ping,
+    /// A group this user is in (or just left or was removed from) changed.
+    Notice(WireNotice),
+}
+
+/// A change to a group, as its history records it. Its id is in the same sequence as message
+/// ids, so it sorts among the group's messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireNotice {
+    pub id: u64,
+    pub group: String,
+    /// Who made the change.
+    pub actor: String,
+    pub change: WireChange,
+    /// Milliseconds since 1970-01-01T00:00:00Z.
+    pub at_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WireChange {
+    /// The actor created the group with these other members.
+    Created { members: Vec<String> },
+    /// The actor added `user`.
+    Joined { user: String },
+    /// The actor left.
+    Left,
+    /// The actor removed `user`.
+    Removed { user: String },
+    /// The actor handed the group to `user`.
+    NewOwner { user: String },
+    /// The actor made `user` an admin.
+    NewAdmin { user: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WireRole {
+    Member,
+    Admin,
+    Owner,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireMember {
+    pub username: String,
+    pub role: WireRole,
+    /// Logged in on at least one connection now.
+    pub online: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireGroup {
+    pub name: String,
+    pub role: WireRole,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -40,7 +40,7 @@ fn send_usage_errors_show_the_usage() {
     for line in ["/send", "/send ", "/send bob", "/send bob ", "/send:bob hi"] {
         let err = parse(line).unwrap_err();
         assert_eq!(err, CommandError::Usage(SEND_USAGE), "{line:?}");
-        assert_eq!(err.to_string(), "Usage: /send <user> <text>");
+        assert_eq!(err.to_string(), "Usage: /send <user|#group> <text>");
         assert_eq!(err.code(), "usage");
     }
 }
@@ -154,8 +154,135 @@ fn every_error_code_is_snake_case() {
     }
 }
 
+fn group(name: &str) -> GroupName {
+    GroupName::parse(name).unwrap()
+}
+
+fn name(text: &str) -> Username {
+    Username::parse(text).unwrap()
+}
+
+#[test]
+fn a_hash_makes_a_recipient_a_group() {
+    assert_eq!(
+        parse("/send #Team hi all"),
+        Ok(Command::Send {
+            to: Recipient::Group(group("team")),
+            body: MessageBody::new("hi all".into()).unwrap()
+        })
+    );
+    assert_eq!(
+        parse("/history #team 20"),
+        Ok(Command::History {
+            with: Recipient::Group(group("team")),
+            count: Some(20)
+        })
+    );
+    assert_eq!(
+        parse("/send #t hi").unwrap_err().code(),
+        "invalid_group_name"
+    );
+    assert_eq!(
+        parse("/send #te!am hi").unwrap_err().code(),
+        "invalid_group_name"
+    );
+}
+
+#[test]
+fn every_group_command_parses() {
+    assert_eq!(
+        parse("/create #team bob Carol"),
+        Ok(Command::Create {
+            group: group("team"),
+            members: vec![name("bob"), name("carol")]
+        })
+    );
+    assert_eq!(
+        parse("/create #team"),
+        Ok(Command::Create {
+            group: group("team"),
+            members: vec![]
+        })
+    );
+    let (g, u) = (group("team"), name("bob"));
+    assert_eq!(
+        parse("/invite #team bob"),
+        Ok(Command::Invite {
+            group: g.clone(),
+            user: u.clone()
+        })
+    );
+    assert_eq!(
+        parse("/kick #team bob"),
+        Ok(Command::Kick {
+            group: g.clone(),
+            user: u.clone()
+        })
+    );
+    assert_eq!(
+        parse("/owner #team bob"),
+        Ok(Command::Owner {
+            group: g.clone(),
+            user: u.clone()
+        })
+    );
+    assert_eq!(
+        parse("/admin  #team\tbob "),
+        Ok(Command::Admin {
+            group: g.clone(),
+            user: u
+        })
+    );
+    assert_eq!(
+        parse("/leave #team"),
+        Ok(Command::Leave { group: g.clone() })
+    );
+    assert_eq!(parse("/members #team"), Ok(Command::Members { group: g }));
+    assert_eq!(parse("/groups"), Ok(Command::Groups));
+}
+
+#[test]
+fn group_commands_show_their_usage_when_misused() {
+    for (line, usage) in [
+        ("/create", CREATE_USAGE),
+        ("/create team bob", CREATE_USAGE),
+        ("/invite #team", INVITE_USAGE),
+        ("/invite bob #team", INVITE_USAGE),
+        ("/invite #team bob carol", INVITE_USAGE),
+        ("/kick #team", KICK_USAGE),
+        ("/owner", OWNER_USAGE),
+        ("/admin #team", ADMIN_USAGE),
+        ("/leave", LEAVE_USAGE),
+        ("/leave #team now", LEAVE_USAGE),
+        ("/members", MEMBERS_USAGE),
+        ("/groups #team", GROUPS_USAGE),
+    ] {
+        assert_eq!(parse(line), Err(CommandError::Usage(usage)), "{line:?}");
+    }
+    assert_eq!(
+        parse("/invite #team b!").unwrap_err().code(),
+        "invalid_username"
+    );
+    assert_eq!(
+        parse("/create #team ok b!").unwrap_err().code(),
+        "invalid_username"
+    );
+    assert_eq!(parse("/leave #x").unwrap_err().code(), "invalid_group_name");
+}
+
+fn arb_name() -> impl Strategy<Value = Username> {
+    "[a-zA-Z0-9_-]{3,32}".prop_map(|raw| Username::parse(&raw).unwrap())
+}
+
+fn arb_group() -> impl Strategy<Value = GroupName> {
+    "[a-zA-Z0-9_-]{3,32}".prop_map(|raw| GroupName::parse(&raw).unwrap())
+}
+
 fn arb_recipient() -> impl Strategy<Value = Recipient> {
-    "[a-zA-Z0-9_-]{3,32}".prop_map(|raw| to(&raw))
+    prop_oneof![
+        arb_name().prop_map(Recipient::User),
+        arb_group().prop_map(Recipient::Group),
+    ]
 }
 
 /// Bodies as a person can type them on one line: no newline, and never all white space.
@@ -169,6 +296,15 @@ fn arb_command() -> impl Strategy<Value = Command> {
         (arb_recipient(), arb_typed_body()).prop_map(|(to, body)| Command::Send { to, body }),
         (arb_recipient(), proptest::option::of(1u32..))
             .prop_map(|(with, count)| Command::History { with, count }),
+        (arb_group(), proptest::collection::vec(arb_name(), 0..4))
+            .prop_map(|(group, members)| Command::Create { group, members }),
+        (arb_group(), arb_name()).prop_map(|(group, user)| Command::Invite { group, user }),
+        (arb_group(), arb_name()).prop_map(|(group, user)| Command::Kick { group, user }),
+        (arb_group(), arb_name()).prop_map(|(group, user)| Command::Owner { group, user }),
+        (arb_group(), arb_name()).prop_map(|(group, user)| Command::Admin { group, user }),
+        arb_group().prop_map(|group| Command::Leave { group }),
+        arb_group().prop_map(|group| Command::Members { group }),
+        Just(Command::Groups),
         Just(Command::Help),
         Just(Command::Quit),
     ]
@@ -187,14 +323,20 @@ proptest! {
 
     #[test]
     fn parse_never_panics_on_command_shaped_lines(
-        word in prop_oneof![Just("/send"), Just("/history"), Just("/help"), Just("/quit"), Just("quit")],
+        word in prop_oneof![
+            Just("/send"), Just("/history"), Just("/help"), Just("/quit"), Just("quit"),
+            Just("/create"), Just("/invite"), Just("/kick"), Just("/leave"), Just("/owner"),
+            Just("/admin"), Just("/members"), Just("/groups"),
+        ],
         args in "[ \ta-zA-Z0-9_#\u{0}-\u{1f}é😀-]{0,40}",
     ) {
         let _ = parse(&format!("{word}{args}"));
     }
 
     #[test]
-    fn what_parses_redisplays_to_the_same_command(line in "/(send|history|help|quit)[ \ta-z0-9]{0,30}") {
+    fn what_parses_redisplays_to_the_same_command(
+        line in "/(send|history|help|quit|create|invite|kick|leave|owner|admin|members|groups)[ \ta-z0-9#]{0,30}",
+    ) {
         if let Ok(command) = parse(&line) {
             prop_assert_eq!(parse(&command.to_string()), Ok(command));
         }

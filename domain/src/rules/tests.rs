@@ -100,10 +100,21 @@ fn send_stores_and_numbers_messages_in_order() {
         at(6),
     )
     .unwrap();
-    assert!(second.id > first.id);
-    assert_eq!(first.sender, user("alice"));
-    assert_eq!(first.body.as_str(), "hi");
-    assert_eq!(first.sent_at, at(5));
+    assert!(second.message.id > first.message.id);
+    assert_eq!(first.message.sender, user("alice"));
+    assert_eq!(first.message.content.text().unwrap().as_str(), "hi");
+    assert_eq!(first.message.sent_at, at(5));
+    // The recipient's devices and the sender's others: each name once.
+    assert_eq!(first.audience, vec![user("bob"), user("alice")]);
+    let note = send(
+        &mut store,
+        &user("alice"),
+        Recipient::User(user("alice")),
+        body("note"),
+        at(7),
+    )
+    .unwrap();
+    assert_eq!(note.audience, vec![user("alice")]);
 }
 
 #[test]
@@ -190,6 +201,7 @@ fn chat(store: &mut MemoryStore, count: usize) -> Vec<MessageId> {
                 at(i as i64),
             )
             .unwrap()
+            .message
             .id
         })
         .collect()

@@ -76,6 +76,37 @@ fn pinned_bytes_of_client_frames() {
         request: Request::Quit,
     };
     assert_eq!(frame_hex(&quit), "00 00 00 03 01 03 05");
+
+    let create = ClientFrame::Request {
+        id: 5,
+        request: Request::CreateGroup {
+            group: "team".into(),
+            members: vec!["bob".into()],
+        },
+    };
+    assert_eq!(
+        frame_hex(&create),
+        "00 00 00 0d 01 05 06 04 74 65 61 6d 01 03 62 6f 62"
+    );
+
+    let to_group = ClientFrame::Request {
+        id: 7,
+        request: Request::Send {
+            client_message_id: 2,
+            to: WireRecipient::Group("team".into()),
+            body: "hi".into(),
+        },
+    };
+    assert_eq!(
+        frame_hex(&to_group),
+        "00 00 00 0d 01 07 02 02 01 04 74 65 61 6d 02 68 69"
+    );
+
+    let groups = ClientFrame::Request {
+        id: 6,
+        request: Request::Groups,
+    };
+    assert_eq!(frame_hex(&groups), "00 00 00 03 01 06 0d");
 }
 
 #[test]
@@ -136,6 +167,37 @@ fn pinned_bytes_of_server_frames() {
     assert_eq!(
         frame_hex(&ServerFrame::Event(Event::Ping)),
         "00 00 00 02 02 01"
+    );
+
+    let notice = ServerFrame::Event(Event::Notice(WireNotice {
+        id: 8,
+        group: "team".into(),
+        actor: "alice".into(),
+        change: WireChange::Joined { user: "bob".into() },
+        at_ms: 0,
+    }));
+    assert_eq!(
+        frame_hex(&notice),
+        "00 00 00 14 02 02 08 04 74 65 61 6d 05 61 6c 69 63 65 01 03 62 6f 62 00"
+    );
+
+    let ended = ServerFrame::Reply {
+        id: 2,
+        reply: Reply::GroupChanged(None),
+    };
+    assert_eq!(frame_hex(&ended), "00 00 00 04 01 02 07 00");
+
+    let members = ServerFrame::Reply {
+        id: 3,
+        reply: Reply::Members(vec![WireMember {
+            username: "bob".into(),
+            role: WireRole::Admin,
+            online: true,
+        }]),
+    };
+    assert_eq!(
+        frame_hex(&members),
+        "00 00 00 0a 01 03 08 01 03 62 6f 62 01 01"
     );
 }
 
@@ -291,7 +353,97 @@ fn an_empty_payload_is_malformed() {
 }
 
 fn arb_recipient() -> impl Strategy<Value = WireRecipient> {
-    any::<String>().prop_map(WireRecipient::User)
+    prop_oneof![
+        any::<String>().prop_map(WireRecipient::User),
+        any::<String>().prop_map(WireRecipient::Group),
+    ]
+}
+
+fn arb_group_request() -> impl Strategy<Value = Request> {
+    let pair = || (any::<String>(), any::<String>());
+    prop_oneof![
+        (
+            any::<String>(),
+            proptest::collection::vec(any::<String>(), 0..4)
+        )
+            .prop_map(|(group, members)| Request::CreateGroup { group, members }),
+        pair().prop_map(|(group, user)| Request::Invite { group, user }),
+        pair().prop_map(|(group, user)| Request::Kick { group, user }),
+        pair().prop_map(|(group, user)| Request::SetOwner { group, user }),
+        pair().prop_map(|(group, user)| Request::MakeAdmin { group, user }),
+        any::<String>().prop_map(|group| Request::Leave { group }),
+        any::<String>().prop_map(|group| Request::Members { group }),
+        Just(Request::Groups),
+    ]
+}
+
+fn arb_role() -> impl Strategy<Value = WireRole> {
+    prop_oneof![
+        Just(WireRole::Member),
+        Just(WireRole::Admin),
+        Just(WireRole::Owner)
+    ]
+}
+
+fn arb_notice() -> impl Strategy<Value = WireNotice> {
+    let change = prop_oneof![
+        proptest::collection::vec(any::<String>(), 0..4)
+            .prop_map(|members| WireChange::Created { members }),
+        any::<String>().prop_map(|user| WireChange::Joined { user }),
+        Just(WireChange::Left),
+        any::<String>().prop_map(|user| WireChange::Removed { user }),
+        any::<String>().prop_map(|user| WireChange::NewOwner { user }),
+        any::<String>().prop_map(|user| WireChange::NewAdmin { user }),
+    ];
+    (
+        any::<u64>(),
+        any::<String>(),
+        any::<String>(),
+        change,
+        any::<i64>(),
+    )
+        .prop_map(|(id, group, actor, change, at_ms)| WireNotice {
+            id,
+            group,
+            actor,
+            change,
+            at_ms,
+        })
+}
+
+fn arb_group_reply() -> impl Strategy<Value = Reply> {
+    let member =
+        (any::<String>(), arb_role(), any::<bool>()).prop_map(|(username, role, online)| {
+            WireMember {
+                username,
+                role,
+                online,
+            }
+        });
+    let group = (any::<String>(), arb_role()).prop_map(|(name, role)| WireGroup { name, role });
+    let entry = prop_oneof![
+        arb_message().prop_map(WireEntry::Message),
+        arb_notice().prop_map(WireEntry::Notice),
+    ];
+    prop_oneof![
+        proptest::option::of(arb_notice()).prop_map(Reply::GroupChanged),
+        proptest::collection::vec(member, 0..4).prop_map(Reply::Members),
+        proptest::collection::vec(group, 0..4).prop_map(Reply::Groups),
+        (
+            proptest::collection::vec(entry, 0..4),
+            any::<bool>(),
+            any::<u32>(),
+            any::<bool>()
+        )
+            .prop_map(|(entries, has_more, limit, clamped)| Reply::Timeline(
+                TimelinePage {
+                    entries,
+                    has_more,
+                    limit,
+                    clamped
+                }
+            )),
+    ]
 }
 
 fn arb_request() -> impl Strategy<Value = Request> {
@@ -316,6 +468,7 @@ fn arb_request() -> impl Strategy<Value = Request> {
         ),
         Just(Request::Ping),
         Just(Request::Quit),
+        arb_group_request(),
     ]
 }
 
@@ -372,6 +525,7 @@ fn arb_server_frame() -> impl Strategy<Value = ServerFrame> {
         Just(Reply::Pong),
         Just(Reply::Bye),
         error.clone().prop_map(Reply::Error),
+        arb_group_reply(),
     ];
     prop_oneof![
         (any::<u16>(), any::<u32>()).prop_map(|(version, frame_bytes_max)| ServerFrame::Welcome {
@@ -381,6 +535,7 @@ fn arb_server_frame() -> impl Strategy<Value = ServerFrame> {
         (any::<u32>(), reply).prop_map(|(id, reply)| ServerFrame::Reply { id, reply }),
         arb_message().prop_map(|m| ServerFrame::Event(Event::Message(m))),
         Just(ServerFrame::Event(Event::Ping)),
+        arb_notice().prop_map(|n| ServerFrame::Event(Event::Notice(n))),
         error.prop_map(ServerFrame::Closing),
     ]
 }

@@ -1,0 +1,421 @@
+//! The group rules: create, invite, kick, leave, hand over, make admin, list. Every change is
+//! written into the group's history as a notice, so members see it in the one order they see
+//! messages in.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use jiff::Timestamp;
+
+use crate::error::ErrorCode;
+use crate::group::{GroupName, GroupRecord, Member, Role};
+use crate::limits::{GROUP_MEMBERS_MAX, GROUPS_PER_USER_MAX};
+use crate::message::{Content, Message, NewMessage, Notice, Recipient, to_millisecond};
+use crate::ports::{Inserted, Store, StoreError};
+use crate::username::Username;
+
+/// How big groups get; the operator may tune both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupLimits {
+    pub members_max: usize,
+    pub groups_per_user_max: usize,
+}
+
+impl Default for GroupLimits {
+    fn default() -> Self {
+        GroupLimits {
+            members_max: GROUP_MEMBERS_MAX,
+            groups_per_user_max: GROUPS_PER_USER_MAX,
+        }
+    }
+}
+
+/// A change made: the notice written into the group's history (none when the group ended with
+/// its last member leaving) and everyone whose connections are told: the members, and whoever
+/// just left or was removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupChange {
+    pub notice: Option<Message>,
+    pub audience: Vec<Username>,
+}
+
+/// What someone may be refused when they act on a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Invite,
+    Kick,
+    KickAdmin,
+    KickSelf,
+    HandOver,
+    MakeAdmin,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupError {
+    UnknownGroup(GroupName),
+    GroupExists(GroupName),
+    /// The one acting is not in the group.
+    NotAMember(GroupName),
+    /// The one acted on is not in the group.
+    NotInGroup(Username, GroupName),
+    AlreadyMember(Username, GroupName),
+    AlreadyAdmin(Username, GroupName),
+    NotAllowed(Action, GroupName),
+    /// The owner wants to leave while others remain.
+    OwnerMustHandOver(GroupName),
+    GroupFull {
+        group: GroupName,
+        members_max: usize,
+    },
+    TooManyGroups {
+        user: Username,
+        groups_max: usize,
+    },
+    UnknownUser(Username),
+    Store(StoreError),
+}
+
+impl From<StoreError> for GroupError {
+    fn from(e: StoreError) -> Self {
+        GroupError::Store(e)
+    }
+}
+
+/// `user`'s role in `group`: `UnknownGroup` if there is no such group, `NotAMember` if they are
+/// not in it.
+pub(crate) fn role_in(
+    store: &impl Store,
+    user: &Username,
+    group: &GroupName,
+) -> Result<Role, GroupError> {
+    match store.member_role(group, user)? {
+        Some(role) => Ok(role),
+        None if store.find_group(group)?.is_some() => Err(GroupError::NotAMember(group.clone())),
+        None => Err(GroupError::UnknownGroup(group.clone())),
+    }
+}
+
+/// Refuses `user` if one more group would pass their limit.
+fn check_room_for_one_more_group(
+    store: &impl Store,
+    user: &Username,
+    limits: GroupLimits,
+) -> Result<(), GroupError> {
+    if store.groups_of(user)?.len() >= limits.groups_per_user_max {
+        return Err(GroupError::TooManyGroups {
+            user: user.clone(),
+            groups_max: limits.groups_per_user_max,
+        });
+    }
+    Ok(())
+}
+
+fn write_notice(
+    store: &mut impl Store,
+    actor: &Username,
+    group: &GroupName,
+    notice: Notice,
+    now: Timestamp,
+) -> Result<Message, GroupError> {
+    let message = NewMessage {
+        sender: actor.clone(),
+        recipient: Recipient::Group(group.clone()),
+        content: Content::Notice(notice),
+        sent_at: to_millisecond(now),
+    };
+    Ok(store.append_message(message)?)
+}
+
+/// The members' names, and `extra` (someone who just left) after them.
+fn audience(
+    store: &impl Store,
+    group: &GroupName,
+    extra: Option<&Username>,
+) -> Result<Vec<Username>, GroupError> {
+    let mut names: Vec<Username> = store
+        .members(group)?
+        .into_iter()
+        .map(|m| m.username)
+        .collect();
+    names.extend(extra.cloned());
+    Ok(names)
+}
+
+/// `/create #group [user ...]`: a new group, `creator` its owner, `others` its members.
+pub fn create(
+    store: &mut impl Store,
+    creator: &Username,
+    group: GroupName,
+    others: Vec<Username>,
+    limits: GroupLimits,
+    now: Timestamp,
+) -> Result<GroupChange, GroupError> {
+    // Each name once, in name order, the creator not among them.
+    let others: Vec<Username> = others
+        .into_iter()
+        .filter(|u| u != creator)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if store.find_group(&group)?.is_some() {
+        return Err(GroupError::GroupExists(group));
+    }
+    if others.len() + 1 > limits.members_max {
+        return Err(GroupError::GroupFull {
+            group,
+            members_max: limits.members_max,
+        });
+    }
+    check_room_for_one_more_group(store, creator, limits)?;
+    for user in &others {
+        if store.find_user(user)?.is_none() {
+            return Err(GroupError::UnknownUser(user.clone()));
+        }
+        check_room_for_one_more_group(store, user, limits)?;
+    }
+    let record = GroupRecord {
+        name: group.clone(),
+        created_at: to_millisecond(now),
+    };
+    if store.insert_group(&record)? == Inserted::NameTaken {
+        return Err(GroupError::GroupExists(group));
+    }
+    store.set_member(&group, creator, Role::Owner)?;
+    for user in &others {
+        store.set_member(&group, user, Role::Member)?;
+    }
+    let notice = write_notice(
+        store,
+        creator,
+        &group,
+        Notice::Created { members: others },
+        now,
+    )?;
+    Ok(GroupChange {
+        notice: Some(notice),
+        audience: audience(store, &group, None)?,
+    })
+}
+
+/// `/invite #group user`: an owner or admin adds someone.
+pub fn invite(
+    store: &mut impl Store,
+    actor: &Username,
+    group: &GroupName,
+    user: &Username,
+    limits: GroupLimits,
+    now: Timestamp,
+) -> Result<GroupChange, GroupError> {
+    if !role_in(store, actor, group)?.manages_members() {
+        return Err(GroupError::NotAllowed(Action::Invite, group.clone()));
+    }
+    if store.find_user(user)?.is_none() {
+        return Err(GroupError::UnknownUser(user.clone()));
+    }
+    if store.member_role(group, user)?.is_some() {
+        return Err(GroupError::AlreadyMember(user.clone(), group.clone()));
+    }
+    if store.members(group)?.len() >= limits.members_max {
+        return Err(GroupError::GroupFull {
+            group: group.clone(),
+            members_max: limits.members_max,
+        });
+    }
+    check_room_for_one_more_group(store, user, limits)?;
+    store.set_member(group, user, Role::Member)?;
+    let notice = Notice::Joined { user: user.clone() };
+    let notice = write_notice(store, actor, group, notice, now)?;
+    Ok(GroupChange {
+        notice: Some(notice),
+        audience: audience(store, group, None)?,
+    })
+}
+
+/// `/kick #group user`: the owner removes anyone else; an admin removes plain members.
+pub fn kick(
+    store: &mut impl Store,
+    actor: &Username,
+    group: &GroupName,
+    user: &Username,
+    now: Timestamp,
+) -> Result<GroupChange, GroupError> {
+    let actor_role = role_in(store, actor, group)?;
+    if !actor_role.manages_members() {
+        return Err(GroupError::NotAllowed(Action::Kick, group.clone()));
+    }
+    let Some(target_role) = store.member_role(group, user)? else {
+        return Err(GroupError::NotInGroup(user.clone(), group.clone()));
+    };
+    if user == actor {
+        return Err(GroupError::NotAllowed(Action::KickSelf, group.clone()));
+    }
+    if target_role >= actor_role {
+        return Err(GroupError::NotAllowed(Action::KickAdmin, group.clone()));
+    }
+    store.remove_member(group, user)?;
+    let notice = Notice::Removed { user: user.clone() };
+    let notice = write_notice(store, actor, group, notice, now)?;
+    Ok(GroupChange {
+        notice: Some(notice),
+        audience: audience(store, group, Some(user))?,
+    })
+}
+
+/// `/leave #group`. The owner must hand the group over first, unless nobody else is in it:
+/// then the group ends, and its history with it.
+pub fn leave(
+    store: &mut impl Store,
+    actor: &Username,
+    group: &GroupName,
+    now: Timestamp,
+) -> Result<GroupChange, GroupError> {
+    if role_in(store, actor, group)? == Role::Owner {
+        if store.members(group)?.len() > 1 {
+            return Err(GroupError::OwnerMustHandOver(group.clone()));
+        }
+        store.delete_group(group)?;
+        return Ok(GroupChange {
+            notice: None,
+            audience: vec![actor.clone()],
+        });
+    }
+    store.remove_member(group, actor)?;
+    let notice = write_notice(store, actor, group, Notice::Left, now)?;
+    Ok(GroupChange {
+        notice: Some(notice),
+        audience: audience(store, group, Some(actor))?,
+    })
+}
+
+/// `/owner #group user`: the owner hands the group to another member and becomes an admin.
+pub fn hand_over(
+    store: &mut impl Store,
+    actor: &Username,
+    group: &GroupName,
+    user: &Username,
+    now: Timestamp,
+) -> Result<GroupChange, GroupError> {
+    if role_in(store, actor, group)? != Role::Owner || user == actor {
+        return Err(GroupError::NotAllowed(Action::HandOver, group.clone()));
+    }
+    if store.member_role(group, user)?.is_none() {
+        return Err(GroupError::NotInGroup(user.clone(), group.clone()));
+    }
+    store.set_member(group, user, Role::Owner)?;
+    store.set_member(group, actor, Role::Admin)?;
+    let notice = Notice::NewOwner { user: user.clone() };
+    let notice = write_notice(store, actor, group, notice, now)?;
+    Ok(GroupChange {
+        notice: Some(notice),
+        audience: audience(store, group, None)?,
+    })
+}
+
+/// `/admin #group user`: the owner makes a member an admin.
+pub fn make_admin(
+    store: &mut impl Store,
+    actor: &Username,
+    group: &GroupName,
+    user: &Username,
+    now: Timestamp,
+) -> Result<GroupChange, GroupError> {
+    if role_in(store, actor, group)? != Role::Owner {
+        return Err(GroupError::NotAllowed(Action::MakeAdmin, group.clone()));
+    }
+    match store.member_role(group, user)? {
+        None => return Err(GroupError::NotInGroup(user.clone(), group.clone())),
+        Some(Role::Member) => {}
+        Some(_) => return Err(GroupError::AlreadyAdmin(user.clone(), group.clone())),
+    }
+    store.set_member(group, user, Role::Admin)?;
+    let notice = Notice::NewAdmin { user: user.clone() };
+    let notice = write_notice(store, actor, group, notice, now)?;
+    Ok(GroupChange {
+        notice: Some(notice),
+        audience: audience(store, group, None)?,
+    })
+}
+
+/// `/members #group`: the members with their roles, for a member.
+pub fn members(
+    store: &impl Store,
+    reader: &Username,
+    group: &GroupName,
+) -> Result<Vec<Member>, GroupError> {
+    role_in(store, reader, group)?;
+    Ok(store.members(group)?)
+}
+
+/// `/groups`: the reader's groups with their role in each.
+pub fn groups_of(
+    store: &impl Store,
+    reader: &Username,
+) -> Result<Vec<(GroupName, Role)>, GroupError> {
+    Ok(store.groups_of(reader)?)
+}
+
+impl fmt::Display for GroupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GroupError::UnknownGroup(g) => write!(f, "There is no group named {g}."),
+            GroupError::GroupExists(g) => write!(f, "A group named {g} exists already."),
+            GroupError::NotAMember(g) => write!(f, "You are not a member of {g}."),
+            GroupError::NotInGroup(u, g) => write!(f, "{u} is not a member of {g}."),
+            GroupError::AlreadyMember(u, g) => write!(f, "{u} is a member of {g} already."),
+            GroupError::AlreadyAdmin(u, g) => write!(f, "{u} is an admin of {g} already."),
+            GroupError::NotAllowed(action, g) => f.write_str(&match action {
+                Action::Invite => format!("Only the owner or an admin of {g} can invite."),
+                Action::Kick => format!("Only the owner or an admin of {g} can remove members."),
+                Action::KickAdmin => {
+                    format!("Only the owner of {g} can remove an admin, and nobody the owner.")
+                }
+                Action::KickSelf => format!("To leave {g}, use /leave {g}."),
+                Action::HandOver => {
+                    format!("Only the owner of {g} can hand it to another member.")
+                }
+                Action::MakeAdmin => format!("Only the owner of {g} can make admins."),
+            }),
+            GroupError::OwnerMustHandOver(g) => write!(
+                f,
+                "You own {g}: make another member the owner first (/owner {g} <user>)."
+            ),
+            GroupError::GroupFull { group, members_max } => {
+                write!(
+                    f,
+                    "{group} is full: a group has at most {members_max} members."
+                )
+            }
+            GroupError::TooManyGroups { user, groups_max } => {
+                write!(
+                    f,
+                    "{user} is in {groups_max} groups, the most one can be in."
+                )
+            }
+            GroupError::UnknownUser(u) => write!(f, "There is no user named {u}."),
+            GroupError::Store(e) => e.fmt(f),
+        }
+    }
+}
+
+impl ErrorCode for GroupError {
+    fn code(&self) -> &'static str {
+        match self {
+            GroupError::UnknownGroup(_) => "unknown_group",
+            GroupError::GroupExists(_) => "group_exists",
+            GroupError::NotAMember(_) | GroupError::NotInGroup(..) => "not_a_member",
+            GroupError::AlreadyMember(..) => "already_member",
+            GroupError::AlreadyAdmin(..) => "already_admin",
+            GroupError::NotAllowed(..) => "not_allowed",
+            GroupError::OwnerMustHandOver(_) => "owner_must_hand_over",
+            GroupError::GroupFull { .. } => "group_full",
+            GroupError::TooManyGroups { .. } => "too_many_groups",
+            GroupError::UnknownUser(_) => "unknown_user",
+            GroupError::Store(e) => e.code(),
+        }
+    }
+}
+
+impl std::error::Error for GroupError {}
+
+#[cfg(test)]
+mod tests;

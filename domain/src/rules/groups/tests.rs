@@ -1,0 +1,648 @@
+//! The group rules over the in-memory store: every command, every refusal, who is told.
+
+use jiff::Timestamp;
+
+use super::*;
+use crate::body::MessageBody;
+use crate::memory_store::MemoryStore;
+use crate::password::PasswordHash;
+use crate::ports::UserRecord;
+use crate::rules::{HistoryPaging, history, send};
+
+fn user(name: &str) -> Username {
+    Username::parse(name).unwrap()
+}
+
+fn users(names: &[&str]) -> Vec<Username> {
+    names.iter().map(|n| user(n)).collect()
+}
+
+fn team() -> GroupName {
+    GroupName::parse("team").unwrap()
+}
+
+fn at(seconds: i64) -> Timestamp {
+    Timestamp::from_second(seconds).unwrap()
+}
+
+fn store_with(names: &[&str]) -> MemoryStore {
+    let mut store = MemoryStore::default();
+    for name in names {
+        store
+            .insert_user(&UserRecord {
+                username: user(name),
+                password_hash: PasswordHash::new("hash".into()),
+                registered_at: at(0),
+            })
+            .unwrap();
+    }
+    store
+}
+
+/// alice owns #team; bob is an admin; carol and dave are members; eve is outside.
+fn the_team() -> MemoryStore {
+    let mut store = store_with(&["alice", "bob", "carol", "dave", "eve"]);
+    let limits = GroupLimits::default();
+    create(
+        &mut store,
+        &user("alice"),
+        team(),
+        users(&["bob", "carol", "dave"]),
+        limits,
+        at(1),
+    )
+    .unwrap();
+    make_admin(&mut store, &user("alice"), &team(), &user("bob"), at(2)).unwrap();
+    store
+}
+
+fn role(store: &MemoryStore, name: &str) -> Option<Role> {
+    store.member_role(&team(), &user(name)).unwrap()
+}
+
+fn code<T: std::fmt::Debug>(result: Result<T, GroupError>) -> &'static str {
+    result.unwrap_err().code()
+}
+
+fn notice_of(change: &GroupChange) -> &Notice {
+    match &change.notice.as_ref().unwrap().content {
+        Content::Notice(notice) => notice,
+        other => panic!("not a notice: {other:?}"),
+    }
+}
+
+#[test]
+fn create_makes_the_creator_owner_and_tells_everyone() {
+    let mut store = store_with(&["alice", "bob", "carol"]);
+    let change = create(
+        &mut store,
+        &user("alice"),
+        team(),
+        users(&["carol", "bob", "alice", "bob"]),
+        GroupLimits::default(),
+        at(1),
+    )
+    .unwrap();
+    assert_eq!(
+        notice_of(&change),
+        &Notice::Created {
+            members: users(&["bob", "carol"])
+        },
+        "each other member once, in name order"
+    );
+    assert_eq!(change.audience, users(&["alice", "bob", "carol"]));
+    assert_eq!(role(&store, "alice"), Some(Role::Owner));
+    assert_eq!(role(&store, "bob"), Some(Role::Member));
+    let notice = change.notice.unwrap();
+    assert_eq!(notice.sender, user("alice"));
+    assert_eq!(notice.recipient, Recipient::Group(team()));
+}
+
+#[test]
+fn create_refusals() {
+    let mut store = the_team();
+    let limits = GroupLimits::default();
+    assert_eq!(
+        code(create(
+            &mut store,
+            &user("eve"),
+            team(),
+            vec![],
+            limits,
+            at(3)
+        )),
+        "group_exists"
+    );
+    let other = GroupName::parse("other").unwrap();
+    assert_eq!(
+        code(create(
+            &mut store,
+            &user("eve"),
+            other.clone(),
+            users(&["zed"]),
+            limits,
+            at(3)
+        )),
+        "unknown_user"
+    );
+    let small = GroupLimits {
+        members_max: 2,
+        ..limits
+    };
+    assert_eq!(
+        code(create(
+            &mut store,
+            &user("eve"),
+            other.clone(),
+            users(&["alice", "bob"]),
+            small,
+            at(3)
+        )),
+        "group_full"
+    );
+    let one_group = GroupLimits {
+        groups_per_user_max: 1,
+        ..limits
+    };
+    assert_eq!(
+        code(create(
+            &mut store,
+            &user("eve"),
+            other.clone(),
+            users(&["bob"]),
+            one_group,
+            at(3)
+        )),
+        "too_many_groups",
+        "bob is in #team already"
+    );
+    assert_eq!(
+        code(create(
+            &mut store,
+            &user("alice"),
+            other.clone(),
+            vec![],
+            one_group,
+            at(3)
+        )),
+        "too_many_groups"
+    );
+    assert!(
+        store.find_group(&other).unwrap().is_none(),
+        "nothing half-made"
+    );
+}
+
+#[test]
+fn invite_by_owner_or_admin_only() {
+    let mut store = the_team();
+    let limits = GroupLimits::default();
+    assert_eq!(
+        code(invite(
+            &mut store,
+            &user("carol"),
+            &team(),
+            &user("eve"),
+            limits,
+            at(3)
+        )),
+        "not_allowed"
+    );
+    assert_eq!(
+        code(invite(
+            &mut store,
+            &user("eve"),
+            &team(),
+            &user("eve"),
+            limits,
+            at(3)
+        )),
+        "not_a_member"
+    );
+    let change = invite(
+        &mut store,
+        &user("bob"),
+        &team(),
+        &user("eve"),
+        limits,
+        at(3),
+    )
+    .unwrap();
+    assert_eq!(notice_of(&change), &Notice::Joined { user: user("eve") });
+    assert!(
+        change.audience.contains(&user("eve")),
+        "the newcomer is told too"
+    );
+    assert_eq!(role(&store, "eve"), Some(Role::Member));
+    assert_eq!(
+        code(invite(
+            &mut store,
+            &user("alice"),
+            &team(),
+            &user("eve"),
+            limits,
+            at(4)
+        )),
+        "already_member"
+    );
+    assert_eq!(
+        code(invite(
+            &mut store,
+            &user("alice"),
+            &team(),
+            &user("zed"),
+            limits,
+            at(4)
+        )),
+        "unknown_user"
+    );
+    let nowhere = GroupName::parse("nowhere").unwrap();
+    assert_eq!(
+        code(invite(
+            &mut store,
+            &user("alice"),
+            &nowhere,
+            &user("eve"),
+            limits,
+            at(4)
+        )),
+        "unknown_group"
+    );
+}
+
+#[test]
+fn invite_respects_both_limits() {
+    let mut store = the_team();
+    store
+        .insert_user(&UserRecord {
+            username: user("frank"),
+            password_hash: PasswordHash::new("hash".into()),
+            registered_at: at(0),
+        })
+        .unwrap();
+    let full = GroupLimits {
+        members_max: 4,
+        ..GroupLimits::default()
+    };
+    assert_eq!(
+        code(invite(
+            &mut store,
+            &user("alice"),
+            &team(),
+            &user("eve"),
+            full,
+            at(3)
+        )),
+        "group_full"
+    );
+    let one_group = GroupLimits {
+        groups_per_user_max: 1,
+        ..GroupLimits::default()
+    };
+    let other = GroupName::parse("other").unwrap();
+    create(
+        &mut store,
+        &user("frank"),
+        other,
+        vec![],
+        GroupLimits::default(),
+        at(3),
+    )
+    .unwrap();
+    assert_eq!(
+        code(invite(
+            &mut store,
+            &user("alice"),
+            &team(),
+            &user("frank"),
+            one_group,
+            at(4)
+        )),
+        "too_many_groups"
+    );
+}
+
+#[test]
+fn kick_follows_the_roles() {
+    let mut store = the_team();
+    // A member cannot kick; an admin cannot kick an admin or the owner; nobody kicks themself.
+    assert_eq!(
+        code(kick(
+            &mut store,
+            &user("carol"),
+            &team(),
+            &user("dave"),
+            at(3)
+        )),
+        "not_allowed"
+    );
+    assert_eq!(
+        code(kick(
+            &mut store,
+            &user("bob"),
+            &team(),
+            &user("alice"),
+            at(3)
+        )),
+        "not_allowed"
+    );
+    assert_eq!(
+        code(kick(
+            &mut store,
+            &user("alice"),
+            &team(),
+            &user("alice"),
+            at(3)
+        )),
+        "not_allowed"
+    );
+    assert_eq!(
+        code(kick(
+            &mut store,
+            &user("alice"),
+            &team(),
+            &user("eve"),
+            at(3)
+        )),
+        "not_a_member"
+    );
+    assert_eq!(
+        code(kick(
+            &mut store,
+            &user("eve"),
+            &team(),
+            &user("dave"),
+            at(3)
+        )),
+        "not_a_member"
+    );
+    // An admin kicks a member; the owner kicks an admin.
+    let change = kick(&mut store, &user("bob"), &team(), &user("dave"), at(3)).unwrap();
+    assert_eq!(notice_of(&change), &Notice::Removed { user: user("dave") });
+    assert!(
+        change.audience.contains(&user("dave")),
+        "the one removed is told"
+    );
+    assert_eq!(role(&store, "dave"), None);
+    kick(&mut store, &user("alice"), &team(), &user("bob"), at(4)).unwrap();
+    assert_eq!(role(&store, "bob"), None);
+}
+
+#[test]
+fn someone_removed_can_no_longer_send_or_read() {
+    let mut store = the_team();
+    kick(&mut store, &user("alice"), &team(), &user("carol"), at(3)).unwrap();
+    let body = MessageBody::new("still here?".into()).unwrap();
+    let to_team = Recipient::Group(team());
+    assert_eq!(
+        send(
+            &mut store,
+            &user("carol"),
+            to_team.clone(),
+            body.clone(),
+            at(4)
+        )
+        .unwrap_err()
+        .code(),
+        "not_a_member"
+    );
+    assert_eq!(
+        history(
+            &store,
+            &user("carol"),
+            &to_team,
+            None,
+            None,
+            HistoryPaging::default()
+        )
+        .unwrap_err()
+        .code(),
+        "not_a_member"
+    );
+    // A message after the removal reaches the members only.
+    let delivery = send(&mut store, &user("alice"), to_team, body, at(5)).unwrap();
+    assert_eq!(delivery.audience, users(&["alice", "bob", "dave"]));
+}
+
+#[test]
+fn members_read_the_whole_history_with_its_notices_in_one_order() {
+    let mut store = the_team();
+    let to_team = Recipient::Group(team());
+    let body = MessageBody::new("hello team".into()).unwrap();
+    send(&mut store, &user("carol"), to_team.clone(), body, at(3)).unwrap();
+    let page = history(
+        &store,
+        &user("dave"),
+        &to_team,
+        None,
+        None,
+        HistoryPaging::default(),
+    )
+    .unwrap();
+    let kinds: Vec<String> = page
+        .messages
+        .iter()
+        .map(|m| m.content.to_stored())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["\0created bob carol dave", "\0admin bob", "hello team"]
+    );
+    let nowhere = Recipient::Group(GroupName::parse("nowhere").unwrap());
+    assert_eq!(
+        history(
+            &store,
+            &user("dave"),
+            &nowhere,
+            None,
+            None,
+            HistoryPaging::default()
+        )
+        .unwrap_err()
+        .code(),
+        "unknown_group"
+    );
+    let body = MessageBody::new("x".into()).unwrap();
+    assert_eq!(
+        send(&mut store, &user("dave"), nowhere, body, at(4))
+            .unwrap_err()
+            .code(),
+        "unknown_group"
+    );
+}
+
+#[test]
+fn leave_and_the_owner_hands_over_first() {
+    let mut store = the_team();
+    assert_eq!(
+        code(leave(&mut store, &user("alice"), &team(), at(3))),
+        "owner_must_hand_over"
+    );
+    assert_eq!(
+        code(leave(&mut store, &user("eve"), &team(), at(3))),
+        "not_a_member"
+    );
+    let change = leave(&mut store, &user("carol"), &team(), at(3)).unwrap();
+    assert_eq!(notice_of(&change), &Notice::Left);
+    assert_eq!(
+        change.audience.last(),
+        Some(&user("carol")),
+        "the leaver is told"
+    );
+    assert_eq!(role(&store, "carol"), None);
+    // Hand over: a member only, by the owner only.
+    assert_eq!(
+        code(hand_over(
+            &mut store,
+            &user("bob"),
+            &team(),
+            &user("dave"),
+            at(4)
+        )),
+        "not_allowed"
+    );
+    assert_eq!(
+        code(hand_over(
+            &mut store,
+            &user("alice"),
+            &team(),
+            &user("eve"),
+            at(4)
+        )),
+        "not_a_member"
+    );
+    assert_eq!(
+        code(hand_over(
+            &mut store,
+            &user("alice"),
+            &team(),
+            &user("alice"),
+            at(4)
+        )),
+        "not_allowed"
+    );
+    let change = hand_over(&mut store, &user("alice"), &team(), &user("dave"), at(4)).unwrap();
+    assert_eq!(notice_of(&change), &Notice::NewOwner { user: user("dave") });
+    assert_eq!(role(&store, "dave"), Some(Role::Owner));
+    assert_eq!(role(&store, "alice"), Some(Role::Admin));
+    leave(&mut store, &user("alice"), &team(), at(5)).unwrap();
+}
+
+#[test]
+fn the_group_ends_with_its_last_member_and_its_history_with_it() {
+    let mut store = store_with(&["alice", "bob"]);
+    let limits = GroupLimits::default();
+    create(&mut store, &user("alice"), team(), vec![], limits, at(1)).unwrap();
+    let body = MessageBody::new("secret plans".into()).unwrap();
+    send(
+        &mut store,
+        &user("alice"),
+        Recipient::Group(team()),
+        body,
+        at(2),
+    )
+    .unwrap();
+    let change = leave(&mut store, &user("alice"), &team(), at(3)).unwrap();
+    assert_eq!(change.notice, None);
+    assert_eq!(change.audience, users(&["alice"]));
+    assert!(store.find_group(&team()).unwrap().is_none());
+    // A new #team starts with nothing of the old one.
+    create(&mut store, &user("bob"), team(), vec![], limits, at(4)).unwrap();
+    let page = history(
+        &store,
+        &user("bob"),
+        &Recipient::Group(team()),
+        None,
+        None,
+        HistoryPaging::default(),
+    )
+    .unwrap();
+    assert_eq!(page.messages.len(), 1, "only the new group's creation");
+}
+
+#[test]
+fn admins_are_made_by_the_owner() {
+    let mut store = the_team();
+    assert_eq!(
+        code(make_admin(
+            &mut store,
+            &user("bob"),
+            &team(),
+            &user("carol"),
+            at(3)
+        )),
+        "not_allowed"
+    );
+    assert_eq!(
+        code(make_admin(
+            &mut store,
+            &user("alice"),
+            &team(),
+            &user("bob"),
+            at(3)
+        )),
+        "already_admin"
+    );
+    assert_eq!(
+        code(make_admin(
+            &mut store,
+            &user("alice"),
+            &team(),
+            &user("eve"),
+            at(3)
+        )),
+        "not_a_member"
+    );
+    let change = make_admin(&mut store, &user("alice"), &team(), &user("carol"), at(3)).unwrap();
+    assert_eq!(
+        notice_of(&change),
+        &Notice::NewAdmin {
+            user: user("carol")
+        }
+    );
+    assert_eq!(role(&store, "carol"), Some(Role::Admin));
+}
+
+#[test]
+fn members_and_groups_lists() {
+    let store = the_team();
+    let listed = members(&store, &user("carol"), &team()).unwrap();
+    let summary: Vec<(&str, Role)> = listed
+        .iter()
+        .map(|m| (m.username.as_str(), m.role))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("alice", Role::Owner),
+            ("bob", Role::Admin),
+            ("carol", Role::Member),
+            ("dave", Role::Member)
+        ]
+    );
+    assert_eq!(code(members(&store, &user("eve"), &team())), "not_a_member");
+    assert_eq!(
+        groups_of(&store, &user("bob")).unwrap(),
+        vec![(team(), Role::Admin)]
+    );
+    assert_eq!(groups_of(&store, &user("eve")).unwrap(), vec![]);
+}
+
+#[test]
+fn every_code_is_snake_case_and_every_sentence_names_the_group() {
+    let g = team();
+    let u = user("bob");
+    let errors = [
+        GroupError::UnknownGroup(g.clone()),
+        GroupError::GroupExists(g.clone()),
+        GroupError::NotAMember(g.clone()),
+        GroupError::NotInGroup(u.clone(), g.clone()),
+        GroupError::AlreadyMember(u.clone(), g.clone()),
+        GroupError::AlreadyAdmin(u.clone(), g.clone()),
+        GroupError::NotAllowed(Action::Invite, g.clone()),
+        GroupError::NotAllowed(Action::Kick, g.clone()),
+        GroupError::NotAllowed(Action::KickAdmin, g.clone()),
+        GroupError::NotAllowed(Action::KickSelf, g.clone()),
+        GroupError::NotAllowed(Action::HandOver, g.clone()),
+        GroupError::NotAllowed(Action::MakeAdmin, g.clone()),
+        GroupError::OwnerMustHandOver(g.clone()),
+        GroupError::GroupFull {
+            group: g.clone(),
+            members_max: 3,
+        },
+    ];
+    for e in errors {
+        assert!(crate::error::is_snake_case(e.code()), "{e:?}");
+        assert!(e.to_string().contains("#team"), "{e}");
+    }
+}
+
+#[test]
+fn a_store_failure_is_storage_unavailable() {
+    let mut store = the_team();
+    store.failing = Some(StoreError::Unavailable("disk".into()));
+    assert_eq!(
+        code(leave(&mut store, &user("carol"), &team(), at(3))),
+        "storage_unavailable"
+    );
+}
