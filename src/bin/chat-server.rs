@@ -9,6 +9,7 @@ use std::time::Duration;
 use chat::server::Server;
 use chat::server::config::{Config, DEFAULT_PORT, HashingConfig, Limits};
 use chat::store::StoreKind;
+use chat_domain::rules::groups::GroupLimits;
 use clap::{Parser, Subcommand};
 
 /// A small chat server: one thread, one event loop, messages stored in sled or SQLite.
@@ -67,6 +68,12 @@ struct Args {
     /// Seconds a connection has to log in.
     #[arg(long, default_value_t = 60)]
     login_timeout_secs: u64,
+    /// Members a group may have.
+    #[arg(long, default_value_t = chat_domain::limits::GROUP_MEMBERS_MAX)]
+    max_group_members: usize,
+    /// Groups a user may be in.
+    #[arg(long, default_value_t = chat_domain::limits::GROUPS_PER_USER_MAX)]
+    max_groups_per_user: usize,
     /// Password-hashing threads.
     #[arg(long, default_value_t = 2)]
     hash_threads: usize,
@@ -118,6 +125,10 @@ fn serve(args: Args) -> ExitCode {
         idle_ping_after: Duration::from_secs(args.idle_ping_secs),
         handshake_timeout: Duration::from_secs(args.handshake_timeout_secs),
         login_timeout: Duration::from_secs(args.login_timeout_secs),
+        groups: GroupLimits {
+            members_max: args.max_group_members,
+            groups_per_user_max: args.max_groups_per_user,
+        },
         ..Limits::default()
     };
     let config = Config {
