@@ -184,7 +184,88 @@ fn a_wrong_password_stops_a_script_with_a_clear_reason(store: &'static str) {
     assert!(finished.stdout.is_empty(), "{finished:?}");
 }
 
+fn a_group_from_the_client(store: &'static str) {
+    let data = TempDir::new("client-groups");
+    let server = ServerProcess::start(store, &data, &[]);
+    // carol exists but is offline.
+    assert!(
+        run_script(server.addr, &script("carol", &[]))
+            .status
+            .success()
+    );
+    let mut bob = logged_in(server.addr, "bob");
+    let alice = run_script(
+        server.addr,
+        &script(
+            "alice",
+            &[
+                "/create #team bob carol",
+                "/send #team hello team",
+                "/members #team",
+                "/groups",
+                "/kick #team carol",
+                "/leave #team",
+                "/owner #team bob",
+                "/leave #team",
+                "/send #team anyone?",
+                "/history #team",
+            ],
+        ),
+    );
+    assert!(alice.status.success(), "{alice:?}");
+    assert_eq!(
+        texts(&alice.stdout[1..]),
+        [
+            "#team: you created the group with bob, carol",
+            "#team you: hello team",
+            "Members of #team (3):",
+            "  alice  owner  online",
+            "  bob    member  online",
+            "  carol  member",
+            "Your groups (1):",
+            "  #team  owner",
+            "#team: you removed carol",
+            "error: You own #team: make another member the owner first (/owner #team <user>). [owner_must_hand_over]",
+            "#team: you made bob the owner",
+            "#team: you left",
+            "error: You are not a member of #team. [not_a_member]",
+            "error: You are not a member of #team. [not_a_member]",
+        ]
+    );
+    for expected in [
+        "#team: alice created the group with you, carol",
+        "#team alice: hello team",
+        "#team: alice removed carol",
+        "#team: alice made you the owner",
+        "#team: alice left",
+    ] {
+        assert_eq!(next_shown(&mut bob, "#team"), expected);
+    }
+    bob.write_line("/history #team");
+    bob.write_line("/leave #team");
+    bob.write_line("/groups");
+    let bob = bob.finish();
+    let shown = texts(&bob.stdout);
+    let from = shown
+        .iter()
+        .position(|l| *l == "History with #team, oldest first:")
+        .unwrap();
+    assert_eq!(
+        shown[from + 1..],
+        [
+            "#team: alice created the group with you, carol",
+            "#team alice: hello team",
+            "#team: alice removed carol",
+            "#team: alice made you the owner",
+            "#team: alice left",
+            "You left #team, its last member: the group and its history are gone.",
+            "You are in no groups yet: /create #name starts one.",
+        ]
+    );
+}
+
 on_both_stores!(
+    a_group_from_the_client,
     the_original_workflow_for_two_people,
     one_person_on_two_devices,
     mistakes_get_one_line_each_and_the_session_goes_on,
