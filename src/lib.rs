@@ -1,6 +1,7 @@
 //! The application: the binaries' shared code and the event loop that wires the domain's ports
 //! to adapters.
 
+pub mod bench;
 pub mod client;
 pub mod inspect;
 pub mod server;

@@ -74,6 +74,10 @@ struct Args {
     /// Groups a user may be in.
     #[arg(long, default_value_t = chat_domain::limits::GROUPS_PER_USER_MAX)]
     max_groups_per_user: usize,
+    /// Connections whose deliveries are written per loop turn; a bigger fan-out is spread over
+    /// turns so that other clients' replies go out in between.
+    #[arg(long, default_value_t = 64)]
+    delivery_writes_per_turn: usize,
     /// Password-hashing threads.
     #[arg(long, default_value_t = 2)]
     hash_threads: usize,
@@ -125,6 +129,7 @@ fn serve(args: Args) -> ExitCode {
         idle_ping_after: Duration::from_secs(args.idle_ping_secs),
         handshake_timeout: Duration::from_secs(args.handshake_timeout_secs),
         login_timeout: Duration::from_secs(args.login_timeout_secs),
+        delivery_writes_per_turn: args.delivery_writes_per_turn.max(1),
         groups: GroupLimits {
             members_max: args.max_group_members,
             groups_per_user_max: args.max_groups_per_user,

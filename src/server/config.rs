@@ -48,6 +48,10 @@ pub struct Limits {
     pub history: HistoryPaging,
     /// Members a group may have, and groups a user may be in.
     pub groups: GroupLimits,
+    /// Connections whose deliveries are written per loop turn. A fan-out to more waits for
+    /// later turns, with other clients' replies written in between: this bounds the delay a
+    /// big group imposes on everyone else.
+    pub delivery_writes_per_turn: usize,
 }
 
 impl Default for Limits {
@@ -64,6 +68,7 @@ impl Default for Limits {
             shutdown_grace: Duration::from_secs(2),
             history: HistoryPaging::default(),
             groups: GroupLimits::default(),
+            delivery_writes_per_turn: 64,
         }
     }
 }

@@ -36,6 +36,8 @@ pub struct Connection {
     pub pinged: bool,
     /// The peer closed its side or reading failed: nothing more will be read.
     pub read_closed: bool,
+    /// In the server's write queue: deliveries are waiting to be written.
+    pub write_queued: bool,
 }
 
 /// Why reading stopped.
@@ -70,6 +72,7 @@ impl Connection {
             last_heard: now,
             pinged: false,
             read_closed: false,
+            write_queued: false,
         }
     }
 
@@ -117,6 +120,21 @@ impl Connection {
             self.out_written = 0;
         }
         encode_frame(frame, frame_bytes_max, &mut self.out).map_err(|e| e.to_string())?;
+        if self.unsent_bytes() > unsent_bytes_max {
+            return Err(format!(
+                "more than {unsent_bytes_max} bytes unsent: a slow reader"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Queues a frame encoded already (one delivery shared by many connections).
+    pub fn queue_bytes(&mut self, frame: &[u8], unsent_bytes_max: usize) -> Result<(), String> {
+        if self.out_written > 0 && self.out_written == self.out.len() {
+            self.out.clear();
+            self.out_written = 0;
+        }
+        self.out.extend_from_slice(frame);
         if self.unsent_bytes() > unsent_bytes_max {
             return Err(format!(
                 "more than {unsent_bytes_max} bytes unsent: a slow reader"

@@ -9,10 +9,11 @@ mod groups;
 mod hashing;
 mod requests;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -57,9 +58,16 @@ enum OnCommitFailure {
     Drop,
 }
 
+/// What is queued for a connection: a frame to encode, or a delivery encoded once for its whole
+/// audience (a fan-out to a thousand members encodes one frame, not a thousand).
+enum Payload {
+    Frame(ServerFrame),
+    Delivery(Rc<[u8]>),
+}
+
 struct Outgoing {
     token: Token,
-    frame: ServerFrame,
+    payload: Payload,
     on_commit_failure: OnCommitFailure,
     /// Close the connection once this frame is written.
     then_close: bool,
@@ -81,6 +89,10 @@ pub struct Server {
     /// Unknown names are verified against this, so they cost what a wrong password costs.
     dummy_hash: PasswordHash,
     outbox: Vec<Outgoing>,
+    /// Connections with deliveries encoded but not yet written, oldest first. At most
+    /// `delivery_writes_per_turn` of them are written each turn, so a fan-out to a thousand
+    /// members is spread over turns and the replies of other clients go out in between.
+    write_queue: VecDeque<Token>,
     config: Config,
     now: Instant,
     next_timer_check: Instant,
@@ -160,6 +172,7 @@ impl Server {
             pool,
             dummy_hash,
             outbox: Vec::new(),
+            write_queue: VecDeque::new(),
             config,
             now,
             next_timer_check: now + TIMER_TICK,
@@ -175,7 +188,13 @@ impl Server {
     pub fn run(mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         loop {
-            match self.poll.poll(&mut events, Some(TIMER_TICK)) {
+            // Deliveries still to write: look for new events, but do not sleep.
+            let timeout = if self.write_queue.is_empty() {
+                TIMER_TICK
+            } else {
+                Duration::ZERO
+            };
+            match self.poll.poll(&mut events, Some(timeout)) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
@@ -199,6 +218,7 @@ impl Server {
             // Collected every turn, not only on the waker's event: wake-ups may coalesce.
             self.collect_hash_results();
             self.end_turn();
+            self.write_deliveries();
             if self.now >= self.next_timer_check {
                 self.check_timers();
                 self.end_turn();
@@ -338,7 +358,7 @@ impl Server {
     fn queue(&mut self, token: Token, frame: ServerFrame, on_commit_failure: OnCommitFailure) {
         self.outbox.push(Outgoing {
             token,
-            frame,
+            payload: Payload::Frame(frame),
             on_commit_failure,
             then_close: false,
         });
@@ -369,7 +389,7 @@ impl Server {
         log!("{}: closing: {code}: {message}", connection.peer);
         self.outbox.push(Outgoing {
             token,
-            frame: ServerFrame::Closing(ErrorBody::new(code, message)),
+            payload: Payload::Frame(ServerFrame::Closing(ErrorBody::new(code, message))),
             on_commit_failure: OnCommitFailure::Send,
             then_close: true,
         });
@@ -398,33 +418,47 @@ impl Server {
         let mut touched = Vec::new();
         let mut overflowing = Vec::new();
         for outgoing in std::mem::take(&mut self.outbox) {
-            let frame = match (&committed, outgoing.on_commit_failure) {
-                (Ok(()), _) | (Err(_), OnCommitFailure::Send) => outgoing.frame,
-                (Err(e), OnCommitFailure::ReplyError(id)) => ServerFrame::Reply {
+            let payload = match (&committed, outgoing.on_commit_failure) {
+                (Ok(()), _) | (Err(_), OnCommitFailure::Send) => outgoing.payload,
+                (Err(e), OnCommitFailure::ReplyError(id)) => Payload::Frame(ServerFrame::Reply {
                     id,
                     reply: Reply::Error(ErrorBody::from_error(e)),
-                },
+                }),
                 (Err(e), OnCommitFailure::UndoRegistration(id)) => {
                     self.log_out(outgoing.token);
-                    ServerFrame::Reply {
+                    Payload::Frame(ServerFrame::Reply {
                         id,
                         reply: Reply::Error(ErrorBody::from_error(e)),
-                    }
+                    })
                 }
                 (Err(_), OnCommitFailure::Drop) => continue,
             };
             let Some(connection) = self.connections.get_mut(&outgoing.token) else {
                 continue;
             };
-            if let Err(reason) = connection.queue(&frame, frame_bytes_max, unsent_bytes_max) {
+            let queued = match &payload {
+                Payload::Frame(frame) => connection.queue(frame, frame_bytes_max, unsent_bytes_max),
+                Payload::Delivery(bytes) => connection.queue_bytes(bytes, unsent_bytes_max),
+            };
+            if let Err(reason) = queued {
                 overflowing.push((outgoing.token, reason));
                 continue;
             }
             if outgoing.then_close {
                 connection.closing_since.get_or_insert(self.now);
             }
-            if touched.last() != Some(&outgoing.token) {
-                touched.push(outgoing.token);
+            match payload {
+                // Deliveries wait their turn in the write queue.
+                Payload::Delivery(_) => {
+                    if !std::mem::replace(&mut connection.write_queued, true) {
+                        self.write_queue.push_back(outgoing.token);
+                    }
+                }
+                Payload::Frame(_) => {
+                    if touched.last() != Some(&outgoing.token) {
+                        touched.push(outgoing.token);
+                    }
+                }
             }
         }
         for (token, reason) in overflowing {
@@ -432,6 +466,19 @@ impl Server {
         }
         for token in touched {
             self.flush(token);
+        }
+    }
+
+    /// Writes the deliveries of at most `delivery_writes_per_turn` connections, oldest first.
+    fn write_deliveries(&mut self) {
+        for _ in 0..self.config.limits.delivery_writes_per_turn {
+            let Some(token) = self.write_queue.pop_front() else {
+                return;
+            };
+            if let Some(connection) = self.connections.get_mut(&token) {
+                connection.write_queued = false;
+                self.flush(token);
+            }
         }
     }
 

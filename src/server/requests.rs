@@ -6,8 +6,10 @@ use chat_domain::rules::{self, HistoryPage};
 use chat_domain::{MessageBody, MessageId, Password, Recipient, Username};
 use chat_wire::{
     ClientFrame, HistoryPage as WireHistoryPage, MAGIC, PROTOCOL_VERSION, Reply, Request,
-    ServerFrame, TimelinePage, WireEntry,
+    ServerFrame, TimelinePage, WireEntry, encode_frame,
 };
+use std::rc::Rc;
+
 use jiff::Timestamp;
 use mio::Token;
 
@@ -66,10 +68,10 @@ impl Server {
             (Request::Quit, _) => {
                 self.outbox.push(super::Outgoing {
                     token,
-                    frame: ServerFrame::Reply {
+                    payload: super::Payload::Frame(ServerFrame::Reply {
                         id,
                         reply: Reply::Bye,
-                    },
+                    }),
                     on_commit_failure: OnCommitFailure::Send,
                     then_close: true,
                 });
@@ -247,8 +249,15 @@ impl Server {
     }
 
     /// Queues `frame` for every connection of every name in `audience` but `except`, the
-    /// connection that acted (it gets the reply instead). Dropped if the commit fails.
+    /// connection that acted (it gets the reply instead). Encoded once for all of them; dropped
+    /// if the commit fails.
     pub(super) fn fan_out(&mut self, except: Token, audience: &[Username], frame: ServerFrame) {
+        let mut bytes = Vec::new();
+        if let Err(e) = encode_frame(&frame, self.config.limits.frame_bytes_max, &mut bytes) {
+            log!("cannot encode a delivery: {e}");
+            return;
+        }
+        let bytes: Rc<[u8]> = bytes.into();
         for name in audience {
             let Some(tokens) = self.sessions.get(name) else {
                 continue;
@@ -257,7 +266,7 @@ impl Server {
                 if target != except {
                     self.outbox.push(super::Outgoing {
                         token: target,
-                        frame: frame.clone(),
+                        payload: super::Payload::Delivery(Rc::clone(&bytes)),
                         on_commit_failure: OnCommitFailure::Drop,
                         then_close: false,
                     });
