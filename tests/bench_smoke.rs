@@ -6,7 +6,15 @@ use std::process::Command;
 #[test]
 fn a_short_fanout_run_completes_and_reports() {
     let output = Command::new(env!("CARGO_BIN_EXE_chat-bench"))
-        .args(["fanout", "--members", "20", "--rounds", "3", "--spawn", "sqlite"])
+        .args([
+            "fanout",
+            "--members",
+            "20",
+            "--rounds",
+            "3",
+            "--spawn",
+            "sqlite",
+        ])
         .output()
         .expect("chat-bench runs");
     let report = String::from_utf8_lossy(&output.stdout);

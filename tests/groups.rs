@@ -492,3 +492,39 @@ fn a_thousand_online_members_each_receive_a_message_once(store: &'static str) {
         assert!(extra.is_empty(), "{name} got it more than once: {extra:?}");
     }
 }
+
+#[test]
+fn a_burst_to_a_group_disconnects_no_reader_that_keeps_up() {
+    // Deliveries wait in the write queue two connections a turn: what waits there must not count
+    // as a slow reader's backlog. 80 messages of 16 KB to 10 members is 1.3 MB each, past the
+    // 1 MiB limit, all sent before anyone reads.
+    let data = TempDir::new("groups-burst");
+    let server = ServerProcess::start("sled", &data, &["--delivery-writes-per-turn", "2"]);
+    let names: Vec<String> = (0..10).map(|i| format!("reader{i}")).collect();
+    let mut clients: Vec<Client> = names.iter().map(|n| user(&server, n)).collect();
+    let others: Vec<&str> = names[1..].iter().map(String::as_str).collect();
+    create(&mut clients[0], "burst", &others);
+    for client in &mut clients[1..] {
+        next_notice(client);
+    }
+    let body = "😀".repeat(4_000);
+    let ids: Vec<u32> = (0..80)
+        .map(|n| {
+            clients[0].send_request(Request::Send {
+                client_message_id: n,
+                to: WireRecipient::Group("burst".into()),
+                body: body.clone(),
+            })
+        })
+        .collect();
+    for id in ids {
+        let reply = clients[0].reply_to(id);
+        assert!(matches!(reply, Reply::Sent { .. }), "{reply:?}");
+    }
+    for (name, client) in names.iter().zip(&mut clients).skip(1) {
+        for n in 0..80 {
+            let m = client.next_message();
+            assert_eq!(m.body.len(), 16_000, "{name}, message {n}");
+        }
+    }
+}

@@ -433,12 +433,28 @@ impl Server {
                 }
                 (Err(_), OnCommitFailure::Drop) => continue,
             };
+            if overflowing
+                .iter()
+                .any(|(token, _)| *token == outgoing.token)
+            {
+                continue;
+            }
             let Some(connection) = self.connections.get_mut(&outgoing.token) else {
                 continue;
             };
             let queued = match &payload {
                 Payload::Frame(frame) => connection.queue(frame, frame_bytes_max, unsent_bytes_max),
-                Payload::Delivery(bytes) => connection.queue_bytes(bytes, unsent_bytes_max),
+                Payload::Delivery(bytes) => {
+                    // What waits in the write queue is not a slow reader's backlog: before it
+                    // counts against the limit, give the socket what it will take now.
+                    if connection.unsent_bytes() + bytes.len() > unsent_bytes_max {
+                        if let WriteOutcome::Failed(reason) = connection.write_out() {
+                            overflowing.push((outgoing.token, reason));
+                            continue;
+                        }
+                    }
+                    connection.queue_bytes(bytes, unsent_bytes_max)
+                }
             };
             if let Err(reason) = queued {
                 overflowing.push((outgoing.token, reason));
