@@ -447,11 +447,11 @@ impl Server {
                 Payload::Delivery(bytes) => {
                     // What waits in the write queue is not a slow reader's backlog: before it
                     // counts against the limit, give the socket what it will take now.
-                    if connection.unsent_bytes() + bytes.len() > unsent_bytes_max {
-                        if let WriteOutcome::Failed(reason) = connection.write_out() {
-                            overflowing.push((outgoing.token, reason));
-                            continue;
-                        }
+                    if connection.unsent_bytes() + bytes.len() > unsent_bytes_max
+                        && let WriteOutcome::Failed(reason) = connection.write_out()
+                    {
+                        overflowing.push((outgoing.token, reason));
+                        continue;
                     }
                     connection.queue_bytes(bytes, unsent_bytes_max)
                 }
