@@ -5,8 +5,8 @@ use std::path::Path;
 use std::str::FromStr;
 
 use chat_domain::{
-    Conversation, GroupName, GroupRecord, Inserted, Member, Message, MessageId, NewMessage,
-    Retention, Role, Store, StoreError, UserRecord, Username,
+    Conversation, GroupName, GroupRecord, GroupWrite, Inserted, Member, Message, MessageId,
+    NewMessage, Retention, Role, Store, StoreError, UserRecord, Username,
 };
 use chat_store_sled::SledStore;
 use chat_store_sqlite::SqliteStore;
@@ -109,39 +109,23 @@ impl Store for AnyStore {
     fn history(
         &self,
         conversation: &Conversation,
+        since: MessageId,
         before: Option<MessageId>,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
-        forward!(self, s => s.history(conversation, before, limit))
+        forward!(self, s => s.history(conversation, since, before, limit))
     }
 
     fn find_group(&self, name: &GroupName) -> Result<Option<GroupRecord>, StoreError> {
         forward!(self, s => s.find_group(name))
     }
 
-    fn insert_group(&mut self, group: &GroupRecord) -> Result<Inserted, StoreError> {
-        forward!(self, s => s.insert_group(group))
-    }
-
-    fn delete_group(&mut self, name: &GroupName) -> Result<(), StoreError> {
-        forward!(self, s => s.delete_group(name))
-    }
-
     fn member_role(&self, group: &GroupName, user: &Username) -> Result<Option<Role>, StoreError> {
         forward!(self, s => s.member_role(group, user))
     }
 
-    fn set_member(
-        &mut self,
-        group: &GroupName,
-        user: &Username,
-        role: Role,
-    ) -> Result<(), StoreError> {
-        forward!(self, s => s.set_member(group, user, role))
-    }
-
-    fn remove_member(&mut self, group: &GroupName, user: &Username) -> Result<(), StoreError> {
-        forward!(self, s => s.remove_member(group, user))
+    fn write_group(&mut self, write: GroupWrite) -> Result<Option<Message>, StoreError> {
+        forward!(self, s => s.write_group(write))
     }
 
     fn members(&self, group: &GroupName) -> Result<Vec<Member>, StoreError> {

@@ -5,6 +5,7 @@ use std::fmt;
 use jiff::Timestamp;
 
 use crate::error::ErrorCode;
+use crate::message::MessageId;
 use crate::username::{Username, UsernameError};
 
 /// A valid group name: the username rules, shown with a leading `#`. Holds the bare name,
@@ -113,6 +114,9 @@ impl fmt::Display for Role {
 pub struct GroupRecord {
     pub name: GroupName,
     pub created_at: Timestamp,
+    /// The id of its creation notice: its history is the conversation's messages from here on,
+    /// so a group that ends and a later one of the same name never share a message.
+    pub first_message: MessageId,
 }
 
 /// One member of a group.

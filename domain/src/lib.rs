@@ -21,7 +21,9 @@ pub use error::ErrorCode;
 pub use group::{GroupName, GroupNameError, GroupRecord, Member, Role};
 pub use message::{Content, Conversation, Message, MessageId, NewMessage, Notice, Recipient};
 pub use password::{Password, PasswordError, PasswordHash};
-pub use ports::{HashError, Inserted, PasswordHasher, Retention, Store, StoreError, UserRecord};
+pub use ports::{
+    GroupWrite, HashError, Inserted, PasswordHasher, Retention, Store, StoreError, UserRecord,
+};
 pub use username::{Username, UsernameError};
 
 #[cfg(test)]

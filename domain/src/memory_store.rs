@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::group::{GroupName, GroupRecord, Member, Role};
 use crate::message::{Conversation, Message, MessageId, NewMessage};
-use crate::ports::{Inserted, Store, StoreError, UserRecord};
+use crate::ports::{GroupWrite, Inserted, Store, StoreError, UserRecord};
 use crate::username::Username;
 
 #[derive(Default)]
@@ -55,6 +55,7 @@ impl Store for MemoryStore {
     fn history(
         &self,
         conversation: &Conversation,
+        since: MessageId,
         before: Option<MessageId>,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
@@ -63,7 +64,11 @@ impl Store for MemoryStore {
             .messages
             .iter()
             .rev()
-            .filter(|m| before.is_none_or(|b| m.id < b) && m.conversation() == *conversation)
+            .filter(|m| {
+                m.id >= since
+                    && before.is_none_or(|b| m.id < b)
+                    && m.conversation() == *conversation
+            })
             .take(limit)
             .cloned()
             .collect();
@@ -76,44 +81,41 @@ impl Store for MemoryStore {
         Ok(self.groups.get(name).cloned())
     }
 
-    fn insert_group(&mut self, group: &GroupRecord) -> Result<Inserted, StoreError> {
-        self.check()?;
-        if self.groups.contains_key(&group.name) {
-            return Ok(Inserted::NameTaken);
-        }
-        self.groups.insert(group.name.clone(), group.clone());
-        Ok(Inserted::Yes)
-    }
-
-    fn delete_group(&mut self, name: &GroupName) -> Result<(), StoreError> {
-        self.check()?;
-        self.groups.remove(name);
-        self.members.retain(|(group, _), _| group != name);
-        let conversation = Conversation::Group(name.clone());
-        self.messages.retain(|m| m.conversation() != conversation);
-        Ok(())
-    }
-
     fn member_role(&self, group: &GroupName, user: &Username) -> Result<Option<Role>, StoreError> {
         self.check()?;
         Ok(self.members.get(&(group.clone(), user.clone())).copied())
     }
 
-    fn set_member(
-        &mut self,
-        group: &GroupName,
-        user: &Username,
-        role: Role,
-    ) -> Result<(), StoreError> {
+    fn write_group(&mut self, write: GroupWrite) -> Result<Option<Message>, StoreError> {
         self.check()?;
-        self.members.insert((group.clone(), user.clone()), role);
-        Ok(())
-    }
-
-    fn remove_member(&mut self, group: &GroupName, user: &Username) -> Result<(), StoreError> {
-        self.check()?;
-        self.members.remove(&(group.clone(), user.clone()));
-        Ok(())
+        let notice = match write.notice {
+            Some(notice) => Some(self.append_message(notice)?),
+            None => None,
+        };
+        let name = write.group;
+        if let Some(created_at) = write.create {
+            let first_message = notice.as_ref().map_or(MessageId::FIRST, |n| n.id);
+            self.groups.insert(
+                name.clone(),
+                GroupRecord {
+                    name: name.clone(),
+                    created_at,
+                    first_message,
+                },
+            );
+        }
+        for member in write.set {
+            self.members
+                .insert((name.clone(), member.username), member.role);
+        }
+        for user in write.remove {
+            self.members.remove(&(name.clone(), user));
+        }
+        if write.end {
+            self.groups.remove(&name);
+            self.members.retain(|(group, _), _| *group != name);
+        }
+        Ok(notice)
     }
 
     fn members(&self, group: &GroupName) -> Result<Vec<Member>, StoreError> {

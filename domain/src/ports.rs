@@ -53,11 +53,13 @@ pub trait Store {
     /// Numbers and stores a message. Ids strictly increase, across reopenings too.
     fn append_message(&mut self, message: NewMessage) -> Result<Message, StoreError>;
 
-    /// Up to `limit` messages of `conversation` with ids below `before` (all, if `None`): the
-    /// newest such, returned oldest first. Costs O(limit), not O(messages stored).
+    /// Up to `limit` messages of `conversation` with ids from `since` and below `before` (no
+    /// upper bound, if `None`): the newest such, returned oldest first. Costs O(limit), not
+    /// O(messages stored).
     fn history(
         &self,
         conversation: &Conversation,
+        since: MessageId,
         before: Option<MessageId>,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError>;
@@ -65,26 +67,13 @@ pub trait Store {
     /// The group named `name`, if there is one.
     fn find_group(&self, name: &GroupName) -> Result<Option<GroupRecord>, StoreError>;
 
-    /// Adds a group unless the name is taken.
-    fn insert_group(&mut self, group: &GroupRecord) -> Result<Inserted, StoreError>;
-
-    /// Removes a group, its members and its history: a later group of the same name starts
-    /// with none of them.
-    fn delete_group(&mut self, name: &GroupName) -> Result<(), StoreError>;
-
     /// `user`'s role in `group`, or `None` if not a member.
     fn member_role(&self, group: &GroupName, user: &Username) -> Result<Option<Role>, StoreError>;
 
-    /// Makes `user` a member of `group` with `role`, or changes their role.
-    fn set_member(
-        &mut self,
-        group: &GroupName,
-        user: &Username,
-        role: Role,
-    ) -> Result<(), StoreError>;
-
-    /// Takes `user` out of `group`; nothing happens if they were not in it.
-    fn remove_member(&mut self, group: &GroupName, user: &Username) -> Result<(), StoreError>;
+    /// Applies everything one group command changes, all of it or none of it: a crash or an
+    /// error part-way leaves no half-made group, no membership without its notice. Returns the
+    /// notice as stored, if there was one. Costs O(members changed), however long the history.
+    fn write_group(&mut self, write: GroupWrite) -> Result<Option<Message>, StoreError>;
 
     /// Every member of `group`, in name order. Costs O(members).
     fn members(&self, group: &GroupName) -> Result<Vec<Member>, StoreError>;
@@ -94,6 +83,37 @@ pub trait Store {
 
     /// Makes every write so far durable together (one transaction, one flush).
     fn commit(&mut self) -> Result<(), StoreError>;
+}
+
+/// What one group command writes. Creating requires no group of that name; the group's record
+/// then starts at the notice's id. Ending removes the record and every membership; the history
+/// stays stored but no later group of the name reads it (its record starts later).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupWrite {
+    pub group: GroupName,
+    /// Create the group at this time.
+    pub create: Option<Timestamp>,
+    /// Members added, or whose role changes.
+    pub set: Vec<Member>,
+    /// Members taken out.
+    pub remove: Vec<Username>,
+    /// End the group.
+    pub end: bool,
+    /// The notice telling of the change, numbered and stored with it.
+    pub notice: Option<NewMessage>,
+}
+
+impl GroupWrite {
+    pub fn new(group: GroupName) -> Self {
+        GroupWrite {
+            group,
+            create: None,
+            set: Vec::new(),
+            remove: Vec::new(),
+            end: false,
+            notice: None,
+        }
+    }
 }
 
 /// Storage failed. The detail is for the operator's log; clients get the code and sentence.

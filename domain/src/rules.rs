@@ -308,12 +308,20 @@ pub fn history(
             })?;
         }
     }
+    // A group's history starts at its creation: an earlier group of the name is not read.
+    let since = match with {
+        Recipient::User(_) => MessageId::FIRST,
+        Recipient::Group(group) => match store.find_group(group).map_err(HistoryError::Store)? {
+            Some(record) => record.first_message,
+            None => return Err(HistoryError::UnknownGroup(group.clone())),
+        },
+    };
     let conversation = Conversation::of(reader, with);
     let (limit, clamped) = paging.clamp(requested);
     // One extra tells whether there is more without a second query.
     let page = limit as usize;
     let mut messages = store
-        .history(&conversation, before, page + 1)
+        .history(&conversation, since, before, page + 1)
         .map_err(HistoryError::Store)?;
     let has_more = messages.len() > page;
     if has_more {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chat_domain::{
-    Content, Conversation, GroupName, GroupRecord, Inserted, Member, Message, MessageBody,
+    Content, Conversation, GroupName, GroupWrite, Inserted, Member, Message, MessageBody,
     MessageId, NewMessage, Notice, PasswordHash, Recipient, Retention, Role, Store, UserRecord,
     Username,
 };
@@ -66,11 +66,41 @@ fn group(name: &str) -> GroupName {
     GroupName::parse(name).expect("test group names are valid")
 }
 
-fn group_record(name: &str) -> GroupRecord {
-    GroupRecord {
-        name: group(name),
-        created_at: Timestamp::from_millisecond(1_700_000_000_000).expect("in range"),
-    }
+const CREATED_MS: i64 = 1_700_000_000_000;
+
+/// Creates `name` with `owner` and `members`, and its creation notice; returns the notice.
+fn create_group<S: Store>(store: &mut S, name: &str, owner: &str, members: &[&str]) -> Message {
+    let mut write = GroupWrite::new(group(name));
+    write.create = Some(Timestamp::from_millisecond(CREATED_MS).expect("in range"));
+    write.set.push(member(owner, Role::Owner));
+    write
+        .set
+        .extend(members.iter().map(|m| member(m, Role::Member)));
+    let created = Notice::Created {
+        members: members.iter().map(|m| user(m)).collect(),
+    };
+    write.notice = Some(to_group(owner, name, Content::Notice(created), CREATED_MS));
+    store
+        .write_group(write)
+        .expect("write group")
+        .expect("a notice")
+}
+
+/// Changes roles in `name` (no notice).
+fn set_roles<S: Store>(store: &mut S, name: &str, roles: &[(&str, Role)]) {
+    let mut write = GroupWrite::new(group(name));
+    write.set = roles.iter().map(|(u, r)| member(u, *r)).collect();
+    assert_eq!(store.write_group(write).expect("write group"), None);
+}
+
+fn group_history<S: Store>(store: &S, name: &str) -> Vec<Message> {
+    let since = store
+        .find_group(&group(name))
+        .expect("find")
+        .map_or(MessageId::FIRST, |g| g.first_message);
+    store
+        .history(&Conversation::Group(group(name)), since, None, 100)
+        .expect("history")
 }
 
 fn to_group(from: &str, name: &str, content: Content, ms: i64) -> NewMessage {
@@ -118,7 +148,7 @@ pub fn a_new_store_is_empty<S: Store>(open: Open<S>) {
     assert_eq!(store.find_user(&user("alice")).expect("find"), None);
     assert!(
         store
-            .history(&direct("alice", "bob"), None, 10)
+            .history(&direct("alice", "bob"), MessageId::FIRST, None, 10)
             .expect("history")
             .is_empty()
     );
@@ -174,7 +204,7 @@ pub fn messages_read_back_exactly_with_increasing_ids<S: Store>(open: Open<S>) {
     store.commit().expect("commit");
     assert_eq!(
         store
-            .history(&direct("alice", "bob"), None, 10)
+            .history(&direct("alice", "bob"), MessageId::FIRST, None, 10)
             .expect("history"),
         sent
     );
@@ -198,10 +228,10 @@ pub fn history_holds_both_directions_in_order<S: Store>(open: Open<S>) {
     }
     store.commit().expect("commit");
     let from_alice = store
-        .history(&direct("alice", "bob"), None, 100)
+        .history(&direct("alice", "bob"), MessageId::FIRST, None, 100)
         .expect("history");
     let from_bob = store
-        .history(&direct("bob", "alice"), None, 100)
+        .history(&direct("bob", "alice"), MessageId::FIRST, None, 100)
         .expect("history");
     assert_eq!(from_alice, sent);
     assert_eq!(from_bob, sent);
@@ -221,33 +251,54 @@ pub fn history_pages_by_before_and_limit<S: Store>(open: Open<S>) {
         .collect();
     store.commit().expect("commit");
     let conversation = direct("alice", "bob");
-    let newest = store.history(&conversation, None, 10).expect("history");
+    let newest = store
+        .history(&conversation, MessageId::FIRST, None, 10)
+        .expect("history");
     assert_eq!(ids(&newest), all[15..25]);
     let middle = store
-        .history(&conversation, Some(newest[0].id), 10)
+        .history(&conversation, MessageId::FIRST, Some(newest[0].id), 10)
         .expect("history");
     assert_eq!(ids(&middle), all[5..15]);
     let oldest = store
-        .history(&conversation, Some(middle[0].id), 10)
+        .history(&conversation, MessageId::FIRST, Some(middle[0].id), 10)
         .expect("history");
     assert_eq!(ids(&oldest), all[0..5]);
     assert!(
         store
-            .history(&conversation, Some(oldest[0].id), 10)
+            .history(&conversation, MessageId::FIRST, Some(oldest[0].id), 10)
             .expect("history")
             .is_empty()
     );
     assert!(
         store
-            .history(&conversation, None, 0)
+            .history(&conversation, MessageId::FIRST, None, 0)
             .expect("history")
             .is_empty()
     );
     // `before` need not be an id of this conversation, nor exist at all.
     let before_any = store
-        .history(&conversation, Some(MessageId::new(u64::MAX)), 3)
+        .history(
+            &conversation,
+            MessageId::FIRST,
+            Some(MessageId::new(u64::MAX)),
+            3,
+        )
         .expect("history");
     assert_eq!(ids(&before_any), all[22..25]);
+    // `since` bounds a page from below: nothing older than it, however many are asked for.
+    let recent = store
+        .history(&conversation, MessageId::new(all[20]), None, 100)
+        .expect("history");
+    assert_eq!(ids(&recent), all[20..25]);
+    let window = store
+        .history(
+            &conversation,
+            MessageId::new(all[20]),
+            Some(MessageId::new(all[22])),
+            100,
+        )
+        .expect("history");
+    assert_eq!(ids(&window), all[20..22]);
 }
 
 pub fn conversations_are_isolated<S: Store>(open: Open<S>) {
@@ -270,7 +321,11 @@ pub fn conversations_are_isolated<S: Store>(open: Open<S>) {
         .append_message(new_message("alice", "alice", "note to self", 5))
         .expect("append");
     store.commit().expect("commit");
-    let read = |a: &str, b: &str| store.history(&direct(a, b), None, 100).expect("history");
+    let read = |a: &str, b: &str| {
+        store
+            .history(&direct(a, b), MessageId::FIRST, None, 100)
+            .expect("history")
+    };
     assert_eq!(read("alice", "bob"), vec![ab]);
     assert_eq!(read("alice", "carol"), vec![ac]);
     assert_eq!(read("bob", "carol"), vec![bc]);
@@ -306,7 +361,7 @@ pub fn reopening_with_keep_keeps_everything<S: Store>(open: Open<S>) {
     );
     assert_eq!(
         store
-            .history(&direct("alice", "bob"), None, 100)
+            .history(&direct("alice", "bob"), MessageId::FIRST, None, 100)
             .expect("history"),
         sent
     );
@@ -333,7 +388,7 @@ pub fn reopening_with_wipe_erases_everything<S: Store>(open: Open<S>) {
     assert_eq!(store.find_user(&user("alice")).expect("find"), None);
     assert!(
         store
-            .history(&direct("alice", "bob"), None, 100)
+            .history(&direct("alice", "bob"), MessageId::FIRST, None, 100)
             .expect("history")
             .is_empty()
     );
@@ -371,11 +426,11 @@ pub fn a_batch_committed_once_survives_together<S: Store>(open: Open<S>) {
     }
     let store = open(dir.path(), Retention::Keep);
     let mut read = store
-        .history(&direct("alice", "bob"), None, 500)
+        .history(&direct("alice", "bob"), MessageId::FIRST, None, 500)
         .expect("history");
     read.extend(
         store
-            .history(&direct("alice", "carol"), None, 500)
+            .history(&direct("alice", "carol"), MessageId::FIRST, None, 500)
             .expect("history"),
     );
     read.sort_by_key(|m| m.id);
@@ -400,50 +455,63 @@ pub fn a_deep_page_of_a_large_conversation<S: Store>(open: Open<S>) {
     }
     store.commit().expect("commit");
     let page = store
-        .history(&direct("bob", "alice"), Some(MessageId::new(ab[100])), 50)
+        .history(
+            &direct("bob", "alice"),
+            MessageId::FIRST,
+            Some(MessageId::new(ab[100])),
+            50,
+        )
         .expect("history");
     assert_eq!(ids(&page), ab[50..100]);
 }
 
-pub fn groups_are_stored_and_unique<S: Store>(open: Open<S>) {
+pub fn groups_are_created_with_their_members_and_notice<S: Store>(open: Open<S>) {
     let dir = TempDir::new("groups");
-    let mut store = open(dir.path(), Retention::Wipe);
+    let mut store = with_users(open, dir.path(), &["alice", "bob"]);
     assert_eq!(store.find_group(&group("team")).expect("find"), None);
+    let before = store
+        .append_message(new_message("alice", "bob", "before", 1))
+        .expect("append");
+    let created = create_group(&mut store, "Team", "alice", &["bob"]);
+    assert!(created.id > before.id);
+    let record = store
+        .find_group(&group("team"))
+        .expect("find")
+        .expect("created");
+    assert_eq!(record.name, group("team"));
     assert_eq!(
-        store.insert_group(&group_record("team")).expect("insert"),
-        Inserted::Yes
+        record.first_message, created.id,
+        "its history starts at its creation"
     );
     assert_eq!(
-        store.insert_group(&group_record("Team")).expect("insert"),
-        Inserted::NameTaken
+        record.created_at,
+        Timestamp::from_millisecond(CREATED_MS).expect("in range")
     );
     assert_eq!(
-        store.find_group(&group("team")).expect("find"),
-        Some(group_record("team"))
+        store.members(&group("team")).expect("members"),
+        vec![member("alice", Role::Owner), member("bob", Role::Member)]
     );
+    assert_eq!(group_history(&store, "team"), vec![created]);
     // A group and a user may share a name without meeting.
     assert_eq!(store.find_user(&user("team")).expect("find"), None);
     assert_eq!(store.find_group(&group("teams")).expect("find"), None);
+    // Creating a name that exists changes nothing.
+    let mut again = GroupWrite::new(group("team"));
+    again.create = Some(Timestamp::from_millisecond(CREATED_MS).expect("in range"));
+    again.set.push(member("bob", Role::Owner));
+    assert!(store.write_group(again).is_err());
+    assert_eq!(
+        store.members(&group("team")).expect("members"),
+        vec![member("alice", Role::Owner), member("bob", Role::Member)]
+    );
 }
 
 pub fn members_and_memberships_agree<S: Store>(open: Open<S>) {
     let dir = TempDir::new("members");
     let mut store = with_users(open, dir.path(), &["alice", "bob", "carol"]);
-    for name in ["team", "tea", "team2"] {
-        store.insert_group(&group_record(name)).expect("insert");
-    }
-    store
-        .set_member(&group("team"), &user("bob"), Role::Member)
-        .expect("set");
-    store
-        .set_member(&group("team"), &user("alice"), Role::Owner)
-        .expect("set");
-    store
-        .set_member(&group("tea"), &user("bob"), Role::Admin)
-        .expect("set");
-    store
-        .set_member(&group("team2"), &user("carol"), Role::Owner)
-        .expect("set");
+    create_group(&mut store, "team", "alice", &["bob"]);
+    create_group(&mut store, "tea", "bob", &[]);
+    create_group(&mut store, "team2", "carol", &[]);
     assert_eq!(
         store.members(&group("team")).expect("members"),
         vec![member("alice", Role::Owner), member("bob", Role::Member)],
@@ -451,7 +519,7 @@ pub fn members_and_memberships_agree<S: Store>(open: Open<S>) {
     );
     assert_eq!(
         store.groups_of(&user("bob")).expect("groups"),
-        vec![(group("tea"), Role::Admin), (group("team"), Role::Member)]
+        vec![(group("tea"), Role::Owner), (group("team"), Role::Member)]
     );
     assert_eq!(
         store
@@ -459,149 +527,98 @@ pub fn members_and_memberships_agree<S: Store>(open: Open<S>) {
             .expect("role"),
         None
     );
-    // A role changes in place.
-    store
-        .set_member(&group("team"), &user("bob"), Role::Admin)
-        .expect("set");
+    // Roles change in place, two at once.
+    set_roles(
+        &mut store,
+        "team",
+        &[("bob", Role::Owner), ("alice", Role::Admin)],
+    );
     assert_eq!(
         store
             .member_role(&group("team"), &user("bob"))
             .expect("role"),
-        Some(Role::Admin)
+        Some(Role::Owner)
     );
-    assert_eq!(store.members(&group("team")).expect("members").len(), 2);
     assert_eq!(
-        store.groups_of(&user("bob")).expect("groups"),
-        vec![(group("tea"), Role::Admin), (group("team"), Role::Admin)]
+        store.groups_of(&user("alice")).expect("groups"),
+        vec![(group("team"), Role::Admin)]
     );
-    store
-        .remove_member(&group("team"), &user("bob"))
-        .expect("remove");
+    // Taken out, with a notice.
+    let mut write = GroupWrite::new(group("team"));
+    write.remove.push(user("alice"));
+    write.notice = Some(to_group("alice", "team", Content::Notice(Notice::Left), 5));
+    let left = store.write_group(write).expect("write").expect("notice");
     assert_eq!(
         store.members(&group("team")).expect("members"),
-        vec![member("alice", Role::Owner)]
+        vec![member("bob", Role::Owner)]
     );
-    assert_eq!(
-        store.groups_of(&user("bob")).expect("groups"),
-        vec![(group("tea"), Role::Admin)]
-    );
-    // Removing someone who is not in it changes nothing.
-    store
-        .remove_member(&group("team"), &user("carol"))
-        .expect("remove");
+    assert!(store.groups_of(&user("alice")).expect("groups").is_empty());
+    assert_eq!(group_history(&store, "team").last(), Some(&left));
     assert_eq!(store.members(&group("team2")).expect("members").len(), 1);
 }
 
 pub fn group_history_holds_text_and_notices_in_order<S: Store>(open: Open<S>) {
     let dir = TempDir::new("group-history");
     let mut store = with_users(open, dir.path(), &["alice", "bob"]);
-    store.insert_group(&group_record("team")).expect("insert");
-    let created = Notice::Created {
-        members: vec![user("bob")],
-    };
-    let sent = [
-        store
-            .append_message(to_group("alice", "team", Content::Notice(created), 1))
-            .expect("append"),
-        store
-            .append_message(new_message("alice", "bob", "direct, not in the group", 2))
-            .expect("append"),
-        store
-            .append_message(to_group("bob", "team", text("hello team"), 3))
-            .expect("append"),
-        store
-            .append_message(to_group("alice", "team", Content::Notice(Notice::Left), 4))
-            .expect("append"),
-    ];
-    let page = store
-        .history(&Conversation::Group(group("team")), None, 10)
-        .expect("history");
+    let created = create_group(&mut store, "team", "alice", &["bob"]);
+    let direct_message = store
+        .append_message(new_message("alice", "bob", "direct, not in the group", 2))
+        .expect("append");
+    let hello = store
+        .append_message(to_group("bob", "team", text("hello team"), 3))
+        .expect("append");
+    assert!(direct_message.id < hello.id);
     assert_eq!(
-        page,
-        vec![sent[0].clone(), sent[2].clone(), sent[3].clone()]
+        group_history(&store, "team"),
+        vec![created.clone(), hello.clone()]
     );
     let older = store
-        .history(&Conversation::Group(group("team")), Some(sent[2].id), 10)
+        .history(
+            &Conversation::Group(group("team")),
+            created.id,
+            Some(hello.id),
+            10,
+        )
         .expect("history");
-    assert_eq!(older, vec![sent[0].clone()]);
+    assert_eq!(older, vec![created]);
 }
 
-pub fn deleting_a_group_removes_its_members_and_history_only<S: Store>(open: Open<S>) {
-    let dir = TempDir::new("group-delete");
+pub fn an_ended_group_and_a_new_one_of_its_name_share_nothing<S: Store>(open: Open<S>) {
+    let dir = TempDir::new("group-end");
     let mut store = with_users(open, dir.path(), &["alice", "bob"]);
-    for name in ["team", "team2"] {
-        store.insert_group(&group_record(name)).expect("insert");
-        store
-            .set_member(&group(name), &user("alice"), Role::Owner)
-            .expect("set");
-        store
-            .append_message(to_group("alice", name, text("in the group"), 1))
-            .expect("append");
-    }
-    let direct_message = store
-        .append_message(new_message("alice", "bob", "kept", 2))
+    create_group(&mut store, "team", "alice", &["bob"]);
+    create_group(&mut store, "team2", "alice", &[]);
+    store
+        .append_message(to_group("alice", "team", text("old secrets"), 2))
         .expect("append");
-    store.delete_group(&group("team")).expect("delete");
+    let mut end = GroupWrite::new(group("team"));
+    end.end = true;
+    assert_eq!(store.write_group(end).expect("end"), None);
     assert_eq!(store.find_group(&group("team")).expect("find"), None);
     assert!(store.members(&group("team")).expect("members").is_empty());
     assert_eq!(
         store.groups_of(&user("alice")).expect("groups"),
         vec![(group("team2"), Role::Owner)]
     );
-    assert!(
-        store
-            .history(&Conversation::Group(group("team")), None, 10)
-            .expect("history")
-            .is_empty()
-    );
-    assert_eq!(
-        store
-            .history(&Conversation::Group(group("team2")), None, 10)
-            .expect("history")
-            .len(),
-        1
-    );
-    assert_eq!(
-        store
-            .history(&direct("alice", "bob"), None, 10)
-            .expect("history"),
-        vec![direct_message]
-    );
-    // The name is free again, and ids keep increasing.
-    assert_eq!(
-        store.insert_group(&group_record("team")).expect("insert"),
-        Inserted::Yes
-    );
+    assert!(store.groups_of(&user("bob")).expect("groups").is_empty());
+    // The name is free again; the new group's history holds none of the old one's.
+    let created = create_group(&mut store, "team", "bob", &[]);
+    assert_eq!(group_history(&store, "team"), vec![created]);
+    assert_eq!(group_history(&store, "team2").len(), 1);
 }
 
 pub fn groups_survive_a_reopen_with_keep<S: Store>(open: Open<S>) {
     let dir = TempDir::new("group-keep");
     let sent = {
         let mut store = with_users(open, dir.path(), &["alice", "bob"]);
-        store.insert_group(&group_record("team")).expect("insert");
-        store
-            .set_member(&group("team"), &user("alice"), Role::Owner)
-            .expect("set");
-        store
-            .set_member(&group("team"), &user("bob"), Role::Member)
-            .expect("set");
-        let joined = Notice::Joined { user: user("bob") };
-        let sent = vec![
-            store
-                .append_message(to_group("alice", "team", Content::Notice(joined), 1))
-                .expect("append"),
-            store
-                .append_message(to_group("bob", "team", text("kept?"), 2))
-                .expect("append"),
-        ];
+        let created = create_group(&mut store, "team", "alice", &["bob"]);
+        let hello = store
+            .append_message(to_group("bob", "team", text("kept?"), 2))
+            .expect("append");
         store.commit().expect("commit");
-        sent
+        vec![created, hello]
     };
-    let store = open(dir.path(), Retention::Keep);
-    assert_eq!(
-        store.find_group(&group("team")).expect("find"),
-        Some(group_record("team"))
-    );
+    let mut store = open(dir.path(), Retention::Keep);
     assert_eq!(
         store.members(&group("team")).expect("members"),
         vec![member("alice", Role::Owner), member("bob", Role::Member)]
@@ -610,12 +627,18 @@ pub fn groups_survive_a_reopen_with_keep<S: Store>(open: Open<S>) {
         store.groups_of(&user("bob")).expect("groups"),
         vec![(group("team"), Role::Member)]
     );
-    assert_eq!(
-        store
-            .history(&Conversation::Group(group("team")), None, 10)
-            .expect("history"),
-        sent
-    );
+    assert_eq!(group_history(&store, "team"), sent);
+    // Ids go on after the group's, whatever ended since.
+    let mut end = GroupWrite::new(group("team"));
+    end.end = true;
+    store.write_group(end).expect("end");
+    store.commit().expect("commit");
+    drop(store);
+    let mut store = open(dir.path(), Retention::Keep);
+    let next = store
+        .append_message(new_message("alice", "bob", "after", 9))
+        .expect("append");
+    assert!(next.id > sent[1].id);
 }
 
 /// Expands to one `#[test]` per contract check, each opening stores with `$open`.
@@ -634,10 +657,10 @@ macro_rules! store_contract_tests {
             keep_on_a_new_directory_starts_empty,
             a_batch_committed_once_survives_together,
             a_deep_page_of_a_large_conversation,
-            groups_are_stored_and_unique,
+            groups_are_created_with_their_members_and_notice,
             members_and_memberships_agree,
             group_history_holds_text_and_notices_in_order,
-            deleting_a_group_removes_its_members_and_history_only,
+            an_ended_group_and_a_new_one_of_its_name_share_nothing,
             groups_survive_a_reopen_with_keep,
         );
     };

@@ -13,11 +13,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chat_domain::{
-    Content, Conversation, GroupName, GroupRecord, Inserted, Member, Message, MessageId,
-    NewMessage, PasswordHash, Recipient, Retention, Role, Store, StoreError, UserRecord, Username,
+    Content, Conversation, GroupName, GroupRecord, GroupWrite, Inserted, Member, Message,
+    MessageId, NewMessage, PasswordHash, Recipient, Retention, Role, Store, StoreError, UserRecord,
+    Username,
 };
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use sled::Transactional;
+use sled::transaction::ConflictableTransactionError;
 
 /// The directory inside the data directory that sled owns. Wiping removes only this.
 pub const SLED_DIR_NAME: &str = "sled";
@@ -59,6 +62,8 @@ struct StoredMessage {
 #[derive(Serialize, Deserialize)]
 struct StoredGroup {
     created_at_ms: i64,
+    /// The id of its creation notice: its history starts there.
+    first_message: u64,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -181,6 +186,7 @@ impl SledStore {
                 Ok(GroupRecord {
                     name: GroupName::parse(name).map_err(|e| corrupt("group name", e))?,
                     created_at: timestamp(stored.created_at_ms)?,
+                    first_message: MessageId::new(stored.first_message),
                 })
             })
             .collect()
@@ -267,6 +273,34 @@ fn decode_message(id: MessageId, value: &[u8]) -> Result<Message, StoreError> {
     })
 }
 
+/// A message as its three writes: key and value in `messages`, key in `conversations`.
+struct EncodedMessage {
+    key: [u8; 8],
+    value: Vec<u8>,
+    index_key: Vec<u8>,
+}
+
+fn encode_message(id: MessageId, message: &NewMessage) -> Result<EncodedMessage, StoreError> {
+    let recipient = match &message.recipient {
+        Recipient::User(to) => StoredRecipient::User(to.to_string()),
+        Recipient::Group(to) => StoredRecipient::Group(to.as_str().to_string()),
+    };
+    let stored = StoredMessage {
+        sender: message.sender.to_string(),
+        recipient,
+        body: message.content.to_stored(),
+        sent_at_ms: message.sent_at.as_millisecond(),
+    };
+    let value = postcard::to_stdvec(&stored).map_err(|e| corrupt("encode message", e))?;
+    let mut index_key = conversation_prefix(&message.conversation());
+    index_key.extend_from_slice(&id.get().to_be_bytes());
+    Ok(EncodedMessage {
+        key: id.get().to_be_bytes(),
+        value,
+        index_key,
+    })
+}
+
 /// `a`, 0x00, `b`: no name holds 0x00, so one name's keys never mix with another's.
 fn pair_key(a: &str, b: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(a.len() + 1 + b.len());
@@ -320,26 +354,14 @@ impl Store for SledStore {
 
     fn append_message(&mut self, message: NewMessage) -> Result<Message, StoreError> {
         let id = self.next_id;
-        let recipient = match &message.recipient {
-            Recipient::User(to) => StoredRecipient::User(to.to_string()),
-            Recipient::Group(to) => StoredRecipient::Group(to.as_str().to_string()),
-        };
-        let stored = StoredMessage {
-            sender: message.sender.to_string(),
-            recipient,
-            body: message.content.to_stored(),
-            sent_at_ms: message.sent_at.as_millisecond(),
-        };
-        let value = postcard::to_stdvec(&stored).map_err(|e| corrupt("encode message", e))?;
-        let mut index_key = conversation_prefix(&message.conversation());
-        index_key.extend_from_slice(&id.get().to_be_bytes());
+        let encoded = encode_message(id, &message)?;
         // The message first, then its index entry: sled recovers a prefix of the writes after a
         // crash, so an index entry never outlives its message.
         self.messages
-            .insert(id.get().to_be_bytes(), value)
+            .insert(encoded.key, encoded.value)
             .map_err(unavailable)?;
         self.conversations
-            .insert(index_key, &[])
+            .insert(encoded.index_key, &[])
             .map_err(unavailable)?;
         self.next_id = id.next();
         Ok(message.with_id(id))
@@ -348,10 +370,13 @@ impl Store for SledStore {
     fn history(
         &self,
         conversation: &Conversation,
+        since: MessageId,
         before: Option<MessageId>,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
         let prefix = conversation_prefix(conversation);
+        let mut lower = prefix.clone();
+        lower.extend_from_slice(&since.get().to_be_bytes());
         let mut upper = prefix.clone();
         match before {
             Some(id) => upper.extend_from_slice(&id.get().to_be_bytes()),
@@ -361,7 +386,7 @@ impl Store for SledStore {
         let mut page = Vec::with_capacity(limit.min(1024));
         for entry in self
             .conversations
-            .range(prefix.as_slice()..upper.as_slice())
+            .range(lower.as_slice()..upper.as_slice())
             .rev()
             .take(limit)
         {
@@ -381,40 +406,8 @@ impl Store for SledStore {
         Ok(Some(GroupRecord {
             name: name.clone(),
             created_at: timestamp(stored.created_at_ms)?,
+            first_message: MessageId::new(stored.first_message),
         }))
-    }
-
-    fn insert_group(&mut self, group: &GroupRecord) -> Result<Inserted, StoreError> {
-        let stored = StoredGroup {
-            created_at_ms: group.created_at.as_millisecond(),
-        };
-        let value = postcard::to_stdvec(&stored).map_err(|e| corrupt("encode group", e))?;
-        let swapped = self
-            .groups
-            .compare_and_swap(group.name.as_str(), None as Option<&[u8]>, Some(value))
-            .map_err(unavailable)?;
-        Ok(match swapped {
-            Ok(()) => Inserted::Yes,
-            Err(_) => Inserted::NameTaken,
-        })
-    }
-
-    fn delete_group(&mut self, name: &GroupName) -> Result<(), StoreError> {
-        for member in self.members(name)? {
-            self.remove_member(name, &member.username)?;
-        }
-        // Its history: every index entry of the conversation, and the message it names.
-        let prefix = conversation_prefix(&Conversation::Group(name.clone()));
-        for entry in self.conversations.scan_prefix(&prefix) {
-            let (key, _) = entry.map_err(unavailable)?;
-            let id = decode_id(&key[prefix.len()..])?;
-            self.conversations.remove(&key).map_err(unavailable)?;
-            self.messages
-                .remove(id.get().to_be_bytes())
-                .map_err(unavailable)?;
-        }
-        self.groups.remove(name.as_str()).map_err(unavailable)?;
-        Ok(())
     }
 
     fn member_role(&self, group: &GroupName, user: &Username) -> Result<Option<Role>, StoreError> {
@@ -428,30 +421,78 @@ impl Store for SledStore {
         }
     }
 
-    fn set_member(
-        &mut self,
-        group: &GroupName,
-        user: &Username,
-        role: Role,
-    ) -> Result<(), StoreError> {
-        let role = role.as_str().as_bytes();
-        self.members
-            .insert(pair_key(group.as_str(), user.as_str()), role)
-            .map_err(unavailable)?;
-        self.memberships
-            .insert(pair_key(user.as_str(), group.as_str()), role)
-            .map_err(unavailable)?;
-        Ok(())
-    }
-
-    fn remove_member(&mut self, group: &GroupName, user: &Username) -> Result<(), StoreError> {
-        self.members
-            .remove(pair_key(group.as_str(), user.as_str()))
-            .map_err(unavailable)?;
-        self.memberships
-            .remove(pair_key(user.as_str(), group.as_str()))
-            .map_err(unavailable)?;
-        Ok(())
+    fn write_group(&mut self, write: GroupWrite) -> Result<Option<Message>, StoreError> {
+        let group = write.group.as_str();
+        let id = self.next_id;
+        let notice = match &write.notice {
+            Some(notice) => Some(encode_message(id, notice)?),
+            None => None,
+        };
+        let record = match write.create {
+            Some(created_at) => Some(
+                postcard::to_stdvec(&StoredGroup {
+                    created_at_ms: created_at.as_millisecond(),
+                    first_message: id.get(),
+                })
+                .map_err(|e| corrupt("encode group", e))?,
+            ),
+            None => None,
+        };
+        // Ending removes every membership: read who they are before the transaction.
+        let ending: Vec<Username> = if write.end {
+            self.members(&write.group)?
+                .into_iter()
+                .map(|m| m.username)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let trees = (
+            &self.groups,
+            &self.members,
+            &self.memberships,
+            &self.messages,
+            &self.conversations,
+        );
+        // All of it in one sled transaction: a crash or error part-way leaves none of it.
+        trees
+            .transaction(|(groups, members, memberships, messages, conversations)| {
+                if let Some(record) = &record {
+                    if groups.get(group)?.is_some() {
+                        return Err(ConflictableTransactionError::Abort(corrupt(
+                            "create group",
+                            "the name is taken",
+                        )));
+                    }
+                    groups.insert(group, record.as_slice())?;
+                }
+                for member in &write.set {
+                    let role = member.role.as_str().as_bytes();
+                    let user = member.username.as_str();
+                    members.insert(pair_key(group, user), role)?;
+                    memberships.insert(pair_key(user, group), role)?;
+                }
+                for user in write.remove.iter().chain(&ending) {
+                    members.remove(pair_key(group, user.as_str()))?;
+                    memberships.remove(pair_key(user.as_str(), group))?;
+                }
+                if write.end {
+                    groups.remove(group)?;
+                }
+                if let Some(encoded) = &notice {
+                    messages.insert(&encoded.key, encoded.value.as_slice())?;
+                    conversations.insert(encoded.index_key.as_slice(), &[])?;
+                }
+                Ok(())
+            })
+            .map_err(|e| match e {
+                sled::transaction::TransactionError::Abort(e) => e,
+                sled::transaction::TransactionError::Storage(e) => unavailable(e),
+            })?;
+        Ok(write.notice.map(|notice| {
+            self.next_id = id.next();
+            notice.with_id(id)
+        }))
     }
 
     fn members(&self, group: &GroupName) -> Result<Vec<Member>, StoreError> {

@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use chat_domain::{
-    Content, Conversation, GroupName, GroupRecord, Inserted, Member, Message, MessageId,
-    NewMessage, PasswordHash, Recipient, Retention, Role, Store, StoreError, UserRecord, Username,
+    Content, Conversation, GroupName, GroupRecord, GroupWrite, Inserted, Member, Message,
+    MessageId, NewMessage, PasswordHash, Recipient, Retention, Role, Store, StoreError, UserRecord,
+    Username,
 };
 use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
@@ -31,7 +32,8 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation, id);
 CREATE TABLE IF NOT EXISTS groups (
     name          TEXT PRIMARY KEY NOT NULL,     -- bare, lowercase, validated by the domain
-    created_at_ms INTEGER NOT NULL
+    created_at_ms INTEGER NOT NULL,
+    first_message INTEGER NOT NULL               -- its creation notice: its history starts there
 );
 CREATE TABLE IF NOT EXISTS members (
     group_name TEXT NOT NULL,
@@ -153,21 +155,80 @@ impl SqliteStore {
     pub fn all_groups(&self) -> Result<Vec<GroupRecord>, StoreError> {
         let mut statement = self
             .connection
-            .prepare("SELECT name, created_at_ms FROM groups ORDER BY name")
+            .prepare("SELECT name, created_at_ms, first_message FROM groups ORDER BY name")
             .map_err(unavailable)?;
         let rows = statement
             .query_map([], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, i64>(2)?,
+                ))
             })
             .map_err(unavailable)?;
         rows.map(|row| {
-            let (name, created_at_ms) = row.map_err(unavailable)?;
+            let (name, created_at_ms, first_message) = row.map_err(unavailable)?;
             Ok(GroupRecord {
                 name: GroupName::parse(&name).map_err(|e| corrupt("group name", e))?,
                 created_at: timestamp(created_at_ms)?,
+                first_message: id_from_sql(first_message)?,
             })
         })
         .collect()
+    }
+
+    /// The writes of `write_group`, inside its savepoint.
+    fn write_group_steps(&mut self, write: &GroupWrite) -> Result<Option<Message>, StoreError> {
+        let group = write.group.as_str();
+        let first_message = self.next_id;
+        let notice = match &write.notice {
+            Some(notice) => Some(self.append_message(notice.clone())?),
+            None => None,
+        };
+        if let Some(created_at) = write.create {
+            let inserted = self
+                .connection
+                .prepare_cached(
+                    "INSERT INTO groups (name, created_at_ms, first_message) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (name) DO NOTHING",
+                )
+                .map_err(unavailable)?
+                .execute(params![
+                    group,
+                    created_at.as_millisecond(),
+                    id_to_sql(first_message)
+                ])
+                .map_err(unavailable)?;
+            if inserted != 1 {
+                return Err(corrupt("create group", "the name is taken"));
+            }
+        }
+        for member in &write.set {
+            self.connection
+                .prepare_cached(
+                    "INSERT INTO members (group_name, username, role) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (group_name, username) DO UPDATE SET role = excluded.role",
+                )
+                .map_err(unavailable)?
+                .execute([group, member.username.as_str(), member.role.as_str()])
+                .map_err(unavailable)?;
+        }
+        for user in &write.remove {
+            self.connection
+                .prepare_cached("DELETE FROM members WHERE group_name = ?1 AND username = ?2")
+                .map_err(unavailable)?
+                .execute([group, user.as_str()])
+                .map_err(unavailable)?;
+        }
+        if write.end {
+            self.connection
+                .execute("DELETE FROM members WHERE group_name = ?1", [group])
+                .map_err(unavailable)?;
+            self.connection
+                .execute("DELETE FROM groups WHERE name = ?1", [group])
+                .map_err(unavailable)?;
+        }
+        Ok(notice)
     }
 
     /// Opens the write transaction that the next `commit` ends.
@@ -317,6 +378,7 @@ impl Store for SqliteStore {
     fn history(
         &self,
         conversation: &Conversation,
+        since: MessageId,
         before: Option<MessageId>,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
@@ -324,13 +386,16 @@ impl Store for SqliteStore {
             .connection
             .prepare_cached(&format!(
                 "SELECT {MESSAGE_COLUMNS} FROM messages
-                 WHERE conversation = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
+                 WHERE conversation = ?1 AND id >= ?2 AND id < ?3 ORDER BY id DESC LIMIT ?4"
             ))
             .map_err(unavailable)?;
         let before = before.map_or(i64::MAX, id_to_sql);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = statement
-            .query_map(params![conversation.key(), before, limit], read_message)
+            .query_map(
+                params![conversation.key(), id_to_sql(since), before, limit],
+                read_message,
+            )
             .map_err(unavailable)?;
         let mut page = rows
             .map(|row| row.map_err(unavailable)?)
@@ -342,59 +407,21 @@ impl Store for SqliteStore {
     fn find_group(&self, name: &GroupName) -> Result<Option<GroupRecord>, StoreError> {
         let mut statement = self
             .connection
-            .prepare_cached("SELECT created_at_ms FROM groups WHERE name = ?1")
+            .prepare_cached("SELECT created_at_ms, first_message FROM groups WHERE name = ?1")
             .map_err(unavailable)?;
-        let created_at_ms: Option<i64> = statement
-            .query_row([name.as_str()], |row| row.get(0))
+        let found: Option<(i64, i64)> = statement
+            .query_row([name.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))
             .optional()
             .map_err(unavailable)?;
-        created_at_ms
-            .map(|ms| {
+        found
+            .map(|(ms, first_message)| {
                 Ok(GroupRecord {
                     name: name.clone(),
                     created_at: timestamp(ms)?,
+                    first_message: id_from_sql(first_message)?,
                 })
             })
             .transpose()
-    }
-
-    fn insert_group(&mut self, group: &GroupRecord) -> Result<Inserted, StoreError> {
-        self.begin_if_needed()?;
-        let changed = self
-            .connection
-            .prepare_cached(
-                "INSERT INTO groups (name, created_at_ms) VALUES (?1, ?2)
-                 ON CONFLICT (name) DO NOTHING",
-            )
-            .map_err(unavailable)?
-            .execute(params![
-                group.name.as_str(),
-                group.created_at.as_millisecond()
-            ])
-            .map_err(unavailable)?;
-        Ok(if changed == 1 {
-            Inserted::Yes
-        } else {
-            Inserted::NameTaken
-        })
-    }
-
-    fn delete_group(&mut self, name: &GroupName) -> Result<(), StoreError> {
-        self.begin_if_needed()?;
-        let conversation = Conversation::Group(name.clone()).key();
-        self.connection
-            .execute(
-                "DELETE FROM messages WHERE conversation = ?1",
-                [conversation],
-            )
-            .map_err(unavailable)?;
-        self.connection
-            .execute("DELETE FROM members WHERE group_name = ?1", [name.as_str()])
-            .map_err(unavailable)?;
-        self.connection
-            .execute("DELETE FROM groups WHERE name = ?1", [name.as_str()])
-            .map_err(unavailable)?;
-        Ok(())
     }
 
     fn member_role(&self, group: &GroupName, user: &Username) -> Result<Option<Role>, StoreError> {
@@ -408,32 +435,29 @@ impl Store for SqliteStore {
         role.map(|r| role_from_sql(&r)).transpose()
     }
 
-    fn set_member(
-        &mut self,
-        group: &GroupName,
-        user: &Username,
-        role: Role,
-    ) -> Result<(), StoreError> {
+    fn write_group(&mut self, write: GroupWrite) -> Result<Option<Message>, StoreError> {
         self.begin_if_needed()?;
+        // A savepoint inside the turn's transaction: an error part-way undoes this command's
+        // writes only, and the turn's commit never carries half of it.
         self.connection
-            .prepare_cached(
-                "INSERT INTO members (group_name, username, role) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (group_name, username) DO UPDATE SET role = excluded.role",
-            )
-            .map_err(unavailable)?
-            .execute([group.as_str(), user.as_str(), role.as_str()])
+            .execute_batch("SAVEPOINT group_write")
             .map_err(unavailable)?;
-        Ok(())
-    }
-
-    fn remove_member(&mut self, group: &GroupName, user: &Username) -> Result<(), StoreError> {
-        self.begin_if_needed()?;
-        self.connection
-            .prepare_cached("DELETE FROM members WHERE group_name = ?1 AND username = ?2")
-            .map_err(unavailable)?
-            .execute([group.as_str(), user.as_str()])
-            .map_err(unavailable)?;
-        Ok(())
+        let next_id = self.next_id;
+        match self.write_group_steps(&write) {
+            Ok(notice) => {
+                self.connection
+                    .execute_batch("RELEASE group_write")
+                    .map_err(unavailable)?;
+                Ok(notice)
+            }
+            Err(e) => {
+                self.next_id = next_id;
+                let _ = self
+                    .connection
+                    .execute_batch("ROLLBACK TO group_write; RELEASE group_write");
+                Err(e)
+            }
+        }
     }
 
     fn members(&self, group: &GroupName) -> Result<Vec<Member>, StoreError> {

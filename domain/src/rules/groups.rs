@@ -8,10 +8,10 @@ use std::fmt;
 use jiff::Timestamp;
 
 use crate::error::ErrorCode;
-use crate::group::{GroupName, GroupRecord, Member, Role};
+use crate::group::{GroupName, Member, Role};
 use crate::limits::{GROUP_MEMBERS_MAX, GROUPS_PER_USER_MAX};
-use crate::message::{Content, Message, NewMessage, Notice, Recipient, to_millisecond};
-use crate::ports::{Inserted, Store, StoreError};
+use crate::message::{Content, NewMessage, Notice, Recipient, to_millisecond};
+use crate::ports::{GroupWrite, Store, StoreError};
 use crate::username::Username;
 
 /// How big groups get; the operator may tune both.
@@ -35,7 +35,7 @@ impl Default for GroupLimits {
 /// just left or was removed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupChange {
-    pub notice: Option<Message>,
+    pub notice: Option<crate::message::Message>,
     pub audience: Vec<Username>,
 }
 
@@ -110,20 +110,29 @@ fn check_room_for_one_more_group(
     Ok(())
 }
 
-fn write_notice(
-    store: &mut impl Store,
-    actor: &Username,
-    group: &GroupName,
-    notice: Notice,
-    now: Timestamp,
-) -> Result<Message, GroupError> {
-    let message = NewMessage {
+/// The notice `actor` writes into `group`'s history.
+fn notice(actor: &Username, group: &GroupName, notice: Notice, now: Timestamp) -> NewMessage {
+    NewMessage {
         sender: actor.clone(),
         recipient: Recipient::Group(group.clone()),
         content: Content::Notice(notice),
         sent_at: to_millisecond(now),
-    };
-    Ok(store.append_message(message)?)
+    }
+}
+
+/// Applies `write` and names who is told: the members after it, and `extra` (someone who just
+/// left or was removed).
+fn apply(
+    store: &mut impl Store,
+    write: GroupWrite,
+    extra: Option<&Username>,
+) -> Result<GroupChange, GroupError> {
+    let group = write.group.clone();
+    let notice = store.write_group(write)?;
+    Ok(GroupChange {
+        notice,
+        audience: audience(store, &group, extra)?,
+    })
 }
 
 /// The members' names, and `extra` (someone who just left) after them.
@@ -173,28 +182,23 @@ pub fn create(
         }
         check_room_for_one_more_group(store, user, limits)?;
     }
-    let record = GroupRecord {
-        name: group.clone(),
-        created_at: to_millisecond(now),
-    };
-    if store.insert_group(&record)? == Inserted::NameTaken {
-        return Err(GroupError::GroupExists(group));
-    }
-    store.set_member(&group, creator, Role::Owner)?;
-    for user in &others {
-        store.set_member(&group, user, Role::Member)?;
-    }
-    let notice = write_notice(
-        store,
+    let mut write = GroupWrite::new(group.clone());
+    write.create = Some(to_millisecond(now));
+    write.set.push(Member {
+        username: creator.clone(),
+        role: Role::Owner,
+    });
+    write.set.extend(others.iter().map(|user| Member {
+        username: user.clone(),
+        role: Role::Member,
+    }));
+    write.notice = Some(notice(
         creator,
         &group,
         Notice::Created { members: others },
         now,
-    )?;
-    Ok(GroupChange {
-        notice: Some(notice),
-        audience: audience(store, &group, None)?,
-    })
+    ));
+    apply(store, write, None)
 }
 
 /// `/invite #group user`: an owner or admin adds someone.
@@ -222,13 +226,14 @@ pub fn invite(
         });
     }
     check_room_for_one_more_group(store, user, limits)?;
-    store.set_member(group, user, Role::Member)?;
-    let notice = Notice::Joined { user: user.clone() };
-    let notice = write_notice(store, actor, group, notice, now)?;
-    Ok(GroupChange {
-        notice: Some(notice),
-        audience: audience(store, group, None)?,
-    })
+    let mut write = GroupWrite::new(group.clone());
+    write.set.push(Member {
+        username: user.clone(),
+        role: Role::Member,
+    });
+    let joined = Notice::Joined { user: user.clone() };
+    write.notice = Some(notice(actor, group, joined, now));
+    apply(store, write, None)
 }
 
 /// `/kick #group user`: the owner removes anyone else; an admin removes plain members.
@@ -252,17 +257,15 @@ pub fn kick(
     if target_role >= actor_role {
         return Err(GroupError::NotAllowed(Action::KickAdmin, group.clone()));
     }
-    store.remove_member(group, user)?;
-    let notice = Notice::Removed { user: user.clone() };
-    let notice = write_notice(store, actor, group, notice, now)?;
-    Ok(GroupChange {
-        notice: Some(notice),
-        audience: audience(store, group, Some(user))?,
-    })
+    let mut write = GroupWrite::new(group.clone());
+    write.remove.push(user.clone());
+    let removed = Notice::Removed { user: user.clone() };
+    write.notice = Some(notice(actor, group, removed, now));
+    apply(store, write, Some(user))
 }
 
 /// `/leave #group`. The owner must hand the group over first, unless nobody else is in it:
-/// then the group ends, and its history with it.
+/// then the group ends, and nobody can read its history again.
 pub fn leave(
     store: &mut impl Store,
     actor: &Username,
@@ -273,18 +276,14 @@ pub fn leave(
         if store.members(group)?.len() > 1 {
             return Err(GroupError::OwnerMustHandOver(group.clone()));
         }
-        store.delete_group(group)?;
-        return Ok(GroupChange {
-            notice: None,
-            audience: vec![actor.clone()],
-        });
+        let mut write = GroupWrite::new(group.clone());
+        write.end = true;
+        return apply(store, write, Some(actor));
     }
-    store.remove_member(group, actor)?;
-    let notice = write_notice(store, actor, group, Notice::Left, now)?;
-    Ok(GroupChange {
-        notice: Some(notice),
-        audience: audience(store, group, Some(actor))?,
-    })
+    let mut write = GroupWrite::new(group.clone());
+    write.remove.push(actor.clone());
+    write.notice = Some(notice(actor, group, Notice::Left, now));
+    apply(store, write, Some(actor))
 }
 
 /// `/owner #group user`: the owner hands the group to another member and becomes an admin.
@@ -301,14 +300,18 @@ pub fn hand_over(
     if store.member_role(group, user)?.is_none() {
         return Err(GroupError::NotInGroup(user.clone(), group.clone()));
     }
-    store.set_member(group, user, Role::Owner)?;
-    store.set_member(group, actor, Role::Admin)?;
-    let notice = Notice::NewOwner { user: user.clone() };
-    let notice = write_notice(store, actor, group, notice, now)?;
-    Ok(GroupChange {
-        notice: Some(notice),
-        audience: audience(store, group, None)?,
-    })
+    let mut write = GroupWrite::new(group.clone());
+    write.set.push(Member {
+        username: user.clone(),
+        role: Role::Owner,
+    });
+    write.set.push(Member {
+        username: actor.clone(),
+        role: Role::Admin,
+    });
+    let new_owner = Notice::NewOwner { user: user.clone() };
+    write.notice = Some(notice(actor, group, new_owner, now));
+    apply(store, write, None)
 }
 
 /// `/admin #group user`: the owner makes a member an admin.
@@ -327,13 +330,14 @@ pub fn make_admin(
         Some(Role::Member) => {}
         Some(_) => return Err(GroupError::AlreadyAdmin(user.clone(), group.clone())),
     }
-    store.set_member(group, user, Role::Admin)?;
-    let notice = Notice::NewAdmin { user: user.clone() };
-    let notice = write_notice(store, actor, group, notice, now)?;
-    Ok(GroupChange {
-        notice: Some(notice),
-        audience: audience(store, group, None)?,
-    })
+    let mut write = GroupWrite::new(group.clone());
+    write.set.push(Member {
+        username: user.clone(),
+        role: Role::Admin,
+    });
+    let new_admin = Notice::NewAdmin { user: user.clone() };
+    write.notice = Some(notice(actor, group, new_admin, now));
+    apply(store, write, None)
 }
 
 /// `/members #group`: the members with their roles, for a member.

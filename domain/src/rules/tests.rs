@@ -130,7 +130,12 @@ fn send_to_an_unknown_user_is_refused_and_stores_nothing() {
     .unwrap_err();
     assert_eq!(err.code(), "unknown_user");
     let conversation = Conversation::direct(user("alice"), user("ghost"));
-    assert!(store.history(&conversation, None, 10).unwrap().is_empty());
+    assert!(
+        store
+            .history(&conversation, MessageId::FIRST, None, 10)
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
