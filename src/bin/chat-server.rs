@@ -10,6 +10,7 @@ use chat::server::Server;
 use chat::server::config::{Config, DEFAULT_PORT, HashingConfig, Limits};
 use chat::store::StoreKind;
 use chat_domain::rules::groups::GroupLimits;
+use clap::builder::TypedValueParser;
 use clap::{Parser, Subcommand};
 
 /// A small chat server: one thread, one event loop, messages stored in sled or SQLite.
@@ -68,8 +69,9 @@ struct Args {
     /// Seconds a connection has to log in.
     #[arg(long, default_value_t = 60)]
     login_timeout_secs: u64,
-    /// Members a group may have.
-    #[arg(long, default_value_t = chat_domain::limits::GROUP_MEMBERS_MAX)]
+    /// Members a group may have (at most 1,500: a list of them must fit in one frame).
+    #[arg(long, default_value_t = chat_domain::limits::GROUP_MEMBERS_MAX,
+          value_parser = clap::value_parser!(u16).range(1..=1500).map(usize::from))]
     max_group_members: usize,
     /// Groups a user may be in.
     #[arg(long, default_value_t = chat_domain::limits::GROUPS_PER_USER_MAX)]

@@ -97,7 +97,7 @@ impl Server {
                     .iter()
                     .map(|m| WireMember::from_domain(m, self.sessions.contains_key(&m.username)))
                     .collect();
-                self.reply(token, id, Reply::Members(listed));
+                self.reply_read(token, id, Reply::Members(listed));
                 return Ok(());
             }
             Request::Groups => {
@@ -109,7 +109,7 @@ impl Server {
                         role: WireRole::from_domain(role),
                     })
                     .collect();
-                self.reply(token, id, Reply::Groups(listed));
+                self.reply_read(token, id, Reply::Groups(listed));
                 return Ok(());
             }
             // Everything else is handled before a request gets here.

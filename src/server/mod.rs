@@ -372,6 +372,16 @@ impl Server {
         );
     }
 
+    /// A reply that shows what the store holds: if this turn's commit fails, what it read may
+    /// be undone, so it becomes `storage_unavailable` like the writes.
+    fn reply_read(&mut self, token: Token, id: u32, reply: Reply) {
+        self.queue(
+            token,
+            ServerFrame::Reply { id, reply },
+            OnCommitFailure::ReplyError(id),
+        );
+    }
+
     fn reply_error(&mut self, token: Token, id: u32, code: &str, message: impl Into<String>) {
         self.reply(token, id, Reply::Error(ErrorBody::new(code, message)));
     }

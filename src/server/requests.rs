@@ -154,7 +154,7 @@ impl Server {
                             }),
                             Recipient::Group(_) => Reply::Timeline(page),
                         };
-                        self.reply(token, id, reply);
+                        self.reply_read(token, id, reply);
                     }
                     Err(e) => self.reply_error(token, id, e.code(), e.to_string()),
                 }
