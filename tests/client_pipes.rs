@@ -258,7 +258,7 @@ fn a_group_from_the_client(store: &'static str) {
             "#team: alice removed carol",
             "#team: alice made you the owner",
             "#team: alice left",
-            "You left #team, its last member: the group and its history are gone.",
+            "You left #team, its last member: the group has ended, and nobody can read its history again.",
             "You are in no groups yet: /create #name starts one.",
         ]
     );

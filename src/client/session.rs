@@ -558,7 +558,7 @@ impl Session {
             }
             (Pending::GroupChange { group, .. }, Reply::GroupChanged(None)) => {
                 self.show(&format!(
-                    "You left {group}, its last member: the group and its history are gone."
+                    "You left {group}, its last member: the group has ended, and nobody can read its history again."
                 ));
             }
             (Pending::Members { group, .. }, Reply::Members(members)) => {
