@@ -26,3 +26,51 @@ fn a_short_fanout_run_completes_and_reports() {
     assert!(report.contains("probe ping, during a fan-out"), "{report}");
     assert!(report.contains("server CPU per fan-out"), "{report}");
 }
+
+fn bench(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_chat-bench"))
+        .args(args)
+        .output()
+        .expect("chat-bench runs");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn a_short_throughput_run_accounts_for_every_message() {
+    let report = bench(&[
+        "throughput",
+        "--clients",
+        "5",
+        "--messages",
+        "40",
+        "--window",
+        "4",
+        "--spawn",
+        "sled",
+    ]);
+    assert!(
+        report.contains("delivered 200 of 200 (lost 0, duplicated 0)"),
+        "{report}"
+    );
+    assert!(report.contains("latency to delivery (us): p50"), "{report}");
+}
+
+#[test]
+fn a_short_rate_run_accounts_for_every_message() {
+    let report = bench(&[
+        "rate",
+        "--clients",
+        "4",
+        "--per-second",
+        "200",
+        "--seconds",
+        "1",
+        "--spawn",
+        "sqlite",
+    ]);
+    assert!(
+        report.contains("delivered 200 of 200 (lost 0, duplicated 0)"),
+        "{report}"
+    );
+}

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chat_wire::{Event, Reply, Request, WireRecipient};
 
-use super::server_process::ServerProcess;
+use super::server_process::{ServerProcess, cpu_time_of};
 use super::wire_client::WireClient;
 
 const PASSWORD: &str = "fan-out benchmark";
@@ -104,7 +104,7 @@ pub fn run(options: &Options) -> Result<Report, String> {
     );
 
     eprintln!("{} fan-outs to {} members...", options.rounds, names.len());
-    let cpu_before = spawned.as_ref().and_then(ServerProcess::cpu_time);
+    let cpu_before = spawned.as_ref().and_then(|s| cpu_time_of(s.pid()));
     let mut loaded = Vec::with_capacity(options.rounds);
     let mut delivered = Vec::with_capacity(options.rounds);
     for round in 0..options.rounds {
@@ -130,7 +130,7 @@ pub fn run(options: &Options) -> Result<Report, String> {
         }
         delivered.push(start.elapsed());
     }
-    let cpu_after = spawned.as_ref().and_then(ServerProcess::cpu_time);
+    let cpu_after = spawned.as_ref().and_then(|s| cpu_time_of(s.pid()));
     let server_cpu_per_fanout = match (cpu_before, cpu_after) {
         (Some(before), Some(after)) => {
             Some((after.saturating_sub(before)) / u32::try_from(options.rounds.max(1)).unwrap_or(1))

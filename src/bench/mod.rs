@@ -1,6 +1,9 @@
-//! `chat-bench`: the load generator. Each mode is a module; they share a blocking wire client
-//! and a way to start the server.
+//! `chat-bench`: the load generator. Each mode is a module; they share the protocol codecs, a
+//! way to start or find the server, and a blocking wire client.
 
 pub mod fanout;
+pub mod load;
+pub mod peer;
 mod server_process;
+pub mod target;
 mod wire_client;

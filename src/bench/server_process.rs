@@ -1,29 +1,39 @@
-//! Starts `chat-server` for a benchmark run (the binary beside `chat-bench`), on a free
-//! loopback port with a temporary data directory, and reads its CPU time from /proc.
+//! Starts the server a benchmark runs against: `chat-server` (the binary beside `chat-bench`) on a
+//! store, or Debian's ngircd through `scripts/ngircd-bench.sh`; on a free loopback port with a
+//! temporary directory. Reads a process's CPU time and resident memory from /proc.
 
 use std::io::{BufRead, BufReader, Read};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// The ngircd launcher in this repository.
+const NGIRCD_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/ngircd-bench.sh");
+/// How long a started server has to accept connections.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct ServerProcess {
     child: Child,
     pub addr: SocketAddr,
-    data_dir: PathBuf,
+    dir: PathBuf,
+}
+
+fn temp_dir(label: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("chat-bench-{label}-{}", std::process::id()))
 }
 
 impl ServerProcess {
-    /// Starts the server on `store` with cheap password hashing (hashing is not what is
+    /// Starts chat-server on `store` with cheap password hashing (hashing is not what is
     /// measured, and a run registers many users).
     pub fn spawn(store: &str, extra: &[&str]) -> Result<Self, String> {
         let exe = std::env::current_exe().map_err(|e| format!("cannot find myself: {e}"))?;
         let server = exe.with_file_name("chat-server");
-        let data_dir = std::env::temp_dir().join(format!("chat-bench-{}", std::process::id()));
+        let dir = temp_dir(store);
         let mut child = Command::new(&server)
             .args(["--listen", "127.0.0.1:0", "--store", store])
             .arg("--data")
-            .arg(&data_dir)
+            .arg(&dir)
             .args(["--hash-memory-kib", "64", "--hash-passes", "1"])
             .args(extra)
             .stdin(Stdio::null())
@@ -41,21 +51,53 @@ impl ServerProcess {
             .strip_prefix("listening on ")
             .and_then(|a| a.parse().ok())
             .ok_or_else(|| format!("unexpected first line from the server: {line:?}"))?;
-        let mut stderr = child.stderr.take().ok_or("no stderr")?;
-        std::thread::spawn(move || {
-            let mut sink = Vec::new();
-            let _ = stderr.read_to_end(&mut sink);
-        });
-        Ok(ServerProcess {
-            child,
-            addr,
-            data_dir,
-        })
+        drain(child.stderr.take());
+        Ok(ServerProcess { child, addr, dir })
     }
 
-    /// User plus system CPU time the server has used so far.
-    pub fn cpu_time(&self) -> Option<Duration> {
-        cpu_time_of(self.child.id())
+    /// Starts ngircd, the peer, through the repository's script, and waits until it listens.
+    pub fn spawn_ngircd() -> Result<Self, String> {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("cannot find a free port: {e}"))?
+            .port();
+        let dir = temp_dir("ngircd");
+        let mut child = Command::new(NGIRCD_SCRIPT)
+            .arg(port.to_string())
+            .arg(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run {NGIRCD_SCRIPT}: {e}"))?;
+        drain(child.stderr.take());
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + START_TIMEOUT;
+        while TcpStream::connect(addr).is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(format!(
+                    "ngircd exited at start ({status}); is it installed?"
+                ));
+            }
+            if Instant::now() > deadline {
+                return Err("ngircd did not start listening".into());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(ServerProcess { child, addr, dir })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+fn drain(stream: Option<impl Read + Send + 'static>) {
+    if let Some(mut stream) = stream {
+        std::thread::spawn(move || {
+            let mut sink = Vec::new();
+            let _ = stream.read_to_end(&mut sink);
+        });
     }
 }
 
@@ -63,7 +105,7 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.data_dir);
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -76,4 +118,18 @@ pub fn cpu_time_of(pid: u32) -> Option<Duration> {
     // SAFETY: sysconf only reads a constant.
     let per_second = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).ok()?;
     Some(Duration::from_micros(ticks * 1_000_000 / per_second.max(1)))
+}
+
+#[allow(dead_code)] // used by the idle mode, next
+/// Resident memory of process `pid` in bytes, from /proc/PID/status (VmRSS).
+pub fn resident_bytes_of(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// This process's own CPU time.
+pub fn own_cpu_time() -> Option<Duration> {
+    cpu_time_of(std::process::id())
 }

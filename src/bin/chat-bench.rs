@@ -2,11 +2,15 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use chat::bench::fanout;
-use clap::{Parser, Subcommand};
+use chat::bench::load::{self, Pace};
+use chat::bench::target::{Target, TargetOptions};
+use clap::{Args, Parser, Subcommand};
 
-/// Load generator for chat-server. Loopback only; every mode is bounded and stops by itself.
+/// Load generator for chat-server (and, for comparison, IRC servers). Loopback only; every mode
+/// is bounded in count and time and stops by itself.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Cli {
@@ -14,8 +18,75 @@ struct Cli {
     mode: Mode,
 }
 
+/// Which server to measure.
+#[derive(Args, Debug, Clone)]
+struct ServerArgs {
+    /// Start this server: chat-server on `sled` or `sqlite`, or `ngircd` (scripts/ngircd-bench.sh).
+    #[arg(long, value_parser = ["sled", "sqlite", "ngircd"], conflicts_with = "server")]
+    spawn: Option<String>,
+    /// Use the server already running here instead.
+    #[arg(long)]
+    server: Option<SocketAddr>,
+    /// The running server speaks IRC, not our protocol.
+    #[arg(long, requires = "server")]
+    irc: bool,
+    /// The running server's PID, to report its CPU time.
+    #[arg(long, requires = "server")]
+    server_pid: Option<u32>,
+    /// A flag for a chat-server started here (repeat for more), e.g.
+    /// --server-flag=--keep-data.
+    #[arg(long = "server-flag", allow_hyphen_values = true)]
+    server_flags: Vec<String>,
+}
+
+impl ServerArgs {
+    fn options(&self) -> TargetOptions {
+        TargetOptions {
+            spawn: self
+                .spawn
+                .clone()
+                .or_else(|| self.server.is_none().then(|| "sled".to_string())),
+            server: self.server,
+            irc: self.irc,
+            server_pid: self.server_pid,
+            server_flags: self.server_flags.clone(),
+        }
+    }
+}
+
 #[derive(Subcommand, Debug)]
 enum Mode {
+    /// N clients each send M direct messages to random others, at most W in flight (sent, not
+    /// yet delivered) each, as fast as the server relays them.
+    Throughput {
+        #[arg(long, default_value_t = 100)]
+        clients: usize,
+        /// Messages each client sends.
+        #[arg(long, default_value_t = 5_000)]
+        messages: usize,
+        /// Messages in flight per client at most.
+        #[arg(long, default_value_t = 50)]
+        window: usize,
+        #[arg(long, default_value_t = 32)]
+        body_bytes: usize,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// A fixed total rate of direct messages for a fixed time, spread over N clients: latency
+    /// at a steady load, measured from each message's scheduled send time.
+    Rate {
+        #[arg(long, default_value_t = 1_000)]
+        clients: usize,
+        /// Messages per second, all clients together.
+        #[arg(long, default_value_t = 2_000)]
+        per_second: u64,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        #[arg(long, default_value_t = 32)]
+        body_bytes: usize,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// One member of an N-member group sends; a probe outside it measures how long its ping
     /// waits meanwhile (the delay a fan-out imposes on others).
     Fanout {
@@ -25,51 +96,80 @@ enum Mode {
         /// Group messages sent, one at a time.
         #[arg(long, default_value_t = 200)]
         rounds: usize,
-        /// Start a server on this store (the chat-server binary beside this one).
-        #[arg(long, value_parser = ["sled", "sqlite"], conflicts_with = "server")]
-        spawn: Option<String>,
-        /// Use the server already running here.
-        #[arg(long)]
-        server: Option<SocketAddr>,
-        /// A flag for the server started with --spawn (repeat for more), e.g.
-        /// --server-flag=--delivery-writes-per-turn=64.
-        #[arg(long = "server-flag", allow_hyphen_values = true)]
-        server_flags: Vec<String>,
+        #[command(flatten)]
+        server: ServerArgs,
     },
 }
 
 fn main() -> ExitCode {
-    match Cli::parse().mode {
+    let result = match Cli::parse().mode {
+        Mode::Throughput {
+            clients,
+            messages,
+            window,
+            body_bytes,
+            server,
+        } => run_load(
+            &server,
+            load::Options {
+                clients,
+                pace: Pace::Window { window, messages },
+                body_bytes,
+            },
+        ),
+        Mode::Rate {
+            clients,
+            per_second,
+            seconds,
+            body_bytes,
+            server,
+        } => run_load(
+            &server,
+            load::Options {
+                clients,
+                pace: Pace::Rate {
+                    per_second,
+                    duration: Duration::from_secs(seconds),
+                },
+                body_bytes,
+            },
+        ),
         Mode::Fanout {
             members,
             rounds,
-            spawn,
             server,
-            server_flags,
         } => {
             raise_open_files_limit(members as u64 * 2 + 64);
-            let options = fanout::Options {
+            let options = server.options();
+            fanout::run(&fanout::Options {
                 members,
                 rounds,
-                spawn: spawn.or_else(|| server.is_none().then(|| "sled".to_string())),
-                server,
-                server_flags,
-            };
-            match fanout::run(&options) {
-                Ok(report) => {
-                    print!("{report}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("chat-bench: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+                spawn: options.spawn,
+                server: options.server,
+                server_flags: options.server_flags,
+            })
+            .map(|report| report.to_string())
+        }
+    };
+    match result {
+        Ok(report) => {
+            print!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("chat-bench: {e}");
+            ExitCode::FAILURE
         }
     }
 }
 
-/// A run holds a socket per member, past the usual soft limit of 1,024 open files.
+fn run_load(server: &ServerArgs, options: load::Options) -> Result<String, String> {
+    raise_open_files_limit(options.clients as u64 * 2 + 64);
+    let target = Target::start(&server.options())?;
+    load::run(&target, &options).map(|report| report.to_string())
+}
+
+/// A run holds a socket per client, past the usual soft limit of 1,024 open files.
 fn raise_open_files_limit(wanted: u64) {
     // SAFETY: getrlimit/setrlimit read and write one rlimit struct this function owns.
     unsafe {
