@@ -74,3 +74,29 @@ fn a_short_rate_run_accounts_for_every_message() {
         "{report}"
     );
 }
+
+#[test]
+fn a_short_idle_run_reports_memory_per_connection() {
+    let report = bench(&["idle", "--connections", "100", "--spawn", "sqlite"]);
+    assert!(
+        report.contains("100 idle logged-in connections"),
+        "{report}"
+    );
+    assert!(report.contains("KiB a connection"), "{report}");
+}
+
+#[test]
+fn a_short_history_run_reads_full_pages_at_every_depth() {
+    let report = bench(&[
+        "history",
+        "--store",
+        "sled",
+        "--messages",
+        "300",
+        "--reads",
+        "3",
+    ]);
+    for depth in ["newest page", "50.0% back", "99.9% back"] {
+        assert!(report.contains(depth), "{report}");
+    }
+}

@@ -221,6 +221,23 @@ pub fn run(target: &Target, options: &Options) -> Result<Report, String> {
     })
 }
 
+/// Connections logged in and idle, for the `idle` mode: they stay open while this lives.
+pub struct Idle {
+    _poller: Poller,
+    _clients: Vec<Client>,
+}
+
+/// Opens `count` connections to `target` and logs each in.
+pub fn open_idle(target: &Target, count: usize) -> Result<Idle, String> {
+    let poller = Poller::new().map_err(io_err("poller"))?;
+    let mut clients = connect_all(target, count, &poller)?;
+    log_in_all(&poller, &mut clients)?;
+    Ok(Idle {
+        _poller: poller,
+        _clients: clients,
+    })
+}
+
 fn connect_all(target: &Target, count: usize, poller: &Poller) -> Result<Vec<Client>, String> {
     (0..count)
         .map(|i| {
@@ -256,14 +273,25 @@ fn connect_all(target: &Target, count: usize, poller: &Poller) -> Result<Vec<Cli
         .collect()
 }
 
+/// Logins in flight at most: the server hashes each password on a bounded queue (256 jobs) and
+/// answers `server_busy` past it, as it should.
+const LOGINS_IN_FLIGHT_MAX: usize = 64;
+
 fn log_in_all(poller: &Poller, clients: &mut [Client]) -> Result<(), String> {
     let deadline = Instant::now() + LOGIN_TIMEOUT;
     let mut events = Events::new();
     let mut buffer = vec![0u8; READ_CHUNK_BYTES];
-    for (key, client) in clients.iter_mut().enumerate() {
-        flush(poller, key, client)?;
-    }
-    while !clients.iter().all(|c| c.ready) {
+    // Clients below `started` have sent their login.
+    let mut started = 0;
+    loop {
+        let ready = clients.iter().filter(|c| c.ready).count();
+        while started < clients.len() && started - ready < LOGINS_IN_FLIGHT_MAX {
+            flush(poller, started, &mut clients[started])?;
+            started += 1;
+        }
+        if ready == clients.len() {
+            return Ok(());
+        }
         if Instant::now() > deadline {
             let waiting = clients.iter().filter(|c| !c.ready).count();
             return Err(format!(
@@ -291,7 +319,6 @@ fn log_in_all(poller: &Poller, clients: &mut [Client]) -> Result<(), String> {
             }
         }
     }
-    Ok(())
 }
 
 fn queue_message(clients: &mut [Client], from: usize, to: usize, padding: &str, at: Instant) {

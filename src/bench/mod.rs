@@ -2,6 +2,8 @@
 //! way to start or find the server, and a blocking wire client.
 
 pub mod fanout;
+pub mod history;
+pub mod idle;
 pub mod load;
 pub mod peer;
 mod server_process;

@@ -19,7 +19,7 @@ pub struct ServerProcess {
     dir: PathBuf,
 }
 
-fn temp_dir(label: &str) -> PathBuf {
+pub fn temp_dir(label: &str) -> PathBuf {
     std::env::temp_dir().join(format!("chat-bench-{label}-{}", std::process::id()))
 }
 
@@ -27,9 +27,13 @@ impl ServerProcess {
     /// Starts chat-server on `store` with cheap password hashing (hashing is not what is
     /// measured, and a run registers many users).
     pub fn spawn(store: &str, extra: &[&str]) -> Result<Self, String> {
+        Self::spawn_on(store, temp_dir(store), extra)
+    }
+
+    /// Starts chat-server on `store` in `dir` (removed when the server is dropped).
+    pub fn spawn_on(store: &str, dir: PathBuf, extra: &[&str]) -> Result<Self, String> {
         let exe = std::env::current_exe().map_err(|e| format!("cannot find myself: {e}"))?;
         let server = exe.with_file_name("chat-server");
-        let dir = temp_dir(store);
         let mut child = Command::new(&server)
             .args(["--listen", "127.0.0.1:0", "--store", store])
             .arg("--data")
@@ -120,7 +124,6 @@ pub fn cpu_time_of(pid: u32) -> Option<Duration> {
     Some(Duration::from_micros(ticks * 1_000_000 / per_second.max(1)))
 }
 
-#[allow(dead_code)] // used by the idle mode, next
 /// Resident memory of process `pid` in bytes, from /proc/PID/status (VmRSS).
 pub fn resident_bytes_of(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;

@@ -4,9 +4,10 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use chat::bench::fanout;
 use chat::bench::load::{self, Pace};
 use chat::bench::target::{Target, TargetOptions};
+use chat::bench::{fanout, history, idle};
+use chat::store::StoreKind;
 use clap::{Args, Parser, Subcommand};
 
 /// Load generator for chat-server (and, for comparison, IRC servers). Loopback only; every mode
@@ -87,6 +88,24 @@ enum Mode {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Hold N logged-in connections open; report the server's resident memory per connection.
+    Idle {
+        #[arg(long, default_value_t = 5_000)]
+        connections: usize,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Fill a store with many messages in one conversation, start chat-server on it, and time
+    /// history pages at the newest end, half way back, and at the very start.
+    History {
+        #[arg(long, value_parser = ["sled", "sqlite"], default_value = "sled")]
+        store: String,
+        #[arg(long, default_value_t = 1_000_000)]
+        messages: usize,
+        /// Pages timed at each depth.
+        #[arg(long, default_value_t = 200)]
+        reads: usize,
+    },
     /// One member of an N-member group sends; a probe outside it measures how long its ping
     /// waits meanwhile (the delay a fan-out imposes on others).
     Fanout {
@@ -134,6 +153,29 @@ fn main() -> ExitCode {
                 body_bytes,
             },
         ),
+        Mode::Idle {
+            connections,
+            server,
+        } => {
+            raise_open_files_limit(connections as u64 * 2 + 64);
+            Target::start(&server.options())
+                .and_then(|target| idle::run(&target, connections))
+                .map(|report| report.to_string())
+        }
+        Mode::History {
+            store,
+            messages,
+            reads,
+        } => store
+            .parse::<StoreKind>()
+            .and_then(|store| {
+                history::run(&history::Options {
+                    store,
+                    messages,
+                    reads,
+                })
+            })
+            .map(|report| report.to_string()),
         Mode::Fanout {
             members,
             rounds,
