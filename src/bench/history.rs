@@ -64,9 +64,11 @@ pub fn run(options: &Options) -> Result<Report, String> {
     }
     let mut depths = Vec::new();
     for fraction in [0.0, 0.5, 0.999] {
-        // Ids are consecutive from the first: a depth is an id.
-        let back = (options.messages as f64 * fraction) as u64;
-        let before = (fraction > 0.0).then(|| first_id + options.messages as u64 - back);
+        // Ids are consecutive from the first: a depth is an id, kept a full page from the start.
+        let room = options.messages.saturating_sub(PAGE as usize) as f64;
+        let back = (room * fraction).round() as u64;
+        let end = first_id + options.messages as u64;
+        let before = (fraction > 0.0).then(|| end - back);
         let mut times = Vec::with_capacity(options.reads);
         for _ in 0..options.reads {
             let start = Instant::now();
