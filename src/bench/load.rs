@@ -128,7 +128,8 @@ pub fn run(target: &Target, options: &Options) -> Result<Report, String> {
                 }
             }
             Pace::Rate { per_second, .. } => {
-                let due = ((now - start).as_secs_f64() * per_second as f64) as u64;
+                // Message k is due at start + k / rate: k = 0 at once.
+                let due = ((now - start).as_secs_f64() * per_second as f64) as u64 + 1;
                 while scheduled < due.min(expected) {
                     let at = start + Duration::from_secs_f64(scheduled as f64 / per_second as f64);
                     let i = (scheduled % clients.len() as u64) as usize;
@@ -143,8 +144,14 @@ pub fn run(target: &Target, options: &Options) -> Result<Report, String> {
         }
         let timeout = match options.pace {
             Pace::Window { .. } => Duration::from_millis(50),
-            // Wake for the next scheduled message.
-            Pace::Rate { .. } => Duration::from_micros(500),
+            // Wake exactly when the next message is due (polling times out with a timerfd, to
+            // the microsecond): late sends would count as server latency.
+            Pace::Rate { per_second, .. } if scheduled < expected => {
+                let next = start + Duration::from_secs_f64(scheduled as f64 / per_second as f64);
+                next.saturating_duration_since(Instant::now())
+                    .min(Duration::from_millis(50))
+            }
+            Pace::Rate { .. } => Duration::from_millis(50),
         };
         events.clear();
         poller

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Runs the benchmark table of docs/benchmarks.md: every measurement 3 times on this machine,
+printing the median of each as a Markdown table. Needs a release build and, for the peer,
+Debian's ngircd (apt-get install -y ngircd).
+
+Usage: scripts/bench-table.py [--runs N] [--quick]
+"""
+import re
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "target" / "release" / "chat-bench"
+RUNS = int(sys.argv[sys.argv.index("--runs") + 1]) if "--runs" in sys.argv else 3
+QUICK = "--quick" in sys.argv
+
+TARGETS = [
+    ("chat-server, sled", ["--spawn", "sled"]),
+    ("chat-server, SQLite", ["--spawn", "sqlite"]),
+    ("chat-server, sled, --keep-data", ["--spawn", "sled", "--server-flag=--keep-data"]),
+    ("chat-server, SQLite, --keep-data", ["--spawn", "sqlite", "--server-flag=--keep-data"]),
+    ("ngircd (stores nothing)", ["--spawn", "ngircd"]),
+]
+
+
+def bench(args):
+    done = subprocess.run([str(BENCH), *args], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"chat-bench {' '.join(args)} failed:\n{done.stderr}")
+    return done.stdout
+
+
+def number(pattern, text):
+    found = re.search(pattern, text)
+    if not found:
+        raise SystemExit(f"no {pattern!r} in:\n{text}")
+    return float(found.group(1))
+
+
+def median_of(args, patterns):
+    runs = [bench(args) for _ in range(RUNS)]
+    return [statistics.median(number(p, r) for r in runs) for p in patterns]
+
+
+def main():
+    subprocess.run(["cargo", "build", "--release", "--bins", "--quiet"], cwd=ROOT, check=True)
+    clients, messages = (20, 1000) if QUICK else (100, 5000)
+    rate_clients, seconds = (100, 2) if QUICK else (1000, 10)
+    print(f"Medians of {RUNS} runs.\n")
+    print(f"| server | throughput, {clients} x {messages} (W=50), msg/s | server CPU, us/msg "
+          f"| load generator CPU | p50 / p99 at 2,000 msg/s over {rate_clients} clients, us |")
+    print("| --- | --- | --- | --- | --- |")
+    for label, target in TARGETS:
+        rate, cpu, own = median_of(
+            ["throughput", "--clients", str(clients), "--messages", str(messages),
+             "--window", "50", *target],
+            [r": (\d+) messages/s", r"CPU [\d.]+ s: ([\d.]+) us a message",
+             r"load generator CPU (\d+)%"])
+        p50, p99 = median_of(
+            ["rate", "--clients", str(rate_clients), "--per-second", "2000",
+             "--seconds", str(seconds), *target],
+            [r"p50 (\d+)", r"p99 (\d+)"])
+        print(f"| {label} | {rate:,.0f} | {cpu:.2f} | {own:.0f}% | {p50:,.0f} / {p99:,.0f} |")
+
+    print("\n| server | KiB a connection, 5,000 idle | KiB a connection, 20,000 idle |")
+    print("| --- | --- | --- |")
+    for label, target in [TARGETS[0], TARGETS[1], TARGETS[4]]:
+        sizes = [500, 1000] if QUICK else [5000, 19000]
+        row = [median_of(["idle", "--connections", str(n), *target],
+                         [r"([\d.]+) KiB a connection"])[0] for n in sizes]
+        print(f"| {label} | {row[0]:.2f} | {row[1]:.2f} |")
+
+    stored = 10_000 if QUICK else 1_000_000
+    print(f"\n| store | history page of 50 in {stored:,} messages: newest, half way, "
+          f"oldest (p50 / p99 client round trip, us) |")
+    print("| --- | --- |")
+    for store in ["sled", "sqlite"]:
+        values = median_of(
+            ["history", "--store", store, "--messages", str(stored), "--reads", "200"],
+            [r"newest page\s+p50\s+(\d+)", r"newest page\s+p50\s+\d+ us\s+p99\s+(\d+)",
+             r"50.0% back\s+p50\s+(\d+)", r"50.0% back\s+p50\s+\d+ us\s+p99\s+(\d+)",
+             r"99.9% back\s+p50\s+(\d+)", r"99.9% back\s+p50\s+\d+ us\s+p99\s+(\d+)"])
+        cells = ", ".join(f"{values[i]:.0f} / {values[i + 1]:.0f}" for i in range(0, 6, 2))
+        print(f"| {store} | {cells} |")
+
+
+if __name__ == "__main__":
+    main()
