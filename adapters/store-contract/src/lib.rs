@@ -12,6 +12,8 @@ use chat_domain::{
 };
 use jiff::Timestamp;
 
+pub mod bench;
+
 /// Opens a store of the adapter under test in `dir`.
 pub type Open<S> = fn(&Path, Retention) -> S;
 
