@@ -4,5 +4,6 @@
 pub mod bench;
 pub mod client;
 pub mod inspect;
+pub mod open_files;
 pub mod server;
 pub mod store;

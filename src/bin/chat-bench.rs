@@ -211,23 +211,8 @@ fn run_load(server: &ServerArgs, options: load::Options) -> Result<String, Strin
     load::run(&target, &options).map(|report| report.to_string())
 }
 
-/// A run holds a socket per client, past the usual soft limit of 1,024 open files: raise the
-/// soft limit, and the hard one too where that is allowed (as root); the servers started here
-/// inherit it.
+/// A run holds a socket per client, past the usual soft limit of 1,024 open files; servers
+/// started here inherit the raised limit.
 fn raise_open_files_limit(wanted: u64) {
-    // SAFETY: getrlimit/setrlimit read and write one rlimit struct this function owns.
-    unsafe {
-        let mut limit: libc::rlimit = std::mem::zeroed();
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 || limit.rlim_cur >= wanted {
-            return;
-        }
-        let raised = libc::rlimit {
-            rlim_cur: wanted,
-            rlim_max: limit.rlim_max.max(wanted),
-        };
-        if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) != 0 {
-            limit.rlim_cur = wanted.min(limit.rlim_max);
-            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
-        }
-    }
+    chat::open_files::raise_limit(wanted);
 }

@@ -629,26 +629,16 @@ fn raise_backlog(listener: &TcpListener) {
     }
 }
 
-/// Raises the soft limit on open files so `connections_max` connections fit (within the hard
-/// limit; a shell's default soft limit of 1,024 would refuse connections long before 10,000).
+/// Raises the limit on open files so `connections_max` connections fit (a shell's default soft
+/// limit of 1,024 would refuse connections long before 10,000); says so if it cannot.
 fn raise_open_files_limit(connections_max: usize) {
     // Sockets, plus the store's files, the poll, the signal pipe and stdio.
     let wanted = u64::try_from(connections_max)
         .unwrap_or(u64::MAX)
         .saturating_add(64);
-    // SAFETY: getrlimit/setrlimit read and write one rlimit struct this function owns.
-    unsafe {
-        let mut limit: libc::rlimit = std::mem::zeroed();
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 || limit.rlim_cur >= wanted {
-            return;
-        }
-        let raised = wanted.min(limit.rlim_max);
-        limit.rlim_cur = raised;
-        if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 || raised < wanted {
-            log!(
-                "open files are limited to {raised}: fewer than {connections_max} connections fit"
-            );
-        }
+    let now = crate::open_files::raise_limit(wanted);
+    if now < wanted {
+        log!("open files are limited to {now}: fewer than {connections_max} connections fit");
     }
 }
 

@@ -282,17 +282,10 @@ impl Client {
     }
 }
 
-/// Raises this process's soft limit on open files to at least `wanted` (within the hard
-/// limit), for tests that hold many sockets at once.
+/// Raises this process's limit on open files to at least `wanted` where allowed, for tests that
+/// hold many sockets at once.
 pub fn raise_open_files_limit(wanted: u64) {
-    // SAFETY: getrlimit/setrlimit read and write one rlimit struct we own.
-    unsafe {
-        let mut limit: libc::rlimit = std::mem::zeroed();
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < wanted {
-            limit.rlim_cur = wanted.min(limit.rlim_max);
-            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
-        }
-    }
+    chat::open_files::raise_limit(wanted);
 }
 
 /// A registered, logged-in client.
