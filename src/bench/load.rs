@@ -15,6 +15,8 @@ use super::peer::{Codec, Incoming};
 use super::server_process::{cpu_time_of, own_cpu_time};
 use super::target::Target;
 
+/// Waiting for one connection to be accepted, at most.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Waiting for the server to log everyone in, at most.
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(60);
 /// With nothing delivered for this long, what is missing is lost.
@@ -248,7 +250,9 @@ pub fn open_idle(target: &Target, count: usize) -> Result<Idle, String> {
 fn connect_all(target: &Target, count: usize, poller: &Poller) -> Result<Vec<Client>, String> {
     (0..count)
         .map(|i| {
-            let stream = TcpStream::connect(target.addr).map_err(io_err("connect"))?;
+            // Bounded: a server that stops accepting ends the run instead of hanging it.
+            let stream = TcpStream::connect_timeout(&target.addr, CONNECT_TIMEOUT)
+                .map_err(|e| format!("connection {i}: {e}"))?;
             stream.set_nodelay(true).map_err(io_err("nodelay"))?;
             stream
                 .set_nonblocking(true)

@@ -27,7 +27,7 @@ fn broken(what: impl std::fmt::Display) -> io::Error {
 impl WireClient {
     /// Connects and says hello.
     pub fn connect(addr: SocketAddr) -> io::Result<Self> {
-        let stream = TcpStream::connect(addr)?;
+        let stream = TcpStream::connect_timeout(&addr, READ_TIMEOUT)?;
         stream.set_nodelay(true)?;
         stream.set_read_timeout(Some(READ_TIMEOUT))?;
         let mut client = WireClient {
