@@ -150,6 +150,28 @@ fn audience(
     Ok(names)
 }
 
+/// Gives members their `roles` (adding any who were not in), writes the notice `what` by
+/// `actor`, and tells the members.
+fn change_roles(
+    store: &mut impl Store,
+    actor: &Username,
+    group: &GroupName,
+    roles: &[(&Username, Role)],
+    what: Notice,
+    now: Timestamp,
+) -> Result<GroupChange, GroupError> {
+    let mut write = GroupWrite::new(group.clone());
+    write.set = roles
+        .iter()
+        .map(|&(user, role)| Member {
+            username: user.clone(),
+            role,
+        })
+        .collect();
+    write.notice = Some(notice(actor, group, what, now));
+    apply(store, write, None)
+}
+
 /// `/create #group [user ...]`: a new group, `creator` its owner, `others` its members.
 pub fn create(
     store: &mut impl Store,
@@ -226,14 +248,8 @@ pub fn invite(
         });
     }
     check_room_for_one_more_group(store, user, limits)?;
-    let mut write = GroupWrite::new(group.clone());
-    write.set.push(Member {
-        username: user.clone(),
-        role: Role::Member,
-    });
     let joined = Notice::Joined { user: user.clone() };
-    write.notice = Some(notice(actor, group, joined, now));
-    apply(store, write, None)
+    change_roles(store, actor, group, &[(user, Role::Member)], joined, now)
 }
 
 /// `/kick #group user`: the owner removes anyone else; an admin removes plain members.
@@ -300,18 +316,9 @@ pub fn hand_over(
     if store.member_role(group, user)?.is_none() {
         return Err(GroupError::NotInGroup(user.clone(), group.clone()));
     }
-    let mut write = GroupWrite::new(group.clone());
-    write.set.push(Member {
-        username: user.clone(),
-        role: Role::Owner,
-    });
-    write.set.push(Member {
-        username: actor.clone(),
-        role: Role::Admin,
-    });
     let new_owner = Notice::NewOwner { user: user.clone() };
-    write.notice = Some(notice(actor, group, new_owner, now));
-    apply(store, write, None)
+    let roles = [(user, Role::Owner), (actor, Role::Admin)];
+    change_roles(store, actor, group, &roles, new_owner, now)
 }
 
 /// `/admin #group user`: the owner makes a member an admin.
@@ -330,14 +337,8 @@ pub fn make_admin(
         Some(Role::Member) => {}
         Some(_) => return Err(GroupError::AlreadyAdmin(user.clone(), group.clone())),
     }
-    let mut write = GroupWrite::new(group.clone());
-    write.set.push(Member {
-        username: user.clone(),
-        role: Role::Admin,
-    });
     let new_admin = Notice::NewAdmin { user: user.clone() };
-    write.notice = Some(notice(actor, group, new_admin, now));
-    apply(store, write, None)
+    change_roles(store, actor, group, &[(user, Role::Admin)], new_admin, now)
 }
 
 /// `/members #group`: the members with their roles, for a member.
