@@ -388,13 +388,9 @@ fn a_connection_the_server_dropped_before_login_is_made_again() {
 
 /// CPU seconds (user + system) the process has used, from /proc.
 fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
-    let fields: Vec<&str> = after_name.split(' ').collect();
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    // SAFETY: sysconf only reads a constant.
-    ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
+    chat::bench::server_process::cpu_time_of(pid)
+        .expect("reads /proc")
+        .as_secs_f64()
 }
 
 #[test]

@@ -185,13 +185,15 @@ pub fn send(
             vec![to.clone(), sender.clone()]
         }
         Recipient::Group(group) => {
-            groups::role_in(store, sender, group).map_err(|e| match e {
-                GroupError::Store(e) => SendError::Store(e),
-                GroupError::NotAMember(_) => SendError::NotAMember(group.clone()),
-                _ => SendError::UnknownGroup(group.clone()),
-            })?;
-            // The members now: someone removed a moment ago receives nothing more.
+            // The members now: someone removed a moment ago receives nothing more. The same
+            // read says whether the sender is one of them.
             let members = store.members(group).map_err(SendError::Store)?;
+            if !members.iter().any(|m| m.username == *sender) {
+                return Err(match store.find_group(group).map_err(SendError::Store)? {
+                    Some(_) => SendError::NotAMember(group.clone()),
+                    None => SendError::UnknownGroup(group.clone()),
+                });
+            }
             members.into_iter().map(|m| m.username).collect()
         }
     };

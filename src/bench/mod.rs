@@ -6,6 +6,6 @@ pub mod history;
 pub mod idle;
 pub mod load;
 pub mod peer;
-mod server_process;
+pub mod server_process;
 pub mod target;
 mod wire_client;

@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use chat::bench::load::{self, Pace};
 use chat::bench::target::{Target, TargetOptions};
+// A run holds a socket per client, past the usual soft limit of 1,024 open files; servers
+// started here inherit the raised limit.
 use chat::bench::{fanout, history, idle};
+use chat::open_files;
 use chat::store::StoreKind;
 use clap::{Args, Parser, Subcommand};
 
@@ -157,7 +160,7 @@ fn main() -> ExitCode {
             connections,
             server,
         } => {
-            raise_open_files_limit(connections as u64 * 2 + 64);
+            open_files::raise_limit(connections as u64 * 2 + 64);
             Target::start(&server.options())
                 .and_then(|target| idle::run(&target, connections))
                 .map(|report| report.to_string())
@@ -181,7 +184,7 @@ fn main() -> ExitCode {
             rounds,
             server,
         } => {
-            raise_open_files_limit(members as u64 * 2 + 64);
+            open_files::raise_limit(members as u64 * 2 + 64);
             let options = server.options();
             fanout::run(&fanout::Options {
                 members,
@@ -206,13 +209,7 @@ fn main() -> ExitCode {
 }
 
 fn run_load(server: &ServerArgs, options: load::Options) -> Result<String, String> {
-    raise_open_files_limit(options.clients as u64 * 2 + 64);
+    open_files::raise_limit(options.clients as u64 * 2 + 64);
     let target = Target::start(&server.options())?;
     load::run(&target, &options).map(|report| report.to_string())
-}
-
-/// A run holds a socket per client, past the usual soft limit of 1,024 open files; servers
-/// started here inherit the raised limit.
-fn raise_open_files_limit(wanted: u64) {
-    chat::open_files::raise_limit(wanted);
 }

@@ -115,26 +115,27 @@ impl Connection {
         frame_bytes_max: usize,
         unsent_bytes_max: usize,
     ) -> Result<(), String> {
-        if self.out_written > 0 && self.out_written == self.out.len() {
-            self.out.clear();
-            self.out_written = 0;
-        }
+        self.reuse_written_buffer();
         encode_frame(frame, frame_bytes_max, &mut self.out).map_err(|e| e.to_string())?;
-        if self.unsent_bytes() > unsent_bytes_max {
-            return Err(format!(
-                "more than {unsent_bytes_max} bytes unsent: a slow reader"
-            ));
-        }
-        Ok(())
+        self.check_unsent(unsent_bytes_max)
     }
 
     /// Queues a frame encoded already (one delivery shared by many connections).
     pub fn queue_bytes(&mut self, frame: &[u8], unsent_bytes_max: usize) -> Result<(), String> {
+        self.reuse_written_buffer();
+        self.out.extend_from_slice(frame);
+        self.check_unsent(unsent_bytes_max)
+    }
+
+    /// Everything queued was written: start the buffer over rather than grow it.
+    fn reuse_written_buffer(&mut self) {
         if self.out_written > 0 && self.out_written == self.out.len() {
             self.out.clear();
             self.out_written = 0;
         }
-        self.out.extend_from_slice(frame);
+    }
+
+    fn check_unsent(&self, unsent_bytes_max: usize) -> Result<(), String> {
         if self.unsent_bytes() > unsent_bytes_max {
             return Err(format!(
                 "more than {unsent_bytes_max} bytes unsent: a slow reader"

@@ -282,12 +282,6 @@ impl Client {
     }
 }
 
-/// Raises this process's limit on open files to at least `wanted` where allowed, for tests that
-/// hold many sockets at once.
-pub fn raise_open_files_limit(wanted: u64) {
-    chat::open_files::raise_limit(wanted);
-}
-
 /// A registered, logged-in client.
 pub fn user(server: &ServerProcess, name: &str) -> Client {
     let mut client = server.client();
