@@ -643,6 +643,39 @@ pub fn groups_survive_a_reopen_with_keep<S: Store>(open: Open<S>) {
     assert!(next.id > sent[1].id);
 }
 
+/// The newest message may be in any conversation, not the one whose key sorts last: ids after
+/// a reopen still go on from the highest.
+pub fn ids_go_on_from_the_newest_message_of_any_conversation<S: Store>(open: Open<S>) {
+    let dir = TempDir::new("newest");
+    let newest = {
+        let mut store = with_users(open, dir.path(), &["alice", "bob", "carol", "dave"]);
+        for (from, to) in [("carol", "dave"), ("bob", "carol"), ("dave", "carol")] {
+            store
+                .append_message(new_message(from, to, "earlier", 1))
+                .expect("append");
+        }
+        // Sorts first of all the conversations: "d:alice:bob".
+        let newest = store
+            .append_message(new_message("alice", "bob", "newest", 2))
+            .expect("append");
+        store.commit().expect("commit");
+        newest
+    };
+    let mut store = open(dir.path(), Retention::Keep);
+    let next = store
+        .append_message(new_message("carol", "dave", "after the reopen", 3))
+        .expect("append");
+    assert!(next.id > newest.id, "{:?} after {:?}", next.id, newest.id);
+    assert_eq!(
+        store
+            .history(&direct("carol", "dave"), MessageId::FIRST, None, 10)
+            .expect("history")
+            .len(),
+        3,
+        "carol to dave, dave to carol, and the one after the reopen"
+    );
+}
+
 /// Expands to one `#[test]` per contract check, each opening stores with `$open`.
 #[macro_export]
 macro_rules! store_contract_tests {
@@ -655,6 +688,7 @@ macro_rules! store_contract_tests {
             history_pages_by_before_and_limit,
             conversations_are_isolated,
             reopening_with_keep_keeps_everything,
+            ids_go_on_from_the_newest_message_of_any_conversation,
             reopening_with_wipe_erases_everything,
             keep_on_a_new_directory_starts_empty,
             a_batch_committed_once_survives_together,

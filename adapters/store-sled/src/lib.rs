@@ -1,10 +1,10 @@
 //! The sled storage adapter (the default). Trees laid out so a history page is one bounded
 //! range scan and a group's members, or a user's groups, one prefix scan:
 //! - `users`: lowercase username -> postcard `StoredUser`
-//! - `messages`: message id (u64 big-endian) -> postcard `StoredMessage`; its last key gives the
-//!   next id on reopen. Text and group notices alike (`Content::to_stored`).
-//! - `conversations`: conversation key, 0x00, message id (big-endian) -> nothing; big-endian ids
-//!   sort numerically, so the newest page before an id is a reverse scan of one key range.
+//! - `conversations`: conversation key, 0x00, message id (u64 big-endian) -> postcard
+//!   `StoredMessage` (text and group notices alike, `Content::to_stored`). Big-endian ids sort
+//!   numerically, so a history page is a reverse scan of one key range, and a message is one
+//!   insert (a second tree keyed by id alone cost half of each send: docs/benchmarks.md).
 //! - `groups`: group name -> postcard `StoredGroup`
 //! - `members`: group name, 0x00, username -> role name
 //! - `memberships`: username, 0x00, group name -> role name (the same facts, keyed for `groups_of`)
@@ -28,7 +28,6 @@ pub const SLED_DIR_NAME: &str = "sled";
 pub struct SledStore {
     db: sled::Db,
     users: sled::Tree,
-    messages: sled::Tree,
     conversations: sled::Tree,
     groups: sled::Tree,
     members: sled::Tree,
@@ -100,20 +99,25 @@ impl SledStore {
     }
 
     fn from_db(db: sled::Db, retention: Retention) -> Result<Self, StoreError> {
+        if db.tree_names().iter().any(|name| name == OLD_MESSAGES_TREE) {
+            return Err(StoreError::Corrupt(
+                "sled: this store was written by an older chat-server, which kept messages in a \
+                 layout this one does not read; start without --keep-data to wipe it"
+                    .into(),
+            ));
+        }
         let users = db.open_tree("users").map_err(unavailable)?;
-        let messages = db.open_tree("messages").map_err(unavailable)?;
         let conversations = db.open_tree("conversations").map_err(unavailable)?;
         let groups = db.open_tree("groups").map_err(unavailable)?;
         let members = db.open_tree("members").map_err(unavailable)?;
         let memberships = db.open_tree("memberships").map_err(unavailable)?;
-        let next_id = match messages.last().map_err(unavailable)? {
+        let next_id = match last_id(&conversations)? {
             None => MessageId::FIRST,
-            Some((key, _)) => decode_id(&key)?.next(),
+            Some(id) => id.next(),
         };
         Ok(SledStore {
             db,
             users,
-            messages,
             conversations,
             groups,
             members,
@@ -165,13 +169,16 @@ impl SledStore {
 
     /// Every message, in id order: for the inspector.
     pub fn all_messages(&self) -> Result<Vec<Message>, StoreError> {
-        self.messages
+        let mut messages = self
+            .conversations
             .iter()
             .map(|entry| {
                 let (key, value) = entry.map_err(unavailable)?;
-                decode_message(decode_id(&key)?, &value)
+                decode_message(id_after_prefix(&key)?, &value)
             })
-            .collect()
+            .collect::<Result<Vec<_>, _>>()?;
+        messages.sort_unstable_by_key(|message| message.id);
+        Ok(messages)
     }
 
     /// Every group, in name order: for the inspector.
@@ -191,17 +198,42 @@ impl SledStore {
             })
             .collect()
     }
+}
 
-    fn message(&self, id: MessageId) -> Result<Message, StoreError> {
-        match self
-            .messages
-            .get(id.get().to_be_bytes())
-            .map_err(unavailable)?
-        {
-            Some(value) => decode_message(id, &value),
-            None => Err(corrupt("conversation index names a missing message", id)),
+/// The tree earlier versions kept messages in, by id alone; its presence means the old layout.
+const OLD_MESSAGES_TREE: &[u8] = b"messages";
+
+/// The highest message id in the store: the last key of each conversation, found by one seek
+/// per conversation rather than a scan of every message.
+fn last_id(conversations: &sled::Tree) -> Result<Option<MessageId>, StoreError> {
+    let mut last: Option<MessageId> = None;
+    let mut from: Vec<u8> = Vec::new();
+    while let Some(entry) = conversations.range(from.as_slice()..).next() {
+        let (key, _) = entry.map_err(unavailable)?;
+        let prefix_bytes = key
+            .iter()
+            .position(|&byte| byte == 0)
+            .ok_or_else(|| corrupt("conversation key", "no 0x00 after the conversation"))?;
+        // The prefix with its 0x00 raised to 0x01 sorts after all of this conversation's keys.
+        let mut after = key[..=prefix_bytes].to_vec();
+        after[prefix_bytes] = 1;
+        if let Some(entry) = conversations.range(..after.as_slice()).next_back() {
+            let (key, _) = entry.map_err(unavailable)?;
+            let id = id_after_prefix(&key)?;
+            last = Some(last.map_or(id, |known| known.max(id)));
         }
+        from = after;
     }
+    Ok(last)
+}
+
+/// The message id that ends a `conversations` key.
+fn id_after_prefix(key: &[u8]) -> Result<MessageId, StoreError> {
+    let start = key
+        .len()
+        .checked_sub(8)
+        .ok_or_else(|| corrupt("conversation key", "shorter than an id"))?;
+    decode_id(&key[start..])
 }
 
 /// How long `open` waits for sled's directory lock. sled releases it only when its background
@@ -273,11 +305,10 @@ fn decode_message(id: MessageId, value: &[u8]) -> Result<Message, StoreError> {
     })
 }
 
-/// A message as its three writes: key and value in `messages`, key in `conversations`.
+/// A message as its one write to `conversations`.
 struct EncodedMessage {
-    key: [u8; 8],
+    key: Vec<u8>,
     value: Vec<u8>,
-    index_key: Vec<u8>,
 }
 
 fn encode_message(id: MessageId, message: &NewMessage) -> Result<EncodedMessage, StoreError> {
@@ -292,13 +323,9 @@ fn encode_message(id: MessageId, message: &NewMessage) -> Result<EncodedMessage,
         sent_at_ms: message.sent_at.as_millisecond(),
     };
     let value = postcard::to_stdvec(&stored).map_err(|e| corrupt("encode message", e))?;
-    let mut index_key = conversation_prefix(&message.conversation());
-    index_key.extend_from_slice(&id.get().to_be_bytes());
-    Ok(EncodedMessage {
-        key: id.get().to_be_bytes(),
-        value,
-        index_key,
-    })
+    let mut key = conversation_prefix(&message.conversation());
+    key.extend_from_slice(&id.get().to_be_bytes());
+    Ok(EncodedMessage { key, value })
 }
 
 /// `a`, 0x00, `b`: no name holds 0x00, so one name's keys never mix with another's.
@@ -355,13 +382,8 @@ impl Store for SledStore {
     fn append_message(&mut self, message: NewMessage) -> Result<Message, StoreError> {
         let id = self.next_id;
         let encoded = encode_message(id, &message)?;
-        // The message first, then its index entry: sled recovers a prefix of the writes after a
-        // crash, so an index entry never outlives its message.
-        self.messages
-            .insert(encoded.key, encoded.value)
-            .map_err(unavailable)?;
         self.conversations
-            .insert(encoded.index_key, &[])
+            .insert(encoded.key, encoded.value)
             .map_err(unavailable)?;
         self.next_id = id.next();
         Ok(message.with_id(id))
@@ -390,9 +412,8 @@ impl Store for SledStore {
             .rev()
             .take(limit)
         {
-            let (key, _) = entry.map_err(unavailable)?;
-            let id = decode_id(&key[prefix.len()..])?;
-            page.push(self.message(id)?);
+            let (key, value) = entry.map_err(unavailable)?;
+            page.push(decode_message(decode_id(&key[prefix.len()..])?, &value)?);
         }
         page.reverse();
         Ok(page)
@@ -451,12 +472,11 @@ impl Store for SledStore {
             &self.groups,
             &self.members,
             &self.memberships,
-            &self.messages,
             &self.conversations,
         );
         // All of it in one sled transaction: a crash or error part-way leaves none of it.
         trees
-            .transaction(|(groups, members, memberships, messages, conversations)| {
+            .transaction(|(groups, members, memberships, conversations)| {
                 if let Some(record) = &record {
                     if groups.get(group)?.is_some() {
                         return Err(ConflictableTransactionError::Abort(corrupt(
@@ -480,8 +500,7 @@ impl Store for SledStore {
                     groups.remove(group)?;
                 }
                 if let Some(encoded) = &notice {
-                    messages.insert(&encoded.key, encoded.value.as_slice())?;
-                    conversations.insert(encoded.index_key.as_slice(), &[])?;
+                    conversations.insert(encoded.key.as_slice(), encoded.value.as_slice())?;
                 }
                 Ok(())
             })

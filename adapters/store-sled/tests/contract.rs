@@ -21,3 +21,31 @@ fn a_second_open_of_a_held_store_fails_with_a_clear_error() {
     assert_eq!(chat_domain::ErrorCode::code(&err), "storage_unavailable");
     assert!(err.detail().contains("another server"), "{}", err.detail());
 }
+
+#[test]
+fn a_store_in_the_old_layout_is_refused_with_keep_and_wiped_without() {
+    let dir = chat_store_contract::TempDir::new("sled-old-layout");
+    {
+        // The layout before messages moved into `conversations`: a tree keyed by id alone.
+        let db = sled::open(SledStore::path_in(dir.path())).expect("sled opens");
+        let old = db.open_tree("messages").expect("tree");
+        old.insert(1u64.to_be_bytes(), b"old".as_slice())
+            .expect("insert");
+        db.flush().expect("flush");
+    }
+    let err = SledStore::open(dir.path(), Retention::Keep)
+        .err()
+        .expect("the old layout is refused");
+    assert!(
+        err.detail().contains("older chat-server"),
+        "{}",
+        err.detail()
+    );
+    assert!(
+        err.detail().contains("without --keep-data"),
+        "{}",
+        err.detail()
+    );
+    let store = SledStore::open(dir.path(), Retention::Wipe).expect("wiping opens it");
+    assert!(store.all_messages().expect("read").is_empty());
+}

@@ -44,6 +44,11 @@ CREATE TABLE IF NOT EXISTS members (
 CREATE INDEX IF NOT EXISTS members_by_user ON members (username, group_name);
 ";
 
+/// The page cache, in KiB (SQLite's default is 2 MiB).
+const CACHE_KIB: u32 = 64 * 1024;
+/// WAL pages between automatic checkpoints (SQLite's default is 1,000).
+const CHECKPOINT_PAGES: u32 = 20_000;
+
 const MESSAGE_COLUMNS: &str = "id, sender, recipient, body, sent_at_ms";
 
 pub struct SqliteStore {
@@ -90,9 +95,15 @@ impl SqliteStore {
             Retention::Wipe => "OFF",
             Retention::Keep => "FULL",
         };
+        // Sends land on random pages of the conversation index, so most pages a commit writes
+        // are distinct: a 64 MiB page cache keeps the index in memory, and checkpointing every
+        // 20,000 pages (80 MiB of WAL) instead of 1,000 copies a page written many times over
+        // once. Together 1.25x the messages a second (docs/benchmarks.md).
         connection
             .execute_batch(&format!(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA busy_timeout = 0;"
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
+                 PRAGMA busy_timeout = 0; PRAGMA cache_size = -{CACHE_KIB}; \
+                 PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES};"
             ))
             .map_err(unavailable)?;
         connection.execute_batch(SCHEMA).map_err(unavailable)?;
