@@ -12,6 +12,7 @@ pub mod limits;
 pub mod message;
 pub mod password;
 pub mod ports;
+pub mod rate;
 pub mod rules;
 pub mod username;
 

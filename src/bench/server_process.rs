@@ -19,13 +19,28 @@ pub struct ServerProcess {
     dir: PathBuf,
 }
 
+/// The abuse limits lifted, as ngircd's flood limits are for it: a load generator is one
+/// address sending as fast as it can, which is what the defaults exist to stop.
+pub const ABUSE_LIMITS_LIFTED: [&str; 10] = [
+    "--message-burst",
+    "1000000",
+    "--messages-per-sec",
+    "1000000",
+    "--max-connections-per-address",
+    "1000000",
+    "--registrations-per-hour",
+    "1000000",
+    "--login-failures-per-min",
+    "1000000",
+];
+
 pub fn temp_dir(label: &str) -> PathBuf {
     std::env::temp_dir().join(format!("chat-bench-{label}-{}", std::process::id()))
 }
 
 impl ServerProcess {
     /// Starts chat-server on `store` with cheap password hashing (hashing is not what is
-    /// measured, and a run registers many users).
+    /// measured, and a run registers many users) and the abuse limits lifted.
     pub fn spawn(store: &str, extra: &[&str]) -> Result<Self, String> {
         Self::spawn_on(store, temp_dir(store), extra)
     }
@@ -39,6 +54,7 @@ impl ServerProcess {
             .arg("--data")
             .arg(&dir)
             .args(["--hash-memory-kib", "64", "--hash-passes", "1"])
+            .args(ABUSE_LIMITS_LIFTED)
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

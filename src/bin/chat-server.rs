@@ -7,15 +7,23 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use chat::server::Server;
+use chat::server::abuse::AbuseLimits;
 use chat::server::config::{Config, DEFAULT_PORT, HashingConfig, Limits};
 use chat::store::StoreKind;
+use chat_domain::rate::RateLimit;
 use chat_domain::rules::groups::GroupLimits;
 use clap::builder::TypedValueParser;
 use clap::{Parser, Subcommand};
 
 /// A small chat server: one thread, one event loop, messages stored in sled or SQLite.
 #[derive(Parser, Debug)]
-#[command(version, about, args_conflicts_with_subcommands = true)]
+// A flag given twice takes its last value, so a wrapper's defaults can be overridden.
+#[command(
+    version,
+    about,
+    args_conflicts_with_subcommands = true,
+    args_override_self = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Tool>,
@@ -69,6 +77,24 @@ struct Args {
     /// Seconds a connection has to log in.
     #[arg(long, default_value_t = 60)]
     login_timeout_secs: u64,
+    /// Seconds a frame may take to arrive once it has begun (a trickling client is closed).
+    #[arg(long, default_value_t = 30)]
+    frame_timeout_secs: u64,
+    /// Failed log-ins allowed a minute, per username and per address.
+    #[arg(long, default_value_t = 5)]
+    login_failures_per_min: u32,
+    /// New accounts allowed an hour per address.
+    #[arg(long, default_value_t = 10)]
+    registrations_per_hour: u32,
+    /// Messages a user may send at once before the steady rate applies.
+    #[arg(long, default_value_t = 50)]
+    message_burst: u32,
+    /// Messages a second a user may send, steadily (all their devices together).
+    #[arg(long, default_value_t = 10)]
+    messages_per_sec: u32,
+    /// Connections one address may have open at once (an IPv6 /64 counts as one address).
+    #[arg(long, default_value_t = 64)]
+    max_connections_per_address: usize,
     /// Members a group may have (at most 1,500: a list of them must fit in one frame).
     #[arg(long, default_value_t = chat_domain::limits::GROUP_MEMBERS_MAX,
           value_parser = clap::value_parser!(u16).range(1..=1500).map(usize::from))]
@@ -131,6 +157,17 @@ fn serve(args: Args) -> ExitCode {
         idle_ping_after: Duration::from_secs(args.idle_ping_secs),
         handshake_timeout: Duration::from_secs(args.handshake_timeout_secs),
         login_timeout: Duration::from_secs(args.login_timeout_secs),
+        frame_timeout: Duration::from_secs(args.frame_timeout_secs),
+        abuse: AbuseLimits {
+            login_failures: RateLimit::per(args.login_failures_per_min, Duration::from_secs(60)),
+            registrations: RateLimit::per(args.registrations_per_hour, Duration::from_secs(3600)),
+            messages: RateLimit {
+                burst: args.message_burst.max(1),
+                interval: RateLimit::per(args.messages_per_sec, Duration::from_secs(1)).interval,
+            },
+            connections_per_address: args.max_connections_per_address,
+            ..AbuseLimits::default()
+        },
         delivery_writes_per_turn: args.delivery_writes_per_turn.max(1),
         groups: GroupLimits {
             members_max: args.max_group_members,

@@ -8,6 +8,7 @@ use chat_domain::rules::HistoryPaging;
 use chat_domain::rules::groups::GroupLimits;
 use chat_wire::FRAME_BYTES_MAX;
 
+use super::abuse::AbuseLimits;
 use crate::store::StoreKind;
 
 /// The port the server listens on, and the client connects to, unless told otherwise.
@@ -37,6 +38,9 @@ pub struct Limits {
     pub handshake_timeout: Duration,
     /// A connection must log in within this of connecting.
     pub login_timeout: Duration,
+    /// A frame, once its first byte arrived, must be whole within this (a client that trickles
+    /// bytes to hold a connection open is closed).
+    pub frame_timeout: Duration,
     /// Silence after which the server pings a connection.
     pub idle_ping_after: Duration,
     /// Further silence after the ping after which the connection is closed.
@@ -52,6 +56,8 @@ pub struct Limits {
     /// later turns, with other clients' replies written in between: this bounds the delay a
     /// big group imposes on everyone else.
     pub delivery_writes_per_turn: usize,
+    /// Failed log-ins, new accounts, messages and connections per user or address.
+    pub abuse: AbuseLimits,
 }
 
 impl Default for Limits {
@@ -62,6 +68,7 @@ impl Default for Limits {
             unsent_bytes_max: 1024 * 1024,
             handshake_timeout: Duration::from_secs(10),
             login_timeout: Duration::from_secs(60),
+            frame_timeout: Duration::from_secs(30),
             idle_ping_after: Duration::from_secs(120),
             idle_close_after: Duration::from_secs(30),
             close_grace: Duration::from_secs(5),
@@ -69,6 +76,7 @@ impl Default for Limits {
             history: HistoryPaging::default(),
             groups: GroupLimits::default(),
             delivery_writes_per_turn: 64,
+            abuse: AbuseLimits::default(),
         }
     }
 }

@@ -33,6 +33,8 @@ pub struct Connection {
     pub closing_since: Option<Instant>,
     pub opened_at: Instant,
     pub last_heard: Instant,
+    /// When the unfinished frame in the decoder began to arrive, if there is one.
+    pub partial_since: Option<Instant>,
     pub pinged: bool,
     /// The peer closed its side or reading failed: nothing more will be read.
     pub read_closed: bool,
@@ -70,6 +72,7 @@ impl Connection {
             closing_since: None,
             opened_at: now,
             last_heard: now,
+            partial_since: None,
             pinged: false,
             read_closed: false,
             write_queued: false,

@@ -3,6 +3,7 @@
 //! once, then queues and writes the replies and deliveries. Password hashing runs on a small
 //! pool and comes back through a `Waker`. Nothing on this thread blocks except `poll` itself.
 
+pub mod abuse;
 pub mod config;
 mod connection;
 mod groups;
@@ -25,6 +26,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
 
+use self::abuse::Guards;
 use self::config::Config;
 use self::connection::{Connection, ReadOutcome, WriteOutcome};
 use self::hashing::HashPool;
@@ -39,6 +41,8 @@ const FIRST_CONNECTION: usize = 3;
 const LISTEN_BACKLOG: i32 = 1024;
 /// How often timeouts are checked; also the longest `poll` sleeps.
 const TIMER_TICK: Duration = Duration::from_millis(250);
+/// How often the abuse limits forget buckets that are full again.
+const FORGET_EVERY: Duration = Duration::from_secs(10);
 
 macro_rules! log {
     ($($arg:tt)*) => { eprintln!("chat-server: {}", format_args!($($arg)*)) };
@@ -94,8 +98,13 @@ pub struct Server {
     /// members is spread over turns and the replies of other clients go out in between.
     write_queue: VecDeque<Token>,
     config: Config,
+    /// Rate limits and connection counts per user and address.
+    guards: Guards,
+    /// The epoch of the abuse limits' clock.
+    started: Instant,
     now: Instant,
     next_timer_check: Instant,
+    next_forget: Instant,
     shutdown_deadline: Option<Instant>,
 }
 
@@ -173,11 +182,19 @@ impl Server {
             dummy_hash,
             outbox: Vec::new(),
             write_queue: VecDeque::new(),
+            guards: Guards::new(&config.limits.abuse),
             config,
+            started: now,
             now,
             next_timer_check: now + TIMER_TICK,
+            next_forget: now + FORGET_EVERY,
             shutdown_deadline: None,
         })
+    }
+
+    /// This turn's time as the abuse limits count it.
+    fn since_start(&self) -> Duration {
+        self.now.duration_since(self.started)
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -252,6 +269,14 @@ impl Server {
                         );
                         continue;
                     }
+                    if !self.guards.connection_opened(peer.ip()) {
+                        refuse(
+                            &mut socket,
+                            "too_many_connections",
+                            "Your address has too many connections open; close one first.",
+                        );
+                        continue;
+                    }
                     // Replies are small and latency matters: never wait on Nagle's algorithm.
                     if let Err(e) = socket.set_nodelay(true) {
                         log!("{peer}: cannot set TCP_NODELAY: {e}");
@@ -264,6 +289,7 @@ impl Server {
                         Interest::READABLE | Interest::WRITABLE,
                     ) {
                         log!("{peer}: cannot register: {e}");
+                        self.guards.connection_closed(peer.ip());
                         continue;
                     }
                     let connection =
@@ -341,8 +367,19 @@ impl Server {
                 return;
             }
             let frame = match connection.decoder.next_frame() {
-                Ok(None) => return,
-                Ok(Some(frame)) => frame,
+                Ok(None) => {
+                    // What is left is the start of a frame: it has `frame_timeout` to finish.
+                    if connection.decoder.buffered_bytes() == 0 {
+                        connection.partial_since = None;
+                    } else {
+                        connection.partial_since.get_or_insert(self.now);
+                    }
+                    return;
+                }
+                Ok(Some(frame)) => {
+                    connection.partial_since = None;
+                    frame
+                }
                 Err(e) => {
                     let message = e.to_string();
                     self.close_with(token, e.code(), &message);
@@ -527,6 +564,7 @@ impl Server {
         self.log_out(token);
         if let Some(mut connection) = self.connections.remove(&token) {
             let _ = self.poll.registry().deregister(&mut connection.socket);
+            self.guards.connection_closed(connection.peer.ip());
             if !reason.starts_with("closed") {
                 log!("{}: disconnected: {reason}", connection.peer);
             }
@@ -564,11 +602,25 @@ impl Server {
         let mut expired = Vec::new();
         let mut to_ping = Vec::new();
         let mut overdue = Vec::new();
+        if now >= self.next_forget {
+            let since_start = self.since_start();
+            self.guards.forget_full(since_start);
+            self.next_forget = now + FORGET_EVERY;
+        }
         for (token, connection) in &mut self.connections {
             if let Some(since) = connection.closing_since {
                 if now.duration_since(since) > limits.close_grace {
                     overdue.push(*token);
                 }
+                continue;
+            }
+            // Whole frames waiting behind a password check are not a trickle.
+            if !connection.hashing
+                && connection
+                    .partial_since
+                    .is_some_and(|since| now.duration_since(since) > limits.frame_timeout)
+            {
+                expired.push((*token, "frame_timeout", "A frame took too long to arrive."));
                 continue;
             }
             let age = now.duration_since(connection.opened_at);

@@ -112,6 +112,9 @@ impl Server {
                     Ok(body) => body,
                     Err(e) => return self.reply_error(token, id, e.code(), e.to_string()),
                 };
+                if let Err(e) = self.guards.may_send(&user, self.since_start()) {
+                    return self.reply_error(token, id, e.code(), e.to_string());
+                }
                 self.send(token, id, &user, recipient, body);
             }
             (
@@ -176,6 +179,11 @@ impl Server {
         if let Err(e) = rules::check_register(&self.store, &username) {
             return self.reply_error(token, id, e.code(), e.to_string());
         }
+        if let Some(ip) = self.peer_ip(token)
+            && let Err(e) = self.guards.may_register(ip, self.since_start())
+        {
+            return self.reply_error(token, id, e.code(), e.to_string());
+        }
         self.submit(token, id, Job::Register { username, password });
     }
 
@@ -184,6 +192,12 @@ impl Server {
             Ok(username) => username,
             Err(e) => return self.reply_error(token, id, e.code(), e.to_string()),
         };
+        // Checked before any hashing is spent on it.
+        if let Some(ip) = self.peer_ip(token)
+            && let Err(e) = self.guards.may_try_login(&username, ip, self.since_start())
+        {
+            return self.reply_error(token, id, e.code(), e.to_string());
+        }
         let password = match Password::new(password) {
             // A password that could never have been registered is simply wrong, after the same
             // wait as any other: checking it against the dummy keeps the timing uniform.
@@ -197,6 +211,10 @@ impl Server {
             Ok(attempt) => self.submit(token, id, Job::LogIn { attempt, password }),
             Err(e) => self.reply_error(token, id, e.code(), e.to_string()),
         }
+    }
+
+    fn peer_ip(&self, token: Token) -> Option<std::net::IpAddr> {
+        self.connections.get(&token).map(|c| c.peer.ip())
     }
 
     fn submit(&mut self, token: Token, request_id: u32, work: Job) {
@@ -315,14 +333,26 @@ impl Server {
                 Done::LogIn {
                     attempt,
                     matches: Ok(matches),
-                } => match attempt.finish(matches) {
-                    Ok(user) => {
-                        let username = user.to_string();
-                        self.log_in(token, user);
-                        self.reply(token, id, Reply::LoggedIn { username });
+                } => {
+                    let ip = connection.peer.ip();
+                    let attempt_name = attempt.username.clone();
+                    match attempt.finish(matches) {
+                        Ok(user) => {
+                            let username = user.to_string();
+                            self.log_in(token, user);
+                            self.reply(token, id, Reply::LoggedIn { username });
+                        }
+                        Err(e) => {
+                            let name = match &e {
+                                rules::LoginError::WrongPassword => Some(&attempt_name),
+                                _ => None,
+                            };
+                            let now = self.since_start();
+                            self.guards.login_failed(name, ip, now);
+                            self.reply_error(token, id, e.code(), e.to_string());
+                        }
                     }
-                    Err(e) => self.reply_error(token, id, e.code(), e.to_string()),
-                },
+                }
                 Done::Register { hash: Err(e), .. }
                 | Done::LogIn {
                     matches: Err(e), ..

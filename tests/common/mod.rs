@@ -27,8 +27,17 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts `chat-server` with cheap hashing (the cost is not under test here) and `extra`.
+    /// Starts `chat-server` with cheap hashing (the cost is not under test here), the abuse
+    /// limits lifted (every test client is one address, and many send in bursts), and `extra`,
+    /// whose flags override those.
     pub fn start(store: &'static str, data: &TempDir, extra: &[&str]) -> Self {
+        let mut flags = chat::bench::server_process::ABUSE_LIMITS_LIFTED.to_vec();
+        flags.extend_from_slice(extra);
+        Self::start_with_abuse_limits(store, data, &flags)
+    }
+
+    /// Starts `chat-server` with cheap hashing and `extra`, the abuse limits at their defaults.
+    pub fn start_with_abuse_limits(store: &'static str, data: &TempDir, extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_chat-server"))
             .args(["--listen", "127.0.0.1:0", "--store", store])
             .arg("--data")
@@ -118,7 +127,24 @@ impl Client {
 
     /// Connects without a handshake.
     pub fn connect_raw(addr: SocketAddr) -> Self {
-        let stream = TcpStream::connect(addr).expect("connects");
+        Self::from_stream(TcpStream::connect(addr).expect("connects"))
+    }
+
+    /// Connects from another loopback address (127.0.0.2, say), which the server counts as
+    /// another address, and does the handshake.
+    pub fn connect_from(source: std::net::Ipv4Addr, addr: SocketAddr) -> Self {
+        let mut client = Self::from_stream(connect_from(source, addr));
+        client.write_frame(&ClientFrame::Hello(Hello {
+            magic: MAGIC,
+            version: PROTOCOL_VERSION,
+        }));
+        match client.read_frame() {
+            Some(ServerFrame::Welcome { .. }) => client,
+            other => panic!("expected Welcome, got {other:?}"),
+        }
+    }
+
+    fn from_stream(stream: TcpStream) -> Self {
         stream
             .set_read_timeout(Some(READ_TIMEOUT))
             .expect("timeout");
@@ -279,6 +305,36 @@ impl Client {
                 other => panic!("expected an event, got {other:?}"),
             }
         }
+    }
+}
+
+/// A TCP connection to `addr` from `source` (std cannot bind before connecting).
+fn connect_from(source: std::net::Ipv4Addr, addr: SocketAddr) -> TcpStream {
+    use std::os::fd::FromRawFd;
+    let SocketAddr::V4(addr) = addr else {
+        panic!("an IPv4 server address");
+    };
+    let sockaddr = |ip: std::net::Ipv4Addr, port: u16| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(ip).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    let size = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: plain socket calls on a descriptor this function owns until it is handed to
+    // TcpStream; each address is a valid sockaddr_in of the size given.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+        let local = sockaddr(source, 0);
+        let bound = libc::bind(fd, (&raw const local).cast(), size);
+        assert_eq!(bound, 0, "bind: {}", std::io::Error::last_os_error());
+        let remote = sockaddr(*addr.ip(), addr.port());
+        let connected = libc::connect(fd, (&raw const remote).cast(), size);
+        assert_eq!(connected, 0, "connect: {}", std::io::Error::last_os_error());
+        TcpStream::from_raw_fd(fd)
     }
 }
 
