@@ -5,8 +5,8 @@ use std::path::Path;
 use std::str::FromStr;
 
 use chat_domain::{
-    Conversation, GroupName, GroupRecord, GroupWrite, Inserted, Member, Message, MessageId,
-    NewMessage, Retention, Role, Store, StoreError, UserRecord, Username,
+    ClientMessageId, Conversation, GroupName, GroupRecord, GroupWrite, Inserted, Member, Message,
+    MessageId, NewMessage, Retention, Role, Store, StoreError, UserRecord, Username,
 };
 use chat_store_sled::SledStore;
 use chat_store_sqlite::SqliteStore;
@@ -104,6 +104,16 @@ impl Store for AnyStore {
 
     fn append_message(&mut self, message: NewMessage) -> Result<Message, StoreError> {
         forward!(self, s => s.append_message(message))
+    }
+
+    fn find_resent(
+        &self,
+        conversation: &Conversation,
+        sender: &Username,
+        client_message_id: ClientMessageId,
+        window: usize,
+    ) -> Result<Option<Message>, StoreError> {
+        forward!(self, s => s.find_resent(conversation, sender, client_message_id, window))
     }
 
     fn history(

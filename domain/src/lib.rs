@@ -20,7 +20,9 @@ pub use body::{BodyError, MessageBody};
 pub use command::{Command, CommandError};
 pub use error::ErrorCode;
 pub use group::{GroupName, GroupNameError, GroupRecord, Member, Role};
-pub use message::{Content, Conversation, Message, MessageId, NewMessage, Notice, Recipient};
+pub use message::{
+    ClientMessageId, Content, Conversation, Message, MessageId, NewMessage, Notice, Recipient,
+};
 pub use password::{Password, PasswordError, PasswordHash};
 pub use ports::{
     GroupWrite, HashError, Inserted, PasswordHasher, Retention, Store, StoreError, UserRecord,

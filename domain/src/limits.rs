@@ -21,3 +21,7 @@ pub const HISTORY_PAGE_MAX: u32 = 500;
 pub const GROUP_MEMBERS_MAX: usize = 1_000;
 /// Groups a user may belong to.
 pub const GROUPS_PER_USER_MAX: usize = 100;
+/// How far back a resend is looked for: the newest this many messages of its conversation. A
+/// client resends what was unacknowledged when its connection dropped, so the original, if it
+/// was stored, is among the newest.
+pub const RESEND_WINDOW_MESSAGES: usize = 1_000;

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::group::{GroupName, GroupRecord, Member, Role};
-use crate::message::{Conversation, Message, MessageId, NewMessage};
+use crate::message::{ClientMessageId, Conversation, Message, MessageId, NewMessage};
 use crate::ports::{GroupWrite, Inserted, Store, StoreError, UserRecord};
 use crate::username::Username;
 
@@ -11,6 +11,8 @@ use crate::username::Username;
 pub struct MemoryStore {
     users: BTreeMap<Username, UserRecord>,
     messages: Vec<Message>,
+    /// The client message id of each message in `messages`, at the same index.
+    client_message_ids: Vec<Option<ClientMessageId>>,
     groups: BTreeMap<GroupName, GroupRecord>,
     members: BTreeMap<(GroupName, Username), Role>,
     /// When set, every call fails with this error: how tests reach the storage error paths.
@@ -47,9 +49,29 @@ impl Store for MemoryStore {
             .messages
             .last()
             .map_or(MessageId::FIRST, |m| m.id.next());
+        self.client_message_ids.push(message.client_message_id);
         let message = message.with_id(id);
         self.messages.push(message.clone());
         Ok(message)
+    }
+
+    fn find_resent(
+        &self,
+        conversation: &Conversation,
+        sender: &Username,
+        client_message_id: ClientMessageId,
+        window: usize,
+    ) -> Result<Option<Message>, StoreError> {
+        self.check()?;
+        Ok(self
+            .messages
+            .iter()
+            .zip(&self.client_message_ids)
+            .rev()
+            .filter(|(m, _)| m.conversation() == *conversation)
+            .take(window)
+            .find(|(m, id)| m.sender == *sender && **id == Some(client_message_id))
+            .map(|(m, _)| m.clone()))
     }
 
     fn history(

@@ -1,7 +1,8 @@
-//! Messages and where they go: `MessageId`, `Recipient`, `Conversation`, `Content` (text, or a
-//! group's notice of who joined or left), `NewMessage`, `Message`.
+//! Messages and where they go: `MessageId`, `ClientMessageId`, `Recipient`, `Conversation`,
+//! `Content` (text, or a group's notice of who joined or left), `NewMessage`, `Message`.
 
 use std::fmt;
+use std::num::NonZeroU64;
 
 use jiff::Timestamp;
 
@@ -34,6 +35,23 @@ impl MessageId {
 impl fmt::Display for MessageId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
+    }
+}
+
+/// The sender's own number for a message, unique per sender (clients start at a random
+/// number): what lets a resend after a lost acknowledgement be recognised. Never 0, which on
+/// the wire means "none".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClientMessageId(NonZeroU64);
+
+impl ClientMessageId {
+    /// `None` for 0.
+    pub fn new(raw: u64) -> Option<Self> {
+        NonZeroU64::new(raw).map(ClientMessageId)
+    }
+
+    pub fn get(self) -> u64 {
+        self.0.get()
     }
 }
 
@@ -201,6 +219,8 @@ pub struct NewMessage {
     pub content: Content,
     /// Millisecond precision, UTC: what the stores keep, so what is acknowledged is what is read back.
     pub sent_at: Timestamp,
+    /// The sender's number for it, if the client gave one; group notices have none.
+    pub client_message_id: Option<ClientMessageId>,
 }
 
 impl NewMessage {

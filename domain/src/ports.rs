@@ -6,7 +6,7 @@ use jiff::Timestamp;
 
 use crate::error::ErrorCode;
 use crate::group::{GroupName, GroupRecord, Member, Role};
-use crate::message::{Conversation, Message, MessageId, NewMessage};
+use crate::message::{ClientMessageId, Conversation, Message, MessageId, NewMessage};
 use crate::password::{Password, PasswordHash};
 use crate::username::Username;
 
@@ -52,6 +52,16 @@ pub trait Store {
 
     /// Numbers and stores a message. Ids strictly increase, across reopenings too.
     fn append_message(&mut self, message: NewMessage) -> Result<Message, StoreError>;
+
+    /// The message `sender` sent with `client_message_id`, if it is among the newest `window`
+    /// of `conversation`. Costs O(window).
+    fn find_resent(
+        &self,
+        conversation: &Conversation,
+        sender: &Username,
+        client_message_id: ClientMessageId,
+        window: usize,
+    ) -> Result<Option<Message>, StoreError>;
 
     /// Up to `limit` messages of `conversation` with ids from `since` and below `before` (no
     /// upper bound, if `None`): the newest such, returned oldest first. Costs O(limit), not

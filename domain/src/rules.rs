@@ -12,9 +12,10 @@ use jiff::Timestamp;
 use crate::body::MessageBody;
 use crate::error::ErrorCode;
 use crate::group::GroupName;
-use crate::limits::{HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX};
+use crate::limits::{HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX, RESEND_WINDOW_MESSAGES};
 use crate::message::{
-    Content, Conversation, Message, MessageId, NewMessage, Recipient, to_millisecond,
+    ClientMessageId, Content, Conversation, Message, MessageId, NewMessage, Recipient,
+    to_millisecond,
 };
 use crate::password::PasswordHash;
 use crate::ports::{Inserted, Store, StoreError, UserRecord};
@@ -160,21 +161,64 @@ pub enum SendError {
 
 /// A stored message and everyone whose connections receive it as it is sent, each name once:
 /// the recipient and the sender (for their other devices), or every member of the group.
+/// A resend of a message stored before has its original and no audience: it was delivered
+/// when it was stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     pub message: Message,
     pub audience: Vec<Username>,
 }
 
-/// Stores a message from the logged-in `sender`. The returned message is visible at once but
-/// durable only after the store's next `commit`: acknowledge it after that.
+/// What a client asks to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub recipient: Recipient,
+    pub body: MessageBody,
+    pub client_message_id: Option<ClientMessageId>,
+    /// A resend: the client sent this before and never saw the acknowledgement.
+    pub resend: bool,
+}
+
+impl Outgoing {
+    /// A first try without a client message id.
+    pub fn new(recipient: Recipient, body: MessageBody) -> Self {
+        Outgoing {
+            recipient,
+            body,
+            client_message_id: None,
+            resend: false,
+        }
+    }
+}
+
+/// Stores a message from the logged-in `sender`, or, for a resend of one stored before (found
+/// by its client message id among the newest `RESEND_WINDOW_MESSAGES` of its conversation),
+/// returns the original. The returned message is visible at once but durable only after the
+/// store's next `commit`: acknowledge it after that.
 pub fn send(
     store: &mut impl Store,
     sender: &Username,
-    recipient: Recipient,
-    body: MessageBody,
+    outgoing: Outgoing,
     now: Timestamp,
 ) -> Result<Delivery, SendError> {
+    let Outgoing {
+        recipient,
+        body,
+        client_message_id,
+        resend,
+    } = outgoing;
+    if resend && let Some(id) = client_message_id {
+        let conversation = Conversation::of(sender, &recipient);
+        if let Some(original) = store
+            .find_resent(&conversation, sender, id, RESEND_WINDOW_MESSAGES)
+            .map_err(SendError::Store)?
+        {
+            return Ok(Delivery {
+                message: original,
+                audience: Vec::new(),
+            });
+        }
+    }
     let audience = match &recipient {
         // Sending to yourself needs no look-up: you exist.
         Recipient::User(to) if to == sender => vec![sender.clone()],
@@ -202,6 +246,7 @@ pub fn send(
         recipient,
         content: Content::Text(body),
         sent_at: to_millisecond(now),
+        client_message_id,
     };
     let message = store.append_message(message).map_err(SendError::Store)?;
     Ok(Delivery { message, audience })

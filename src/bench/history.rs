@@ -132,6 +132,7 @@ fn fill(dir: &std::path::Path, options: &Options) -> Result<u64, String> {
                 recipient: Recipient::User(to.clone()),
                 content: Content::Text(body.clone()),
                 sent_at: Timestamp::UNIX_EPOCH,
+                client_message_id: None,
             })
             .map_err(|e| e.detail().to_string())?;
         first_id.get_or_insert(message.id.get());

@@ -41,9 +41,17 @@ pub fn run(server: &str) -> Exit {
     } else {
         Box::new(PlainUi::new())
     };
-    let session = Session::new(interactive, TimeZone::system());
+    let session = Session::new(interactive, TimeZone::system(), random_client_message_id());
     match Driver::new(server.to_string(), link, session, ui) {
         Ok(driver) => driver.run(),
         Err(e) => Exit::failure(format!("cannot start: {e}")),
     }
+}
+
+/// A random first client message id: std's hasher keys are random per process, which is all
+/// the randomness needed to keep two sessions' numbers apart. Halved, so counting up from it
+/// never wraps.
+fn random_client_message_id() -> u64 {
+    use std::hash::BuildHasher;
+    (std::hash::RandomState::new().hash_one(std::process::id()) >> 1).max(1)
 }

@@ -182,13 +182,16 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(interactive: bool, zone: TimeZone) -> Self {
+    /// `first_client_message_id` numbers this session's first message; the rest count up from
+    /// it. It must differ between sessions of one user (a random start does), so that the
+    /// server can tell a resend from a new message.
+    pub fn new(interactive: bool, zone: TimeZone, first_client_message_id: u64) -> Self {
         Session {
             interactive,
             stage: Stage::Username,
             pending: BTreeMap::new(),
             next_request_id: 1,
-            next_client_message_id: 1,
+            next_client_message_id: first_client_message_id.max(1),
             wrong_passwords: 0,
             zone,
             effects: Vec::new(),

@@ -116,6 +116,7 @@ impl Server {
             Request::Register { .. }
             | Request::LogIn { .. }
             | Request::Send { .. }
+            | Request::Resend { .. }
             | Request::History { .. }
             | Request::Ping
             | Request::Quit => return Ok(()),

@@ -3,10 +3,10 @@
 
 use chat_domain::error::ErrorCode;
 use chat_domain::rules::{self, HistoryPage};
-use chat_domain::{MessageBody, MessageId, Password, Recipient, Username};
+use chat_domain::{ClientMessageId, MessageBody, MessageId, Password, Recipient, Username};
 use chat_wire::{
     ClientFrame, HistoryPage as WireHistoryPage, MAGIC, PROTOCOL_VERSION, Reply, Request,
-    ServerFrame, TimelinePage, WireEntry, encode_frame,
+    ServerFrame, TimelinePage, WireEntry, WireRecipient, encode_frame,
 };
 use std::rc::Rc;
 
@@ -98,25 +98,20 @@ impl Server {
             }
             (
                 Request::Send {
-                    client_message_id: _,
+                    client_message_id,
                     to,
                     body,
                 },
                 Some(user),
-            ) => {
-                let recipient = match to.to_domain() {
-                    Ok(recipient) => recipient,
-                    Err(e) => return self.reply_error(token, id, e.code(), e.to_string()),
-                };
-                let body = match MessageBody::new(body) {
-                    Ok(body) => body,
-                    Err(e) => return self.reply_error(token, id, e.code(), e.to_string()),
-                };
-                if let Err(e) = self.guards.may_send(&user, self.since_start()) {
-                    return self.reply_error(token, id, e.code(), e.to_string());
-                }
-                self.send(token, id, &user, recipient, body);
-            }
+            ) => self.send_request(token, id, &user, (client_message_id, to, body), false),
+            (
+                Request::Resend {
+                    client_message_id,
+                    to,
+                    body,
+                },
+                Some(user),
+            ) => self.send_request(token, id, &user, (client_message_id, to, body), true),
             (
                 Request::History {
                     with,
@@ -237,16 +232,42 @@ impl Server {
         }
     }
 
-    fn send(
+    /// A `Send` or, with `resend`, a `Resend`: checked, limited, then handed to the rules.
+    fn send_request(
         &mut self,
         token: Token,
         id: u32,
         sender: &Username,
-        recipient: chat_domain::Recipient,
-        body: MessageBody,
+        (client_message_id, to, body): (u64, WireRecipient, String),
+        resend: bool,
     ) {
-        let now = Timestamp::now();
-        match rules::send(&mut self.store, sender, recipient, body, now) {
+        let recipient = match to.to_domain() {
+            Ok(recipient) => recipient,
+            Err(e) => return self.reply_error(token, id, e.code(), e.to_string()),
+        };
+        let body = match MessageBody::new(body) {
+            Ok(body) => body,
+            Err(e) => return self.reply_error(token, id, e.code(), e.to_string()),
+        };
+        let client_message_id = ClientMessageId::new(client_message_id);
+        if resend && client_message_id.is_none() {
+            return self.reply_error(
+                token,
+                id,
+                "missing_client_message_id",
+                "A resend needs the client message id of the first send.",
+            );
+        }
+        if let Err(e) = self.guards.may_send(sender, self.since_start()) {
+            return self.reply_error(token, id, e.code(), e.to_string());
+        }
+        let outgoing = rules::Outgoing {
+            recipient,
+            body,
+            client_message_id,
+            resend,
+        };
+        match rules::send(&mut self.store, sender, outgoing, Timestamp::now()) {
             Ok(delivery) => {
                 self.store_dirty = true;
                 let message = &delivery.message;

@@ -153,7 +153,11 @@ impl Client {
             stream,
             decoder: FrameDecoder::new(FRAME_BYTES_MAX),
             next_id: 1,
-            next_client_message_id: 1,
+            // Unique per sender, as the protocol asks: a random start for each client.
+            next_client_message_id: {
+                use std::hash::BuildHasher;
+                (std::hash::RandomState::new().hash_one(0u8) >> 1).max(1)
+            },
             events: VecDeque::new(),
         }
     }

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chat_domain::{
-    Content, Conversation, GroupName, GroupWrite, Inserted, Member, Message, MessageBody,
-    MessageId, NewMessage, Notice, PasswordHash, Recipient, Retention, Role, Store, UserRecord,
-    Username,
+    ClientMessageId, Content, Conversation, GroupName, GroupWrite, Inserted, Member, Message,
+    MessageBody, MessageId, NewMessage, Notice, PasswordHash, Recipient, Retention, Role, Store,
+    UserRecord, Username,
 };
 use jiff::Timestamp;
 
@@ -61,6 +61,15 @@ fn new_message(from: &str, to: &str, text: &str, ms: i64) -> NewMessage {
         recipient: Recipient::User(user(to)),
         content: Content::Text(MessageBody::new(text.to_string()).expect("test bodies are valid")),
         sent_at: Timestamp::from_millisecond(ms).expect("in range"),
+        client_message_id: None,
+    }
+}
+
+/// A message carrying the sender's number for it.
+fn numbered(from: &str, to: &str, text: &str, number: u64) -> NewMessage {
+    NewMessage {
+        client_message_id: ClientMessageId::new(number),
+        ..new_message(from, to, text, 1)
     }
 }
 
@@ -111,6 +120,7 @@ fn to_group(from: &str, name: &str, content: Content, ms: i64) -> NewMessage {
         recipient: Recipient::Group(group(name)),
         content,
         sent_at: Timestamp::from_millisecond(ms).expect("in range"),
+        client_message_id: None,
     }
 }
 
@@ -676,6 +686,55 @@ pub fn ids_go_on_from_the_newest_message_of_any_conversation<S: Store>(open: Ope
     );
 }
 
+/// A resend is found by conversation, sender and number, among the newest `window` only, and
+/// after a reopen too; the number's full 64 bits are kept.
+pub fn a_resent_message_is_found_by_its_senders_number<S: Store>(open: Open<S>) {
+    let dir = TempDir::new("resent");
+    let (original, high) = {
+        let mut store = with_users(open, dir.path(), &["alice", "bob", "carol"]);
+        let original = store
+            .append_message(numbered("alice", "bob", "once", 42))
+            .expect("append");
+        let high = store
+            .append_message(numbered("alice", "bob", "high bits", u64::MAX))
+            .expect("append");
+        // Others' messages, and bob's own number 42, around it.
+        store
+            .append_message(numbered("bob", "alice", "bob's 42", 42))
+            .expect("append");
+        store
+            .append_message(numbered("alice", "carol", "another conversation", 43))
+            .expect("append");
+        store.commit().expect("commit");
+        (original, high)
+    };
+    let mut store = open(dir.path(), Retention::Keep);
+    let find = |store: &S, from: &str, to: &str, number: u64, window: usize| {
+        store
+            .find_resent(
+                &direct(from, to),
+                &user(from),
+                ClientMessageId::new(number).expect("not 0"),
+                window,
+            )
+            .expect("find")
+    };
+    assert_eq!(find(&store, "alice", "bob", 42, 10), Some(original.clone()));
+    assert_eq!(find(&store, "alice", "bob", u64::MAX, 10), Some(high));
+    assert_eq!(
+        find(&store, "alice", "bob", 43, 10),
+        None,
+        "43 went to carol"
+    );
+    assert_eq!(find(&store, "alice", "carol", 42, 10), None);
+    // Outside the window: the newest 2 of alice and bob are "high bits" and "bob's 42".
+    assert_eq!(find(&store, "alice", "bob", 42, 2), None);
+    store
+        .append_message(new_message("bob", "alice", "later", 2))
+        .expect("append");
+    assert_eq!(find(&store, "alice", "bob", 42, 4), Some(original));
+}
+
 /// Expands to one `#[test]` per contract check, each opening stores with `$open`.
 #[macro_export]
 macro_rules! store_contract_tests {
@@ -689,6 +748,7 @@ macro_rules! store_contract_tests {
             conversations_are_isolated,
             reopening_with_keep_keeps_everything,
             ids_go_on_from_the_newest_message_of_any_conversation,
+            a_resent_message_is_found_by_its_senders_number,
             reopening_with_wipe_erases_everything,
             keep_on_a_new_directory_starts_empty,
             a_batch_committed_once_survives_together,

@@ -8,14 +8,15 @@
 //! - `groups`: group name -> postcard `StoredGroup`
 //! - `members`: group name, 0x00, username -> role name
 //! - `memberships`: username, 0x00, group name -> role name (the same facts, keyed for `groups_of`)
+//! - sled's default tree: `layout` -> the layout's version, one byte (`LAYOUT_VERSION`)
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chat_domain::{
-    Content, Conversation, GroupName, GroupRecord, GroupWrite, Inserted, Member, Message,
-    MessageId, NewMessage, PasswordHash, Recipient, Retention, Role, Store, StoreError, UserRecord,
-    Username,
+    ClientMessageId, Content, Conversation, GroupName, GroupRecord, GroupWrite, Inserted, Member,
+    Message, MessageId, NewMessage, PasswordHash, Recipient, Retention, Role, Store, StoreError,
+    UserRecord, Username,
 };
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -56,6 +57,8 @@ struct StoredMessage {
     /// `Content::to_stored`: the text, or a notice.
     body: String,
     sent_at_ms: i64,
+    /// The sender's number for it, to recognise a resend; none for notices.
+    client_message_id: Option<u64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -99,13 +102,7 @@ impl SledStore {
     }
 
     fn from_db(db: sled::Db, retention: Retention) -> Result<Self, StoreError> {
-        if db.tree_names().iter().any(|name| name == OLD_MESSAGES_TREE) {
-            return Err(StoreError::Corrupt(
-                "sled: this store was written by an older chat-server, which kept messages in a \
-                 layout this one does not read; start without --keep-data to wipe it"
-                    .into(),
-            ));
-        }
+        check_layout(&db)?;
         let users = db.open_tree("users").map_err(unavailable)?;
         let conversations = db.open_tree("conversations").map_err(unavailable)?;
         let groups = db.open_tree("groups").map_err(unavailable)?;
@@ -200,8 +197,29 @@ impl SledStore {
     }
 }
 
-/// The tree earlier versions kept messages in, by id alone; its presence means the old layout.
-const OLD_MESSAGES_TREE: &[u8] = b"messages";
+/// The layout of the trees, kept under `LAYOUT_KEY` in the default tree. 2: messages live in
+/// `conversations` and carry the sender's client message id. Stores of other layouts (the
+/// first kept no version) are refused, not misread.
+const LAYOUT_KEY: &[u8] = b"layout";
+const LAYOUT_VERSION: u8 = 2;
+
+fn check_layout(db: &sled::Db) -> Result<(), StoreError> {
+    let found = db.get(LAYOUT_KEY).map_err(unavailable)?;
+    match found {
+        Some(version) if version.as_ref() == [LAYOUT_VERSION] => Ok(()),
+        // A new store holds only sled's default tree, and nothing in it.
+        None if db.tree_names().len() <= 1 && db.is_empty() => {
+            db.insert(LAYOUT_KEY, &[LAYOUT_VERSION])
+                .map_err(unavailable)?;
+            Ok(())
+        }
+        _ => Err(StoreError::Corrupt(
+            "sled: this store was written by another version of chat-server, in a layout this \
+             one does not read; start without --keep-data to wipe it"
+                .into(),
+        )),
+    }
+}
 
 /// The highest message id in the store: the last key of each conversation, found by one seek
 /// per conversation rather than a scan of every message.
@@ -288,6 +306,10 @@ fn decode_user(key: &[u8], value: &[u8]) -> Result<UserRecord, StoreError> {
 
 fn decode_message(id: MessageId, value: &[u8]) -> Result<Message, StoreError> {
     let stored: StoredMessage = postcard::from_bytes(value).map_err(|e| corrupt("message", e))?;
+    to_message(id, stored)
+}
+
+fn to_message(id: MessageId, stored: StoredMessage) -> Result<Message, StoreError> {
     let recipient = match stored.recipient {
         StoredRecipient::User(to) => {
             Recipient::User(Username::parse(&to).map_err(|e| corrupt("recipient", e))?)
@@ -321,6 +343,7 @@ fn encode_message(id: MessageId, message: &NewMessage) -> Result<EncodedMessage,
         recipient,
         body: message.content.to_stored(),
         sent_at_ms: message.sent_at.as_millisecond(),
+        client_message_id: message.client_message_id.map(ClientMessageId::get),
     };
     let value = postcard::to_stdvec(&stored).map_err(|e| corrupt("encode message", e))?;
     let mut key = conversation_prefix(&message.conversation());
@@ -387,6 +410,27 @@ impl Store for SledStore {
             .map_err(unavailable)?;
         self.next_id = id.next();
         Ok(message.with_id(id))
+    }
+
+    fn find_resent(
+        &self,
+        conversation: &Conversation,
+        sender: &Username,
+        client_message_id: ClientMessageId,
+        window: usize,
+    ) -> Result<Option<Message>, StoreError> {
+        let prefix = conversation_prefix(conversation);
+        for entry in self.conversations.scan_prefix(&prefix).rev().take(window) {
+            let (key, value) = entry.map_err(unavailable)?;
+            let stored: StoredMessage =
+                postcard::from_bytes(&value).map_err(|e| corrupt("message", e))?;
+            if stored.client_message_id == Some(client_message_id.get())
+                && stored.sender == sender.as_str()
+            {
+                return to_message(decode_id(&key[prefix.len()..])?, stored).map(Some);
+            }
+        }
+        Ok(None)
     }
 
     fn history(

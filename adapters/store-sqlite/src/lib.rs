@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use chat_domain::{
-    Content, Conversation, GroupName, GroupRecord, GroupWrite, Inserted, Member, Message,
-    MessageId, NewMessage, PasswordHash, Recipient, Retention, Role, Store, StoreError, UserRecord,
-    Username,
+    ClientMessageId, Content, Conversation, GroupName, GroupRecord, GroupWrite, Inserted, Member,
+    Message, MessageId, NewMessage, PasswordHash, Recipient, Retention, Role, Store, StoreError,
+    UserRecord, Username,
 };
 use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
@@ -27,7 +27,8 @@ CREATE TABLE IF NOT EXISTS messages (
     sender       TEXT NOT NULL,
     recipient    TEXT NOT NULL,                  -- a username, or # and a group name
     body         TEXT NOT NULL,                  -- Content::to_stored: text, or a group notice
-    sent_at_ms   INTEGER NOT NULL
+    sent_at_ms   INTEGER NOT NULL,
+    client_message_id INTEGER                    -- the sender's number for it; NULL for notices
 );
 CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation, id);
 CREATE TABLE IF NOT EXISTS groups (
@@ -43,6 +44,32 @@ CREATE TABLE IF NOT EXISTS members (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS members_by_user ON members (username, group_name);
 ";
+
+/// The layout of the tables, kept in `PRAGMA user_version`. 2: messages carry the sender's
+/// client message id. A kept store of another version is refused, not misread.
+const SCHEMA_VERSION: i64 = 2;
+
+/// Refuses a store whose tables are of another version. A new, empty file has version 0 and
+/// no tables.
+fn check_schema_version(connection: &Connection) -> Result<(), StoreError> {
+    let version: i64 = connection
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(unavailable)?;
+    let tables: i64 = connection
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(unavailable)?;
+    if version == SCHEMA_VERSION || (version == 0 && tables == 0) {
+        return Ok(());
+    }
+    Err(StoreError::Corrupt(format!(
+        "sqlite: this store was written by another version of chat-server (layout {version}, \
+         this one reads {SCHEMA_VERSION}); start without --keep-data to wipe it"
+    )))
+}
 
 /// The page cache, in KiB (SQLite's default is 2 MiB).
 const CACHE_KIB: u32 = 64 * 1024;
@@ -106,7 +133,11 @@ impl SqliteStore {
                  PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES};"
             ))
             .map_err(unavailable)?;
+        check_schema_version(&connection)?;
         connection.execute_batch(SCHEMA).map_err(unavailable)?;
+        connection
+            .pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(unavailable)?;
         let last: Option<i64> = connection
             .query_row("SELECT MAX(id) FROM messages", [], |row| row.get(0))
             .map_err(unavailable)?;
@@ -301,6 +332,12 @@ fn read_message(row: &Row<'_>) -> rusqlite::Result<Result<Message, StoreError>> 
     })())
 }
 
+/// SQLite integers are signed: the id's bits, as an i64 (ids above 2^63 come back negative,
+/// and read back the same).
+fn client_id_to_sql(id: ClientMessageId) -> i64 {
+    i64::from_ne_bytes(id.get().to_ne_bytes())
+}
+
 /// A user by name; a group as `#` and its name (`#` is outside the name alphabet).
 fn recipient_to_sql(recipient: &Recipient) -> String {
     match recipient {
@@ -368,8 +405,9 @@ impl Store for SqliteStore {
         let mut statement = self
             .connection
             .prepare_cached(
-                "INSERT INTO messages (id, conversation, sender, recipient, body, sent_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO messages
+                 (id, conversation, sender, recipient, body, sent_at_ms, client_message_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )
             .map_err(unavailable)?;
         statement
@@ -379,11 +417,43 @@ impl Store for SqliteStore {
                 message.sender.as_str(),
                 recipient_to_sql(&message.recipient),
                 message.content.to_stored(),
-                message.sent_at.as_millisecond()
+                message.sent_at.as_millisecond(),
+                message.client_message_id.map(client_id_to_sql)
             ])
             .map_err(unavailable)?;
         self.next_id = id.next();
         Ok(message.with_id(id))
+    }
+
+    fn find_resent(
+        &self,
+        conversation: &Conversation,
+        sender: &Username,
+        client_message_id: ClientMessageId,
+        window: usize,
+    ) -> Result<Option<Message>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM
+                   (SELECT * FROM messages WHERE conversation = ?1 ORDER BY id DESC LIMIT ?2)
+                 WHERE sender = ?3 AND client_message_id = ?4"
+            ))
+            .map_err(unavailable)?;
+        let window = i64::try_from(window).unwrap_or(i64::MAX);
+        statement
+            .query_row(
+                params![
+                    conversation.key(),
+                    window,
+                    sender.as_str(),
+                    client_id_to_sql(client_message_id)
+                ],
+                read_message,
+            )
+            .optional()
+            .map_err(unavailable)?
+            .transpose()
     }
 
     fn history(

@@ -54,3 +54,34 @@ fn a_store_whose_file_is_not_a_database_fails_cleanly() {
     let store = open(dir.path(), Retention::Wipe);
     assert_eq!(store.find_user(&user("alice")).unwrap(), None);
 }
+
+#[test]
+fn a_store_of_another_layout_is_refused_with_keep_and_wiped_without() {
+    let dir = TempDir::new("sqlite-old-layout");
+    {
+        // The first layout: no version, and messages without a client message id.
+        let connection =
+            rusqlite::Connection::open(SqliteStore::path_in(dir.path())).expect("opens");
+        connection
+            .execute_batch(
+                "CREATE TABLE messages (id INTEGER PRIMARY KEY, conversation TEXT NOT NULL,
+                 sender TEXT NOT NULL, recipient TEXT NOT NULL, body TEXT NOT NULL,
+                 sent_at_ms INTEGER NOT NULL);",
+            )
+            .expect("old schema");
+    }
+    let err = SqliteStore::open(dir.path(), Retention::Keep)
+        .err()
+        .expect("refused");
+    assert!(err.detail().contains("another version"), "{}", err.detail());
+    assert!(
+        err.detail().contains("without --keep-data"),
+        "{}",
+        err.detail()
+    );
+    let store = SqliteStore::open(dir.path(), Retention::Wipe).expect("wiping opens it");
+    assert_eq!(store.find_user(&user("alice")).expect("find"), None);
+    drop(store);
+    // And a store of this version opens again with keep.
+    SqliteStore::open(dir.path(), Retention::Keep).expect("reopens");
+}

@@ -179,6 +179,7 @@ mod tests {
             recipient,
             content,
             sent_at: Timestamp::from_millisecond(1_700_000_000_123).unwrap(),
+            client_message_id: None,
         }
         .with_id(MessageId::new(7))
     }

@@ -35,8 +35,9 @@ pub enum Request {
         username: String,
         password: String,
     },
-    /// `client_message_id` is the sender's own number for this message, unique per sender, so
-    /// that a resend after a lost acknowledgement can be recognised.
+    /// `client_message_id` is the sender's own number for this message, unique per sender (a
+    /// client starts at a random number and counts up; 0 means none), so that a `Resend` after
+    /// a lost acknowledgement can be recognised.
     Send {
         client_message_id: u64,
         to: WireRecipient,
@@ -83,6 +84,15 @@ pub enum Request {
     },
     /// Answered with `Reply::Groups`.
     Groups,
+    /// A `Send` again, after the connection dropped before its acknowledgement came. If the
+    /// first was stored, the reply is its `Sent` (same id and time) and nobody receives it
+    /// twice; otherwise this is stored and delivered as a `Send` would be.
+    /// `client_message_id` must not be 0.
+    Resend {
+        client_message_id: u64,
+        to: WireRecipient,
+        body: String,
+    },
 }
 
 /// Who a message is for: a user, or (appended in the groups change) a group by its bare name.

@@ -117,6 +117,7 @@ fn notice(actor: &Username, group: &GroupName, notice: Notice, now: Timestamp) -
         recipient: Recipient::Group(group.clone()),
         content: Content::Notice(notice),
         sent_at: to_millisecond(now),
+        client_message_id: None,
     }
 }
 

@@ -87,16 +87,14 @@ fn send_stores_and_numbers_messages_in_order() {
     let first = send(
         &mut store,
         &user("alice"),
-        Recipient::User(user("bob")),
-        body("hi"),
+        Outgoing::new(Recipient::User(user("bob")), body("hi")),
         at(5),
     )
     .unwrap();
     let second = send(
         &mut store,
         &user("bob"),
-        Recipient::User(user("alice")),
-        body("hey"),
+        Outgoing::new(Recipient::User(user("alice")), body("hey")),
         at(6),
     )
     .unwrap();
@@ -109,12 +107,103 @@ fn send_stores_and_numbers_messages_in_order() {
     let note = send(
         &mut store,
         &user("alice"),
-        Recipient::User(user("alice")),
-        body("note"),
+        Outgoing::new(Recipient::User(user("alice")), body("note")),
         at(7),
     )
     .unwrap();
     assert_eq!(note.audience, vec![user("alice")]);
+}
+
+fn numbered(to: &str, text: &str, number: u64, resend: bool) -> Outgoing {
+    Outgoing {
+        client_message_id: ClientMessageId::new(number),
+        resend,
+        ..Outgoing::new(Recipient::User(user(to)), body(text))
+    }
+}
+
+#[test]
+fn a_resend_of_a_stored_message_returns_the_original_and_delivers_nothing() {
+    let mut store = registered(&["alice", "bob"]);
+    let original = send(
+        &mut store,
+        &user("alice"),
+        numbered("bob", "hi", 7, false),
+        at(5),
+    )
+    .unwrap();
+    let resent = send(
+        &mut store,
+        &user("alice"),
+        numbered("bob", "hi", 7, true),
+        at(9),
+    )
+    .unwrap();
+    assert_eq!(resent.message, original.message);
+    assert!(resent.audience.is_empty(), "delivered once already");
+    let conversation = Conversation::direct(user("alice"), user("bob"));
+    let stored = store
+        .history(&conversation, MessageId::FIRST, None, 10)
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+}
+
+#[test]
+fn a_resend_of_a_message_never_stored_stores_it_once() {
+    let mut store = registered(&["alice", "bob"]);
+    let first = send(
+        &mut store,
+        &user("alice"),
+        numbered("bob", "lost ack", 3, true),
+        at(5),
+    )
+    .unwrap();
+    assert_eq!(first.audience, vec![user("bob"), user("alice")]);
+    let again = send(
+        &mut store,
+        &user("alice"),
+        numbered("bob", "lost ack", 3, true),
+        at(6),
+    )
+    .unwrap();
+    assert_eq!(again.message.id, first.message.id);
+}
+
+#[test]
+fn only_a_resend_by_the_same_sender_with_the_same_number_matches() {
+    let mut store = registered(&["alice", "bob"]);
+    let alices = send(
+        &mut store,
+        &user("alice"),
+        numbered("bob", "a", 1, false),
+        at(5),
+    )
+    .unwrap();
+    // Bob's number 1 is his own; a first try is never matched; another number is new.
+    let bobs = send(
+        &mut store,
+        &user("bob"),
+        numbered("alice", "b", 1, true),
+        at(6),
+    )
+    .unwrap();
+    assert_ne!(bobs.message.id, alices.message.id);
+    let first_try = send(
+        &mut store,
+        &user("alice"),
+        numbered("bob", "a", 1, false),
+        at(7),
+    )
+    .unwrap();
+    assert_ne!(first_try.message.id, alices.message.id);
+    let other = send(
+        &mut store,
+        &user("alice"),
+        numbered("bob", "c", 2, true),
+        at(8),
+    )
+    .unwrap();
+    assert_ne!(other.message.id, alices.message.id);
 }
 
 #[test]
@@ -123,8 +212,7 @@ fn send_to_an_unknown_user_is_refused_and_stores_nothing() {
     let err = send(
         &mut store,
         &user("alice"),
-        Recipient::User(user("ghost")),
-        body("boo"),
+        Outgoing::new(Recipient::User(user("ghost")), body("boo")),
         at(5),
     )
     .unwrap_err();
@@ -144,8 +232,7 @@ fn send_to_yourself_is_a_note() {
     send(
         &mut store,
         &user("alice"),
-        Recipient::User(user("alice")),
-        body("note"),
+        Outgoing::new(Recipient::User(user("alice")), body("note")),
         at(5),
     )
     .unwrap();
@@ -168,8 +255,7 @@ fn storage_failures_surface_as_storage_unavailable() {
     let sent = send(
         &mut store,
         &user("alice"),
-        Recipient::User(user("bob")),
-        body("x"),
+        Outgoing::new(Recipient::User(user("bob")), body("x")),
         at(1),
     );
     assert_eq!(sent.unwrap_err().code(), "storage_unavailable");
@@ -201,8 +287,7 @@ fn chat(store: &mut MemoryStore, count: usize) -> Vec<MessageId> {
             send(
                 store,
                 &user(from),
-                Recipient::User(user(to)),
-                body(&format!("m{i}")),
+                Outgoing::new(Recipient::User(user(to)), body(&format!("m{i}"))),
                 at(i as i64),
             )
             .unwrap()
@@ -220,8 +305,7 @@ fn history_pages_newest_first_then_older_by_before() {
     send(
         &mut store,
         &user("alice"),
-        Recipient::User(user("carol")),
-        body("other"),
+        Outgoing::new(Recipient::User(user("carol")), body("other")),
         at(99),
     )
     .unwrap();

@@ -10,11 +10,11 @@ fn now() -> Timestamp {
 }
 
 fn script() -> Session {
-    Session::new(false, TimeZone::UTC)
+    Session::new(false, TimeZone::UTC, 1)
 }
 
 fn person() -> Session {
-    Session::new(true, TimeZone::UTC)
+    Session::new(true, TimeZone::UTC, 1)
 }
 
 fn line(session: &mut Session, text: &str) -> Vec<Effect> {

@@ -107,6 +107,19 @@ fn pinned_bytes_of_client_frames() {
         request: Request::Groups,
     };
     assert_eq!(frame_hex(&groups), "00 00 00 03 01 06 0d");
+
+    let resend = ClientFrame::Request {
+        id: 8,
+        request: Request::Resend {
+            client_message_id: 300,
+            to: WireRecipient::User("bob".into()),
+            body: "hi".into(),
+        },
+    };
+    assert_eq!(
+        frame_hex(&resend),
+        "00 00 00 0d 01 08 0e ac 02 00 03 62 6f 62 02 68 69"
+    );
 }
 
 #[test]
@@ -374,6 +387,13 @@ fn arb_group_request() -> impl Strategy<Value = Request> {
         any::<String>().prop_map(|group| Request::Leave { group }),
         any::<String>().prop_map(|group| Request::Members { group }),
         Just(Request::Groups),
+        (any::<u64>(), arb_recipient(), any::<String>()).prop_map(
+            |(client_message_id, to, body)| Request::Resend {
+                client_message_id,
+                to,
+                body
+            }
+        ),
     ]
 }
 

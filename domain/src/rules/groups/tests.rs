@@ -7,7 +7,7 @@ use crate::body::MessageBody;
 use crate::memory_store::MemoryStore;
 use crate::password::PasswordHash;
 use crate::ports::UserRecord;
-use crate::rules::{HistoryPaging, history, send};
+use crate::rules::{HistoryPaging, Outgoing, history, send};
 
 fn user(name: &str) -> Username {
     Username::parse(name).unwrap()
@@ -378,8 +378,7 @@ fn someone_removed_can_no_longer_send_or_read() {
         send(
             &mut store,
             &user("carol"),
-            to_team.clone(),
-            body.clone(),
+            Outgoing::new(to_team.clone(), body.clone()),
             at(4)
         )
         .unwrap_err()
@@ -400,7 +399,13 @@ fn someone_removed_can_no_longer_send_or_read() {
         "not_a_member"
     );
     // A message after the removal reaches the members only.
-    let delivery = send(&mut store, &user("alice"), to_team, body, at(5)).unwrap();
+    let delivery = send(
+        &mut store,
+        &user("alice"),
+        Outgoing::new(to_team, body),
+        at(5),
+    )
+    .unwrap();
     assert_eq!(delivery.audience, users(&["alice", "bob", "dave"]));
 }
 
@@ -409,7 +414,13 @@ fn members_read_the_whole_history_with_its_notices_in_one_order() {
     let mut store = the_team();
     let to_team = Recipient::Group(team());
     let body = MessageBody::new("hello team".into()).unwrap();
-    send(&mut store, &user("carol"), to_team.clone(), body, at(3)).unwrap();
+    send(
+        &mut store,
+        &user("carol"),
+        Outgoing::new(to_team.clone(), body),
+        at(3),
+    )
+    .unwrap();
     let page = history(
         &store,
         &user("dave"),
@@ -444,9 +455,14 @@ fn members_read_the_whole_history_with_its_notices_in_one_order() {
     );
     let body = MessageBody::new("x".into()).unwrap();
     assert_eq!(
-        send(&mut store, &user("dave"), nowhere, body, at(4))
-            .unwrap_err()
-            .code(),
+        send(
+            &mut store,
+            &user("dave"),
+            Outgoing::new(nowhere, body),
+            at(4)
+        )
+        .unwrap_err()
+        .code(),
         "unknown_group"
     );
 }
@@ -517,8 +533,7 @@ fn the_group_ends_with_its_last_member_and_its_history_with_it() {
     send(
         &mut store,
         &user("alice"),
-        Recipient::Group(team()),
-        body,
+        Outgoing::new(Recipient::Group(team()), body),
         at(2),
     )
     .unwrap();

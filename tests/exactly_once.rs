@@ -1,0 +1,102 @@
+//! Exactly once on retry: a client whose connection drops before the acknowledgement resends
+//! with the same client message id and gets the original back, and nobody receives a copy.
+
+mod common;
+
+use std::net::Shutdown;
+
+use chat_store_contract::TempDir;
+use chat_wire::{ClientFrame, Reply, Request, WireRecipient};
+use common::*;
+
+fn resend(client: &mut Client, client_message_id: u64, to: &str, body: &str) -> Reply {
+    client.request(Request::Resend {
+        client_message_id,
+        to: WireRecipient::User(to.into()),
+        body: body.into(),
+    })
+}
+
+fn sent_id(reply: &Reply) -> u64 {
+    match reply {
+        Reply::Sent { message_id, .. } => *message_id,
+        other => panic!("expected Sent, got {other:?}"),
+    }
+}
+
+/// Bob's next delivered message; a copy of an earlier one would come first.
+fn next_body(bob: &mut Client) -> (u64, String) {
+    let message = bob.next_message();
+    (message.id, message.body)
+}
+
+fn a_resend_after_a_dropped_ack_gets_the_original(store: &'static str) {
+    let data = TempDir::new("e2e-resend-dropped");
+    let server = ServerProcess::start(store, &data, &[]);
+    let mut bob = user(&server, "bob");
+    let mut alice = user(&server, "alice");
+    // The send goes out, then the connection drops before the acknowledgement is read.
+    alice.write_frame(&ClientFrame::Request {
+        id: 50,
+        request: Request::Send {
+            client_message_id: 9001,
+            to: WireRecipient::User("bob".into()),
+            body: "did this arrive?".into(),
+        },
+    });
+    alice.stream.shutdown(Shutdown::Both).expect("shutdown");
+    drop(alice);
+    let (delivered_id, body) = next_body(&mut bob);
+    assert_eq!(body, "did this arrive?");
+    // Back on a new connection, the same number: the original, not a copy.
+    let mut alice = server.client();
+    assert!(matches!(
+        alice.log_in("alice", PASSWORD),
+        Reply::LoggedIn { .. }
+    ));
+    let reply = resend(&mut alice, 9001, "bob", "did this arrive?");
+    assert_eq!(sent_id(&reply), delivered_id);
+    // Bob's next message is the next one alice sends: no copy came in between.
+    alice.send_ok("bob", "next");
+    assert_eq!(next_body(&mut bob).1, "next");
+    let history: Vec<String> = bob
+        .all_history("alice")
+        .into_iter()
+        .map(|m| m.body)
+        .collect();
+    assert_eq!(history, ["did this arrive?", "next"]);
+}
+
+fn a_resend_of_a_send_that_never_arrived_is_stored_once(store: &'static str) {
+    let data = TempDir::new("e2e-resend-new");
+    let server = ServerProcess::start(store, &data, &[]);
+    let mut bob = user(&server, "bob");
+    let mut alice = user(&server, "alice");
+    let first = sent_id(&resend(&mut alice, 77, "bob", "first try lost"));
+    assert_eq!(next_body(&mut bob), (first, "first try lost".to_string()));
+    // Its acknowledgement was lost too, say: the same again changes nothing.
+    let second = sent_id(&resend(&mut alice, 77, "bob", "first try lost"));
+    assert_eq!(second, first);
+    alice.send_ok("bob", "then this");
+    assert_eq!(next_body(&mut bob).1, "then this");
+    assert_eq!(alice.all_history("bob").len(), 2);
+}
+
+fn a_resend_needs_a_number(store: &'static str) {
+    let data = TempDir::new("e2e-resend-zero");
+    let server = ServerProcess::start(store, &data, &[]);
+    drop(user(&server, "bob"));
+    let mut alice = user(&server, "alice");
+    let reply = resend(&mut alice, 0, "bob", "no number");
+    assert_eq!(error_code(&reply), "missing_client_message_id");
+    assert!(alice.all_history("bob").is_empty());
+    // The connection goes on.
+    alice.send_ok("bob", "still here");
+    assert_eq!(alice.all_history("bob").len(), 1);
+}
+
+on_both_stores!(
+    a_resend_after_a_dropped_ack_gets_the_original,
+    a_resend_of_a_send_that_never_arrived_is_stored_once,
+    a_resend_needs_a_number,
+);
