@@ -125,6 +125,34 @@ impl Client {
         client
     }
 
+    /// Connects and does the handshake, or None if the server is not there (or dies meanwhile).
+    pub fn try_connect(addr: SocketAddr) -> Option<Self> {
+        let mut client = Self::from_stream(TcpStream::connect(addr).ok()?);
+        let mut bytes = Vec::new();
+        let hello = ClientFrame::Hello(Hello {
+            magic: MAGIC,
+            version: PROTOCOL_VERSION,
+        });
+        encode_frame(&hello, FRAME_BYTES_MAX, &mut bytes).expect("encodes");
+        client.stream.write_all(&bytes).ok()?;
+        match client.try_read_frame()? {
+            ServerFrame::Welcome { .. } => Some(client),
+            other => panic!("expected Welcome, got {other:?}"),
+        }
+    }
+
+    /// The reply to `request`, skipping events, or None if the connection breaks first.
+    pub fn try_request(&mut self, request: Request) -> Option<Reply> {
+        let id = self.try_send_request(request).ok()?;
+        loop {
+            match self.try_read_frame()? {
+                ServerFrame::Reply { id: got, reply } if got == id => return Some(reply),
+                ServerFrame::Event(_) => {}
+                other => panic!("expected reply {id}, got {other:?}"),
+            }
+        }
+    }
+
     /// Connects without a handshake.
     pub fn connect_raw(addr: SocketAddr) -> Self {
         Self::from_stream(TcpStream::connect(addr).expect("connects"))
@@ -180,6 +208,31 @@ impl Client {
                 Ok(n) => self.decoder.push(&chunk[..n]),
                 Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return None,
                 Err(e) => panic!("read failed: {e}"),
+            }
+        }
+    }
+
+    /// Sends a request and returns its id, or the error if the connection is gone.
+    pub fn try_send_request(&mut self, request: Request) -> std::io::Result<u32> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut bytes = Vec::new();
+        encode_frame(&ClientFrame::Request { id, request }, FRAME_BYTES_MAX, &mut bytes)
+            .expect("encodes");
+        self.stream.write_all(&bytes)?;
+        Ok(id)
+    }
+
+    /// The next frame, or None when the connection is closed or broken in any way.
+    pub fn try_read_frame(&mut self) -> Option<ServerFrame> {
+        loop {
+            if let Some(frame) = self.decoder.next_frame().ok()? {
+                return Some(frame);
+            }
+            let mut chunk = [0u8; 16 * 1024];
+            match self.stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => self.decoder.push(&chunk[..n]),
             }
         }
     }
