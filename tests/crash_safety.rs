@@ -164,7 +164,10 @@ fn twenty_kills_lose_and_duplicate_nothing_acknowledged(store: &'static str) {
         assert!(sender.resend_in_doubt(&mut client), "the server is up");
     }
     let mut sink = server.client();
-    assert!(matches!(sink.log_in("sink", PASSWORD), Reply::LoggedIn { .. }));
+    assert!(matches!(
+        sink.log_in("sink", PASSWORD),
+        Reply::LoggedIn { .. }
+    ));
     let (mut acknowledged, mut lost, mut duplicated, mut stored_total) = (0, 0, 0, 0);
     for sender in &senders {
         let mut stored: HashMap<String, Vec<u64>> = HashMap::new();
@@ -185,10 +188,16 @@ fn twenty_kills_lose_and_duplicate_nothing_acknowledged(store: &'static str) {
          ({resent} resends of messages in doubt), {stored_total} stored, {lost} lost, \
          {duplicated} duplicated"
     );
-    assert!(acknowledged > ROUNDS * SENDERS, "too little load: {acknowledged}");
+    assert!(
+        acknowledged > ROUNDS * SENDERS,
+        "too little load: {acknowledged}"
+    );
     assert_eq!(lost, 0, "acknowledged messages missing or under another id");
     assert_eq!(duplicated, 0, "messages stored twice");
-    assert_eq!(stored_total, acknowledged, "stored messages nobody acknowledged");
+    assert_eq!(
+        stored_total, acknowledged,
+        "stored messages nobody acknowledged"
+    );
 }
 
 on_both_stores!(twenty_kills_lose_and_duplicate_nothing_acknowledged);

@@ -31,7 +31,7 @@ fn user_name(raw: &str) -> Result<Username, Refused> {
     })
 }
 
-impl Server {
+impl<S: chat_domain::Store> Server<S> {
     /// Every request past log-in that is not send or history: the group commands.
     pub(super) fn group_request(
         &mut self,

@@ -77,7 +77,9 @@ struct Outgoing {
     then_close: bool,
 }
 
-pub struct Server {
+/// The loop and everything it owns, over a `Store`: the adapter `--store` picks, or (in tests)
+/// one wrapped to fail on cue.
+pub struct Server<S = AnyStore> {
     poll: Poll,
     listener: Option<TcpListener>,
     local_addr: SocketAddr,
@@ -87,7 +89,7 @@ pub struct Server {
     sessions: HashMap<Username, Vec<Token>>,
     /// Tokens are never reused, so a late event or hash result cannot reach a newer connection.
     next_token: usize,
-    store: AnyStore,
+    store: S,
     store_dirty: bool,
     pool: HashPool,
     /// Unknown names are verified against this, so they cost what a wrong password costs.
@@ -119,7 +121,7 @@ impl std::fmt::Display for StartError {
 }
 
 impl Server {
-    /// Opens the store, starts the hashing pool and binds the listener; `run` then serves.
+    /// Opens the store `config` names, then starts as `start_with_store` does.
     pub fn start(config: Config) -> Result<Self, StartError> {
         let retention = if config.keep_data {
             Retention::Keep
@@ -134,6 +136,13 @@ impl Server {
                 e.detail()
             ))
         })?;
+        Server::start_with_store(config, store)
+    }
+}
+
+impl<S: Store> Server<S> {
+    /// Starts the hashing pool and binds the listener over `store`; `run` then serves.
+    pub fn start_with_store(config: Config, store: S) -> Result<Self, StartError> {
         let hasher = Argon2Hasher::with_cost(config.hashing.memory_kib, config.hashing.passes, 1)
             .map_err(|e| StartError(format!("bad hashing cost: {}", e.0)))?;
         let dummy_password = Password::new("no such user, no such password".into())

@@ -22,7 +22,7 @@ use super::{OnCommitFailure, Server, log};
 const HISTORY_REPLY_OVERHEAD_BYTES: usize = 32;
 const MESSAGE_OVERHEAD_BYTES: usize = 40;
 
-impl Server {
+impl<S: chat_domain::Store> Server<S> {
     pub(super) fn handle_frame(&mut self, token: Token, frame: ClientFrame) {
         let Some(connection) = self.connections.get_mut(&token) else {
             return;

@@ -217,8 +217,12 @@ impl Client {
         let id = self.next_id;
         self.next_id += 1;
         let mut bytes = Vec::new();
-        encode_frame(&ClientFrame::Request { id, request }, FRAME_BYTES_MAX, &mut bytes)
-            .expect("encodes");
+        encode_frame(
+            &ClientFrame::Request { id, request },
+            FRAME_BYTES_MAX,
+            &mut bytes,
+        )
+        .expect("encodes");
         self.stream.write_all(&bytes)?;
         Ok(id)
     }

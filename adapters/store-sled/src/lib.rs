@@ -93,10 +93,14 @@ impl SledStore {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| unavailable(format!("cannot create {}: {e}", data_dir.display())))?;
         let db = open_locked(&path).map_err(|e| {
-            unavailable(format!(
-                "cannot open {} (is another server using it?): {e}",
-                path.display()
-            ))
+            if is_lock_error(&e) {
+                unavailable(format!(
+                    "cannot open {}: another server is using it: {e}",
+                    path.display()
+                ))
+            } else {
+                unavailable(format!("cannot open {}: {e}", path.display()))
+            }
         })?;
         Self::from_db(db, retention)
     }
@@ -139,15 +143,13 @@ impl SledStore {
             .path(&path)
             .open()
             .map_err(|e| match e {
-                sled::Error::Io(e) if e.to_string().contains("could not acquire lock") => {
-                    unavailable(format!(
-                        "{} is in use by another process, most likely a running chat-server: sled \
+                e if is_lock_error(&e) => unavailable(format!(
+                    "{} is in use by another process, most likely a running chat-server: sled \
                      lets one process open a store at a time. Stop the server first (what it \
                      stored stays on disk until it next starts without --keep-data), or run it \
                      with --store sqlite, which can be read while the server runs",
-                        path.display()
-                    ))
-                }
+                    path.display()
+                )),
                 e => unavailable(format!("cannot open {}: {e}", path.display())),
             })?;
         Self::from_db(db, Retention::Keep)
@@ -259,15 +261,16 @@ fn id_after_prefix(key: &[u8]) -> Result<MessageId, StoreError> {
 /// the same process can find it still held.
 const LOCK_WAIT: Duration = Duration::from_secs(2);
 
+/// sled reports a held lock only in the text of an io::Error of kind Other.
+fn is_lock_error(e: &sled::Error) -> bool {
+    matches!(e, sled::Error::Io(e) if e.to_string().contains("could not acquire lock"))
+}
+
 fn open_locked(path: &Path) -> sled::Result<sled::Db> {
     let deadline = Instant::now() + LOCK_WAIT;
     loop {
         match sled::Config::new().path(path).open() {
-            // sled reports a held lock only in the text of an io::Error of kind Other.
-            Err(sled::Error::Io(e))
-                if e.to_string().contains("could not acquire lock")
-                    && Instant::now() < deadline =>
-            {
+            Err(e) if is_lock_error(&e) && Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(20));
             }
             result => return result,

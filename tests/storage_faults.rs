@@ -1,0 +1,177 @@
+//! A write failure injected through the storage port, on each store: while writes fail, senders
+//! get `storage_unavailable`, nobody receives what was not stored, and reads go on; once writes
+//! work again, so does the server. The real server loop runs in this process (so the store can
+//! be wrapped) and is reached over real sockets.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::channel;
+
+use chat::server::Server;
+use chat::server::config::{Config, HashingConfig, Limits};
+use chat::store::{AnyStore, StoreKind};
+use chat_domain::{
+    ClientMessageId, Conversation, GroupName, GroupRecord, GroupWrite, Inserted, Member, Message,
+    MessageId, NewMessage, Retention, Role, Store, StoreError, UserRecord, Username,
+};
+use chat_store_contract::TempDir;
+use chat_wire::{Reply, Request};
+use common::*;
+
+/// A store whose writes fail while `failing` is set; reads always pass through.
+struct FaultyStore {
+    inner: AnyStore,
+    failing: Arc<AtomicBool>,
+}
+
+impl FaultyStore {
+    fn write_allowed(&self) -> Result<(), StoreError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("injected: the disk is full".into()));
+        }
+        Ok(())
+    }
+}
+
+impl Store for FaultyStore {
+    fn find_user(&self, username: &Username) -> Result<Option<UserRecord>, StoreError> {
+        self.inner.find_user(username)
+    }
+    fn insert_user(&mut self, user: &UserRecord) -> Result<Inserted, StoreError> {
+        self.write_allowed()?;
+        self.inner.insert_user(user)
+    }
+    fn append_message(&mut self, message: NewMessage) -> Result<Message, StoreError> {
+        self.write_allowed()?;
+        self.inner.append_message(message)
+    }
+    fn find_resent(
+        &self,
+        conversation: &Conversation,
+        sender: &Username,
+        client_message_id: ClientMessageId,
+        window: usize,
+    ) -> Result<Option<Message>, StoreError> {
+        self.inner
+            .find_resent(conversation, sender, client_message_id, window)
+    }
+    fn history(
+        &self,
+        conversation: &Conversation,
+        since: MessageId,
+        before: Option<MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        self.inner.history(conversation, since, before, limit)
+    }
+    fn find_group(&self, name: &GroupName) -> Result<Option<GroupRecord>, StoreError> {
+        self.inner.find_group(name)
+    }
+    fn member_role(&self, group: &GroupName, user: &Username) -> Result<Option<Role>, StoreError> {
+        self.inner.member_role(group, user)
+    }
+    fn write_group(&mut self, write: GroupWrite) -> Result<Option<Message>, StoreError> {
+        self.write_allowed()?;
+        self.inner.write_group(write)
+    }
+    fn members(&self, group: &GroupName) -> Result<Vec<Member>, StoreError> {
+        self.inner.members(group)
+    }
+    fn groups_of(&self, user: &Username) -> Result<Vec<(GroupName, Role)>, StoreError> {
+        self.inner.groups_of(user)
+    }
+    fn commit(&mut self) -> Result<(), StoreError> {
+        self.write_allowed()?;
+        self.inner.commit()
+    }
+}
+
+/// Runs the server loop over a faulty `kind` store on a thread of this process.
+fn serve(kind: StoreKind, data: &TempDir) -> (SocketAddr, Arc<AtomicBool>) {
+    let failing = Arc::new(AtomicBool::new(false));
+    let config = Config {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        store: kind,
+        data_dir: data.path().to_path_buf(),
+        keep_data: false,
+        limits: Limits::default(),
+        hashing: HashingConfig {
+            memory_kib: 64,
+            passes: 1,
+            ..HashingConfig::default()
+        },
+    };
+    let store = FaultyStore {
+        inner: AnyStore::open(kind, data.path(), Retention::Wipe).expect("store opens"),
+        failing: Arc::clone(&failing),
+    };
+    let (ready, addr) = channel();
+    // The loop owns non-Send state, so it is built on its own thread; it runs until the test
+    // process ends.
+    std::thread::spawn(move || {
+        let server = Server::start_with_store(config, store).expect("server starts");
+        ready.send(server.local_addr()).expect("test waits");
+        server.run().expect("loop runs");
+    });
+    (addr.recv().expect("server ready"), failing)
+}
+
+fn a_failing_write_is_refused_reads_go_on_and_writes_recover(store: &'static str) {
+    let data = TempDir::new("e2e-faults");
+    let kind: StoreKind = store.parse().expect("store kind");
+    let (addr, failing) = serve(kind, &data);
+    let connect = || Client::connect(addr);
+    let mut bob = connect();
+    assert!(matches!(bob.register("bob"), Reply::Registered { .. }));
+    let mut alice = connect();
+    assert!(matches!(alice.register("alice"), Reply::Registered { .. }));
+    alice.send_ok("bob", "before");
+    assert_eq!(bob.next_message().body, "before");
+
+    failing.store(true, Ordering::SeqCst);
+    assert_eq!(
+        error_code(&alice.send("bob", "during")),
+        "storage_unavailable"
+    );
+    let create = alice.request(Request::CreateGroup {
+        group: "team".into(),
+        members: vec!["bob".into()],
+    });
+    assert_eq!(error_code(&create), "storage_unavailable");
+    assert_eq!(
+        error_code(&connect().register("carol")),
+        "storage_unavailable"
+    );
+    // Reads are served meanwhile, and show only what was stored.
+    let bodies: Vec<String> = bob
+        .all_history("alice")
+        .into_iter()
+        .map(|m| m.body)
+        .collect();
+    assert_eq!(bodies, ["before"]);
+    let mut bob_again = connect();
+    assert!(matches!(
+        bob_again.log_in("bob", PASSWORD),
+        Reply::LoggedIn { .. }
+    ));
+
+    failing.store(false, Ordering::SeqCst);
+    alice.send_ok("bob", "after");
+    // Bob's next message is "after": "during" was never delivered.
+    assert_eq!(bob.next_message().body, "after");
+    let bodies: Vec<String> = bob
+        .all_history("alice")
+        .into_iter()
+        .map(|m| m.body)
+        .collect();
+    assert_eq!(bodies, ["before", "after"]);
+    assert!(matches!(
+        connect().register("carol"),
+        Reply::Registered { .. }
+    ));
+}
+
+on_both_stores!(a_failing_write_is_refused_reads_go_on_and_writes_recover);
