@@ -7,3 +7,4 @@ pub mod inspect;
 pub mod open_files;
 pub mod server;
 pub mod store;
+pub mod tls;

@@ -103,6 +103,7 @@ fn serve(kind: StoreKind, data: &TempDir) -> (SocketAddr, Arc<AtomicBool>) {
             passes: 1,
             ..HashingConfig::default()
         },
+        tls: None,
     };
     let store = FaultyStore {
         inner: AnyStore::open(kind, data.path(), Retention::Wipe).expect("store opens"),

@@ -52,6 +52,12 @@ struct Args {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, default_value_t = SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)))]
     listen: SocketAddr,
+    /// Serve TLS only, with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Storage engine.
     #[arg(long, default_value = "sled", value_parser = ["sled", "sqlite"])]
     store: String,
@@ -175,7 +181,25 @@ fn serve(args: Args) -> ExitCode {
         },
         ..Limits::default()
     };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => match chat::tls::server_config(cert, key) {
+            Ok(config) => Some(config),
+            Err(e) => {
+                eprintln!("chat-server: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        _ => None,
+    };
+    if tls.is_none() && !args.listen.ip().is_loopback() {
+        eprintln!(
+            "chat-server: warning: listening on {} in plain text: passwords and messages cross \
+             the network unencrypted. Give --tls-cert and --tls-key (README: TLS).",
+            args.listen
+        );
+    }
     let config = Config {
+        tls,
         listen: args.listen,
         store,
         data_dir: args.data,

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use polling::{Event, Events, PollMode, Poller};
 
-use super::link::{Link, Received};
+use super::link::{Endpoint, Link, Received};
 use super::session::{Effect, Session};
 use super::ui::Ui;
 
@@ -45,7 +45,7 @@ impl Exit {
 }
 
 pub struct Driver {
-    server: String,
+    endpoint: Endpoint,
     poller: Poller,
     session: Session,
     ui: Box<dyn Ui>,
@@ -65,7 +65,12 @@ pub struct Driver {
 }
 
 impl Driver {
-    pub fn new(server: String, link: Link, session: Session, ui: Box<dyn Ui>) -> io::Result<Self> {
+    pub fn new(
+        endpoint: Endpoint,
+        link: Link,
+        session: Session,
+        ui: Box<dyn Ui>,
+    ) -> io::Result<Self> {
         let poller = Poller::new()?;
         let (signal_read, signal_write) = UnixStream::pair()?;
         signal_read.set_nonblocking(true)?;
@@ -92,7 +97,7 @@ impl Driver {
             poller.add_with_mode(link.stream(), Event::readable(KEY_SOCKET), PollMode::Level)?
         };
         Ok(Driver {
-            server,
+            endpoint,
             poller,
             session,
             ui,
@@ -133,7 +138,11 @@ impl Driver {
         self.set_interests()?;
 
         let read_stdin_now = self.wants_stdin() && self.stdin_always_ready;
-        let timeout = if read_stdin_now {
+        let read_socket_now = self
+            .link
+            .as_mut()
+            .is_some_and(|link| link.has_buffered_input());
+        let timeout = if read_stdin_now || read_socket_now {
             Some(Duration::ZERO)
         } else if self.session.awaits_replies() {
             Some(REPLY_PATIENCE.saturating_sub(self.last_heard.elapsed()))
@@ -147,13 +156,17 @@ impl Driver {
             Err(e) => return Err(e),
         }
         let mut stdin_ready = read_stdin_now;
+        let mut socket_ready = read_socket_now;
         for event in events.iter() {
             match event.key {
                 KEY_SIGNAL => self.on_signal(),
                 KEY_STDIN => stdin_ready = true,
-                KEY_SOCKET => self.on_socket()?,
+                KEY_SOCKET => socket_ready = true,
                 _ => {}
             }
+        }
+        if socket_ready {
+            self.on_socket()?;
         }
         if stdin_ready && self.wants_stdin() && self.exit.is_none() {
             self.read_stdin()?;
@@ -325,7 +338,7 @@ impl Driver {
     fn send(&mut self, id: u32, request: chat_wire::Request) -> io::Result<()> {
         if self.link.is_none() {
             // The server closed an idle connection before login; this request needs a new one.
-            match Link::connect(&self.server) {
+            match Link::connect(&self.endpoint) {
                 Ok(link) => {
                     // SAFETY: deleted from the poller before it is dropped (`drop_link`, `run`).
                     unsafe {

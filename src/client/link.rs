@@ -3,7 +3,10 @@
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::Duration;
+
+use rustls::ClientConfig;
 
 use chat_wire::{
     ClientFrame, DecodeError, FRAME_BYTES_MAX, FrameDecoder, Hello, MAGIC, PROTOCOL_VERSION,
@@ -11,6 +14,26 @@ use chat_wire::{
 };
 
 use super::format;
+use crate::tls::{self, Transport};
+
+/// Where the server is, and whether to speak TLS to it (trusting which authorities).
+#[derive(Clone)]
+pub struct Endpoint {
+    /// host:port
+    pub server: String,
+    pub tls: Option<Arc<ClientConfig>>,
+}
+
+impl Endpoint {
+    /// The host part of `server`, as a certificate names it (an IPv6 address without brackets).
+    fn host(&self) -> &str {
+        let host = self
+            .server
+            .rsplit_once(':')
+            .map_or(self.server.as_str(), |(host, _port)| host);
+        host.trim_start_matches('[').trim_end_matches(']')
+    }
+}
 
 /// How long to wait for a TCP connection to each of the server's addresses.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -20,7 +43,7 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const READ_CHUNK_BYTES: usize = 64 * 1024;
 
 pub struct Link {
-    stream: TcpStream,
+    stream: Transport<TcpStream>,
     decoder: FrameDecoder,
     /// Encoded frames not yet written. Bounded by the session's cap on requests in flight
     /// (`REQUESTS_IN_FLIGHT_MAX` frames of at most `FRAME_BYTES_MAX` bytes).
@@ -37,8 +60,10 @@ pub enum Received {
 }
 
 impl Link {
-    /// Connects to `server` (host:port) and says hello. The error is a sentence for the person.
-    pub fn connect(server: &str) -> Result<Link, String> {
+    /// Connects to the endpoint's server and says hello (after the TLS handshake, if TLS). The
+    /// error is a sentence for the person.
+    pub fn connect(endpoint: &Endpoint) -> Result<Link, String> {
+        let server = endpoint.server.as_str();
         let addrs: Vec<_> = server
             .to_socket_addrs()
             .map_err(|e| format!("cannot find the server {server}: {e}"))?
@@ -59,8 +84,12 @@ impl Link {
                 let why = last_error.map_or("no address".to_string(), |e| e.to_string());
                 format!("cannot reach the server at {server}: {why}. Is chat-server running there?")
             })?;
+        let tls = match &endpoint.tls {
+            None => None,
+            Some(config) => Some(tls::client_connection(Arc::clone(config), endpoint.host())?),
+        };
         let mut link = Link {
-            stream,
+            stream: Transport::new(stream, tls),
             decoder: FrameDecoder::new(FRAME_BYTES_MAX),
             unsent: Vec::new(),
             read_buffer: vec![0; READ_CHUNK_BYTES].into_boxed_slice(),
@@ -82,15 +111,27 @@ impl Link {
             stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
             stream.set_write_timeout(Some(HANDSHAKE_TIMEOUT))
         };
-        setup(&self.stream).map_err(|e| e.to_string())?;
+        setup(self.stream.socket()).map_err(|e| e.to_string())?;
         self.stream.write_all(&bytes).map_err(|e| e.to_string())?;
+        let mut first_bytes = Vec::new();
         let frame = loop {
-            if let Some(frame) = self.next_frame().map_err(|e| e.to_string())? {
-                break frame;
+            match self.next_frame() {
+                Ok(Some(frame)) => break frame,
+                Ok(None) => {}
+                // A TLS record starts 0x15 (alert) or 0x16 (handshake), then 0x03.
+                Err(_) if matches!(first_bytes[..], [0x15 | 0x16, 0x03, ..]) => {
+                    return Err("it speaks TLS: add --tls".into());
+                }
+                Err(e) => return Err(e.to_string()),
             }
             match self.stream.read(&mut self.read_buffer) {
                 Ok(0) => return Err("it closed the connection".into()),
-                Ok(n) => self.decoder.push(&self.read_buffer[..n]),
+                Ok(n) => {
+                    if first_bytes.len() < 2 {
+                        first_bytes.extend_from_slice(&self.read_buffer[..n.min(2)]);
+                    }
+                    self.decoder.push(&self.read_buffer[..n]);
+                }
                 Err(e)
                     if matches!(
                         e.kind(),
@@ -98,6 +139,14 @@ impl Link {
                     ) =>
                 {
                     return Err(format!("no answer within {HANDSHAKE_TIMEOUT:?}"));
+                }
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                    let hint = if e.to_string().contains("certificate") {
+                        " (was it signed by the authority --ca names?)"
+                    } else {
+                        ""
+                    };
+                    return Err(format!("TLS failed: {e}{hint}"));
                 }
                 Err(e) => return Err(e.to_string()),
             }
@@ -112,13 +161,19 @@ impl Link {
             other => return Err(format!("{server} answered {other:?}")),
         }
         self.stream
+            .socket()
             .set_nonblocking(true)
             .map_err(|e| e.to_string())?;
         Ok(())
     }
 
     pub fn stream(&self) -> &TcpStream {
-        &self.stream
+        self.stream.socket()
+    }
+
+    /// Decrypted bytes wait inside TLS: read again before waiting on the socket.
+    pub fn has_buffered_input(&mut self) -> bool {
+        self.stream.has_buffered_plaintext()
     }
 
     /// Queues a request; `write_some` sends it.
@@ -128,7 +183,7 @@ impl Link {
     }
 
     pub fn wants_write(&self) -> bool {
-        !self.unsent.is_empty()
+        !self.unsent.is_empty() || self.stream.wants_write()
     }
 
     /// Writes what the socket takes without blocking.
@@ -136,7 +191,11 @@ impl Link {
         let mut written = 0;
         let result = loop {
             if written == self.unsent.len() {
-                break Ok(());
+                // Under TLS, records may still wait in rustls.
+                break match self.stream.flush_tls() {
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(e),
+                };
             }
             match self.stream.write(&self.unsent[written..]) {
                 Ok(0) => break Err(io::ErrorKind::WriteZero.into()),

@@ -19,16 +19,18 @@ pub use session::{
 };
 pub use ui::INPUT_LINE_BYTES_MAX;
 
+pub use link::Endpoint;
+
 use driver::Driver;
 use link::Link;
 use session::Session;
 use ui::{PlainUi, TerminalUi, Ui};
 
-/// Connects to `server` (host:port) and runs the client until the person or script leaves or
-/// the server goes away.
-pub fn run(server: &str) -> Exit {
+/// Connects to the endpoint and runs the client until the person or script leaves or the
+/// server goes away.
+pub fn run(endpoint: Endpoint) -> Exit {
     // Connect first, so that an unreachable server is said before anyone types a password.
-    let link = match Link::connect(server) {
+    let link = match Link::connect(&endpoint) {
         Ok(link) => link,
         Err(e) => return Exit::failure(e),
     };
@@ -42,7 +44,7 @@ pub fn run(server: &str) -> Exit {
         Box::new(PlainUi::new())
     };
     let session = Session::new(interactive, TimeZone::system(), random_client_message_id());
-    match Driver::new(server.to_string(), link, session, ui) {
+    match Driver::new(endpoint, link, session, ui) {
         Ok(driver) => driver.run(),
         Err(e) => Exit::failure(format!("cannot start: {e}")),
     }

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chat_domain::rules::HistoryPaging;
@@ -23,6 +24,8 @@ pub struct Config {
     pub keep_data: bool,
     pub limits: Limits,
     pub hashing: HashingConfig,
+    /// Serve TLS only, with this identity; plain TCP if `None`.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 #[derive(Debug, Clone)]

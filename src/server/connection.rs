@@ -1,5 +1,5 @@
-//! One client connection: its socket, its incremental decoder, its capped output buffer, and
-//! where it is in the protocol (handshake, logged out, logged in).
+//! One client connection: its socket (plain or TLS), its incremental decoder, its capped output
+//! buffer, and where it is in the protocol (handshake, logged out, logged in).
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
@@ -8,6 +8,8 @@ use std::time::Instant;
 use chat_domain::Username;
 use chat_wire::{FrameDecoder, ServerFrame, encode_frame};
 use mio::net::TcpStream;
+
+use crate::tls::Transport;
 
 /// Bytes read from a socket at a time.
 pub const READ_CHUNK_BYTES: usize = 16 * 1024;
@@ -20,7 +22,7 @@ pub enum Phase {
 }
 
 pub struct Connection {
-    pub socket: TcpStream,
+    pub transport: Transport<TcpStream>,
     pub peer: SocketAddr,
     pub decoder: FrameDecoder,
     /// Encoded frames not yet written; `out[out_written..]` is what remains.
@@ -60,9 +62,14 @@ pub enum WriteOutcome {
 }
 
 impl Connection {
-    pub fn new(socket: TcpStream, peer: SocketAddr, frame_bytes_max: usize, now: Instant) -> Self {
+    pub fn new(
+        transport: Transport<TcpStream>,
+        peer: SocketAddr,
+        frame_bytes_max: usize,
+        now: Instant,
+    ) -> Self {
         Connection {
-            socket,
+            transport,
             peer,
             decoder: FrameDecoder::new(frame_bytes_max),
             out: Vec::new(),
@@ -98,7 +105,7 @@ impl Connection {
             return Some(ReadOutcome::Paused);
         }
         let mut chunk = [0u8; READ_CHUNK_BYTES];
-        match self.socket.read(&mut chunk) {
+        match self.transport.read(&mut chunk) {
             Ok(0) => Some(ReadOutcome::Closed("closed by peer".into())),
             Ok(n) => {
                 self.decoder.push(&chunk[..n]);
@@ -154,7 +161,7 @@ impl Connection {
     /// Writes as much queued output as the socket takes.
     pub fn write_out(&mut self) -> WriteOutcome {
         while self.out_written < self.out.len() {
-            match self.socket.write(&self.out[self.out_written..]) {
+            match self.transport.write(&self.out[self.out_written..]) {
                 Ok(0) => return WriteOutcome::Failed("write returned 0".into()),
                 Ok(n) => self.out_written += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return WriteOutcome::Pending,
@@ -168,6 +175,11 @@ impl Connection {
         if self.out.capacity() > READ_CHUNK_BYTES {
             self.out.shrink_to(READ_CHUNK_BYTES);
         }
-        WriteOutcome::Done
+        // Under TLS, done only once rustls's records are out too.
+        match self.transport.flush_tls() {
+            Ok(true) => WriteOutcome::Done,
+            Ok(false) => WriteOutcome::Pending,
+            Err(e) => WriteOutcome::Failed(format!("write failed: {e}")),
+        }
     }
 }

@@ -31,6 +31,7 @@ use self::config::Config;
 use self::connection::{Connection, ReadOutcome, WriteOutcome};
 use self::hashing::HashPool;
 use crate::store::AnyStore;
+use crate::tls::Transport;
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -201,6 +202,13 @@ impl<S: Store> Server<S> {
         })
     }
 
+    /// Turns a newcomer away: with a frame saying why over plain TCP, by closing under TLS.
+    fn refuse(&self, socket: &mut mio::net::TcpStream, code: &str, message: &str) {
+        if self.config.tls.is_none() {
+            refuse(socket, code, message);
+        }
+    }
+
     /// This turn's time as the abuse limits count it.
     fn since_start(&self) -> Duration {
         self.now.duration_since(self.started)
@@ -271,7 +279,7 @@ impl<S: Store> Server<S> {
             match listener.accept() {
                 Ok((mut socket, peer)) => {
                     if self.connections.len() >= self.config.limits.connections_max {
-                        refuse(
+                        self.refuse(
                             &mut socket,
                             "server_full",
                             "The server has too many connections; try again later.",
@@ -279,13 +287,27 @@ impl<S: Store> Server<S> {
                         continue;
                     }
                     if !self.guards.connection_opened(peer.ip()) {
-                        refuse(
+                        self.refuse(
                             &mut socket,
                             "too_many_connections",
                             "Your address has too many connections open; close one first.",
                         );
                         continue;
                     }
+                    let tls = match self
+                        .config
+                        .tls
+                        .as_ref()
+                        .map(|tls| crate::tls::server_connection(std::sync::Arc::clone(tls)))
+                    {
+                        None => None,
+                        Some(Ok(tls)) => Some(tls),
+                        Some(Err(e)) => {
+                            log!("{peer}: {e}");
+                            self.guards.connection_closed(peer.ip());
+                            continue;
+                        }
+                    };
                     // Replies are small and latency matters: never wait on Nagle's algorithm.
                     if let Err(e) = socket.set_nodelay(true) {
                         log!("{peer}: cannot set TCP_NODELAY: {e}");
@@ -301,8 +323,12 @@ impl<S: Store> Server<S> {
                         self.guards.connection_closed(peer.ip());
                         continue;
                     }
-                    let connection =
-                        Connection::new(socket, peer, self.config.limits.frame_bytes_max, self.now);
+                    let connection = Connection::new(
+                        Transport::new(socket, tls),
+                        peer,
+                        self.config.limits.frame_bytes_max,
+                        self.now,
+                    );
                     self.connections.insert(token, connection);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -572,7 +598,11 @@ impl<S: Store> Server<S> {
     fn close(&mut self, token: Token, reason: &str) {
         self.log_out(token);
         if let Some(mut connection) = self.connections.remove(&token) {
-            let _ = self.poll.registry().deregister(&mut connection.socket);
+            connection.transport.close_tls();
+            let _ = self
+                .poll
+                .registry()
+                .deregister(connection.transport.socket_mut());
             self.guards.connection_closed(connection.peer.ip());
             if !reason.starts_with("closed") {
                 log!("{}: disconnected: {reason}", connection.peer);
@@ -703,7 +733,8 @@ fn raise_open_files_limit(connections_max: usize) {
     }
 }
 
-/// Tells a connection it cannot be served, without waiting: one non-blocking write, then close.
+/// Tells a plain connection it cannot be served, without waiting: one non-blocking write, then
+/// close. (Under TLS it is closed without a word: a frame needs the handshake first.)
 fn refuse(socket: &mut mio::net::TcpStream, code: &str, message: &str) {
     let mut bytes = Vec::new();
     let frame = ServerFrame::Closing(ErrorBody::new(code, message));
