@@ -1,0 +1,64 @@
+//! Fuzzes every domain constructor that takes outside input: none may panic, what one accepts
+//! must hold its invariant, and parsing what it holds gives it back.
+#![no_main]
+
+use std::time::Duration;
+
+use chat_domain::error::{ErrorCode, is_snake_case};
+use chat_domain::group::Role;
+use chat_domain::rate::RateLimit;
+use chat_domain::{ClientMessageId, Content, GroupName, MessageBody, Password, Username};
+use libfuzzer_sys::fuzz_target;
+
+fn checked<T, E: ErrorCode>(result: Result<T, E>) -> Option<T> {
+    match result {
+        Ok(value) => Some(value),
+        Err(e) => {
+            assert!(is_snake_case(e.code()), "{}", e.code());
+            assert!(!e.to_string().is_empty());
+            None
+        }
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data).into_owned();
+    if let Some(name) = checked(Username::parse(&text)) {
+        assert_eq!(name.as_str(), name.as_str().to_lowercase());
+        assert_eq!(Username::parse(name.as_str()), Ok(name.clone()));
+    }
+    if let Some(group) = checked(GroupName::parse(&text)) {
+        assert_eq!(GroupName::parse(group.as_str()), Ok(group.clone()));
+        assert_eq!(GroupName::parse(&group.to_string()), Ok(group));
+    }
+    if let Some(password) = checked(Password::new(text.clone())) {
+        assert_eq!(password.as_str(), text);
+    }
+    if let Some(body) = checked(MessageBody::new(text.clone())) {
+        assert!(!body.as_str().trim().is_empty());
+        assert!(body.as_str().chars().count() <= chat_domain::limits::BODY_CHARS_MAX);
+        // Stored and read back, a text is itself.
+        let content = Content::Text(body);
+        assert_eq!(
+            Content::from_stored(content.to_stored()).ok(),
+            Some(content)
+        );
+    }
+    // Whatever a store holds, reading it back never panics.
+    let _ = Content::from_stored(text.clone());
+    if let Some(role) = Role::parse(&text) {
+        assert_eq!(role.as_str(), text);
+    }
+    if data.len() >= 12 {
+        let raw = u64::from_le_bytes(data[..8].try_into().expect("8 bytes"));
+        assert_eq!(
+            ClientMessageId::new(raw).map(|id| id.get()),
+            (raw != 0).then_some(raw)
+        );
+        let count = u32::from_le_bytes(data[8..12].try_into().expect("4 bytes"));
+        let limit = RateLimit::per(count, Duration::from_millis(raw % 1_000_000_000));
+        let now = Duration::from_millis(raw % 86_400_000);
+        let after = limit.take(None, now).expect("a fresh bucket allows one");
+        let _ = limit.take(Some(after), now);
+    }
+});
