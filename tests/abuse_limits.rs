@@ -259,3 +259,34 @@ fn a_frame_that_trickles_in_too_slowly_is_closed() {
     }
     assert_eq!(closing_code(slow.read_frame()), "frame_timeout");
 }
+
+#[test]
+fn log_ins_in_flight_at_once_cannot_outrun_the_limit() {
+    let data = TempDir::new("limit-login-parallel");
+    // Slow hashing keeps the attempts in flight together.
+    let server = ServerProcess::start(
+        STORE,
+        &data,
+        &["--login-failures-per-min", "3", "--hash-memory-kib", "8192"],
+    );
+    drop(user(&server, "alice"));
+    let mut guessers: Vec<Client> = (0..8).map(|_| server.client()).collect();
+    // All eight guesses are sent before any answer comes back.
+    let ids: Vec<u32> = guessers
+        .iter_mut()
+        .map(|guesser| {
+            guesser.send_request(Request::LogIn {
+                username: "alice".into(),
+                password: "a wrong guess".into(),
+            })
+        })
+        .collect();
+    let codes: Vec<String> = guessers
+        .iter_mut()
+        .zip(ids)
+        .map(|(guesser, id)| error_code(&guesser.reply_to(id)).to_string())
+        .collect();
+    let checked = codes.iter().filter(|c| *c == "wrong_password").count();
+    let limited = codes.iter().filter(|c| *c == "rate_limited").count();
+    assert_eq!((checked, limited), (3, 5), "{codes:?}");
+}

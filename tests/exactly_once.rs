@@ -82,6 +82,31 @@ fn a_resend_of_a_send_that_never_arrived_is_stored_once(store: &'static str) {
     assert_eq!(alice.all_history("bob").len(), 2);
 }
 
+/// The old connection's `Send` can arrive after the new one's `Resend` (TCP retransmits it on a
+/// link the client gave up on): it must not make a copy either.
+fn a_send_arriving_after_its_resend_is_not_stored_again(store: &'static str) {
+    let data = TempDir::new("e2e-send-after-resend");
+    let server = ServerProcess::start(store, &data, &[]);
+    let mut bob = user(&server, "bob");
+    let mut alice = user(&server, "alice");
+    let mut old_link = server.client();
+    assert!(matches!(
+        old_link.log_in("alice", PASSWORD),
+        Reply::LoggedIn { .. }
+    ));
+    let resent = sent_id(&resend(&mut alice, 31, "bob", "overtaken"));
+    assert_eq!(next_body(&mut bob), (resent, "overtaken".to_string()));
+    let late = old_link.request(Request::Send {
+        client_message_id: 31,
+        to: WireRecipient::User("bob".into()),
+        body: "overtaken".into(),
+    });
+    assert_eq!(sent_id(&late), resent);
+    alice.send_ok("bob", "next");
+    assert_eq!(next_body(&mut bob).1, "next");
+    assert_eq!(bob.all_history("alice").len(), 2);
+}
+
 fn a_resend_needs_a_number(store: &'static str) {
     let data = TempDir::new("e2e-resend-zero");
     let server = ServerProcess::start(store, &data, &[]);
@@ -98,5 +123,6 @@ fn a_resend_needs_a_number(store: &'static str) {
 on_both_stores!(
     a_resend_after_a_dropped_ack_gets_the_original,
     a_resend_of_a_send_that_never_arrived_is_stored_once,
+    a_send_arriving_after_its_resend_is_not_stored_again,
     a_resend_needs_a_number,
 );

@@ -106,6 +106,17 @@ impl<K: Hash + Eq> Limiter<K> {
         Ok(())
     }
 
+    /// Returns one token taken from `key` (an attempt that turned out not to count); a bucket
+    /// full again is forgotten.
+    pub fn give_back(&mut self, key: &K, now: Duration) {
+        if let Some(full_at) = self.full_at.get_mut(key) {
+            *full_at = full_at.saturating_sub(self.limit.interval);
+            if *full_at <= now {
+                self.full_at.remove(key);
+            }
+        }
+    }
+
     /// Drops the buckets that are full again: called now and then, it keeps the map to the
     /// keys that acted recently.
     pub fn forget_full(&mut self, now: Duration) {

@@ -84,7 +84,7 @@ struct Args {
     #[arg(long, default_value_t = 60)]
     login_timeout_secs: u64,
     /// Seconds a frame may take to arrive once it has begun (a trickling client is closed).
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     frame_timeout_secs: u64,
     /// Failed log-ins allowed a minute, per username and per address.
     #[arg(long, default_value_t = 5)]
@@ -99,7 +99,8 @@ struct Args {
     #[arg(long, default_value_t = 10)]
     messages_per_sec: u32,
     /// Connections one address may have open at once (an IPv6 /64 counts as one address).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(1..).map(|n| usize::try_from(n).unwrap_or(usize::MAX)))]
     max_connections_per_address: usize,
     /// Members a group may have (at most 1,500: a list of them must fit in one frame).
     #[arg(long, default_value_t = chat_domain::limits::GROUP_MEMBERS_MAX,

@@ -40,6 +40,16 @@ impl Default for AbuseLimits {
     }
 }
 
+/// How an admitted log-in attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginOutcome {
+    LoggedIn,
+    /// The password was never checked (the server was busy, or the store failed).
+    NotChecked,
+    UnknownName,
+    WrongPassword,
+}
+
 pub struct Guards {
     failures_by_name: Limiter<Username>,
     failures_by_address: Limiter<IpAddr>,
@@ -81,33 +91,57 @@ impl Guards {
         }
     }
 
-    /// Whether a log-in may be tried now: checked before any hashing is spent on it.
+    /// Admits a log-in attempt, before any hashing is spent on it, by counting it as a failure
+    /// of the name and of the address until it is known not to be one (`login_settled`): so
+    /// attempts in flight together cannot outrun the limit.
     pub fn may_try_login(
-        &self,
+        &mut self,
         name: &Username,
         ip: IpAddr,
         now: Duration,
     ) -> Result<(), RateLimited> {
         let failure = limited(Limited::LogInFailures);
+        let address = address_key(ip);
         self.failures_by_name.check(name, now).map_err(&failure)?;
         self.failures_by_address
-            .check(&address_key(ip), now)
+            .check(&address, now)
+            .map_err(&failure)?;
+        self.failures_by_name.take(name, now).map_err(&failure)?;
+        self.failures_by_address
+            .take(&address, now)
             .map_err(&failure)
     }
 
-    /// Counts a failed log-in: against the name only if it has an account to protect.
-    pub fn login_failed(&mut self, name: Option<&Username>, ip: IpAddr, now: Duration) {
-        if let Some(name) = name {
-            let _ = self.failures_by_name.take(name, now);
+    /// Settles an admitted attempt: a success counts for neither, an unknown name only for the
+    /// address (there is no account to protect), a wrong password for both.
+    pub fn login_settled(
+        &mut self,
+        outcome: LoginOutcome,
+        name: &Username,
+        ip: IpAddr,
+        now: Duration,
+    ) {
+        let address = address_key(ip);
+        match outcome {
+            LoginOutcome::LoggedIn | LoginOutcome::NotChecked => {
+                self.failures_by_name.give_back(name, now);
+                self.failures_by_address.give_back(&address, now);
+            }
+            LoginOutcome::UnknownName => self.failures_by_name.give_back(name, now),
+            LoginOutcome::WrongPassword => {}
         }
-        let _ = self.failures_by_address.take(&address_key(ip), now);
     }
 
-    /// Spends one of the address's registrations.
-    pub fn may_register(&mut self, ip: IpAddr, now: Duration) -> Result<(), RateLimited> {
+    /// Whether the address may register now.
+    pub fn may_register(&self, ip: IpAddr, now: Duration) -> Result<(), RateLimited> {
         self.registrations
-            .take(&address_key(ip), now)
+            .check(&address_key(ip), now)
             .map_err(limited(Limited::Registrations))
+    }
+
+    /// Spends one of the address's registrations, once one is under way.
+    pub fn registering(&mut self, ip: IpAddr, now: Duration) {
+        let _ = self.registrations.take(&address_key(ip), now);
     }
 
     /// Spends one of the user's messages.

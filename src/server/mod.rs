@@ -9,6 +9,7 @@ mod connection;
 mod groups;
 mod hashing;
 mod requests;
+mod resends;
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -103,6 +104,7 @@ pub struct Server<S = AnyStore> {
     config: Config,
     /// Rate limits and connection counts per user and address.
     guards: Guards,
+    recent_resends: resends::RecentResends,
     /// The epoch of the abuse limits' clock.
     started: Instant,
     now: Instant,
@@ -193,6 +195,7 @@ impl<S: Store> Server<S> {
             outbox: Vec::new(),
             write_queue: VecDeque::new(),
             guards: Guards::new(&config.limits.abuse),
+            recent_resends: resends::RecentResends::default(),
             config,
             started: now,
             now,
@@ -644,6 +647,7 @@ impl<S: Store> Server<S> {
         if now >= self.next_forget {
             let since_start = self.since_start();
             self.guards.forget_full(since_start);
+            self.recent_resends.forget_old(now);
             self.next_forget = now + FORGET_EVERY;
         }
         for (token, connection) in &mut self.connections {

@@ -13,6 +13,7 @@ use std::rc::Rc;
 use jiff::Timestamp;
 use mio::Token;
 
+use super::abuse::LoginOutcome;
 use super::connection::Phase;
 use super::hashing::{Done, Job, Tagged};
 use super::{OnCommitFailure, Server, log};
@@ -174,12 +175,19 @@ impl<S: chat_domain::Store> Server<S> {
         if let Err(e) = rules::check_register(&self.store, &username) {
             return self.reply_error(token, id, e.code(), e.to_string());
         }
-        if let Some(ip) = self.peer_ip(token)
+        let ip = self.peer_ip(token);
+        if let Some(ip) = ip
             && let Err(e) = self.guards.may_register(ip, self.since_start())
         {
             return self.reply_error(token, id, e.code(), e.to_string());
         }
-        self.submit(token, id, Job::Register { username, password });
+        // Spent only once it is under way: a busy server's refusal costs nothing.
+        if self.submit(token, id, Job::Register { username, password })
+            && let Some(ip) = ip
+        {
+            let now = self.since_start();
+            self.guards.registering(ip, now);
+        }
     }
 
     fn log_in_request(&mut self, token: Token, id: u32, username: &str, password: String) {
@@ -187,24 +195,41 @@ impl<S: chat_domain::Store> Server<S> {
             Ok(username) => username,
             Err(e) => return self.reply_error(token, id, e.code(), e.to_string()),
         };
-        // Checked before any hashing is spent on it.
-        if let Some(ip) = self.peer_ip(token)
-            && let Err(e) = self.guards.may_try_login(&username, ip, self.since_start())
-        {
+        // Admitted (and counted as a failure until it proves otherwise) before any hashing.
+        let Some(ip) = self.peer_ip(token) else {
+            return;
+        };
+        let now = self.since_start();
+        if let Err(e) = self.guards.may_try_login(&username, ip, now) {
             return self.reply_error(token, id, e.code(), e.to_string());
         }
+        let settle = |server: &mut Self, username: &Username| {
+            server
+                .guards
+                .login_settled(LoginOutcome::NotChecked, username, ip, now);
+        };
         let password = match Password::new(password) {
             // A password that could never have been registered is simply wrong, after the same
             // wait as any other: checking it against the dummy keeps the timing uniform.
             Ok(password) => password,
             Err(_) => match Password::new("wrong password, never valid".into()) {
                 Ok(placeholder) => placeholder,
-                Err(e) => return self.reply_error(token, id, e.code(), e.to_string()),
+                Err(e) => {
+                    settle(self, &username);
+                    return self.reply_error(token, id, e.code(), e.to_string());
+                }
             },
         };
-        match rules::begin_login(&self.store, username, &self.dummy_hash) {
-            Ok(attempt) => self.submit(token, id, Job::LogIn { attempt, password }),
-            Err(e) => self.reply_error(token, id, e.code(), e.to_string()),
+        match rules::begin_login(&self.store, username.clone(), &self.dummy_hash) {
+            Ok(attempt) => {
+                if !self.submit(token, id, Job::LogIn { attempt, password }) {
+                    settle(self, &username);
+                }
+            }
+            Err(e) => {
+                settle(self, &username);
+                self.reply_error(token, id, e.code(), e.to_string());
+            }
         }
     }
 
@@ -212,7 +237,8 @@ impl<S: chat_domain::Store> Server<S> {
         self.connections.get(&token).map(|c| c.peer.ip())
     }
 
-    fn submit(&mut self, token: Token, request_id: u32, work: Job) {
+    /// Hands a job to the hashing pool; false (and `server_busy` sent) if its queue is full.
+    fn submit(&mut self, token: Token, request_id: u32, work: Job) -> bool {
         match self.pool.submit(Tagged {
             token,
             request_id,
@@ -222,13 +248,17 @@ impl<S: chat_domain::Store> Server<S> {
                 if let Some(connection) = self.connections.get_mut(&token) {
                     connection.hashing = true;
                 }
+                true
             }
-            Err(_busy) => self.reply_error(
-                token,
-                request_id,
-                "server_busy",
-                "The server is busy; try again in a moment.",
-            ),
+            Err(_busy) => {
+                self.reply_error(
+                    token,
+                    request_id,
+                    "server_busy",
+                    "The server is busy; try again in a moment.",
+                );
+                false
+            }
         }
     }
 
@@ -261,6 +291,15 @@ impl<S: chat_domain::Store> Server<S> {
         if let Err(e) = self.guards.may_send(sender, self.since_start()) {
             return self.reply_error(token, id, e.code(), e.to_string());
         }
+        // A send whose number was resent lately may be the original arriving late.
+        let resend = match client_message_id {
+            Some(number) if resend => {
+                self.recent_resends.record(sender, number, self.now);
+                true
+            }
+            Some(number) => self.recent_resends.contains(sender, number),
+            None => false,
+        };
         let outgoing = rules::Outgoing {
             recipient,
             body,
@@ -356,28 +395,38 @@ impl<S: chat_domain::Store> Server<S> {
                     matches: Ok(matches),
                 } => {
                     let ip = connection.peer.ip();
-                    let attempt_name = attempt.username.clone();
+                    let name = attempt.username.clone();
+                    let now = self.since_start();
                     match attempt.finish(matches) {
                         Ok(user) => {
+                            self.guards
+                                .login_settled(LoginOutcome::LoggedIn, &name, ip, now);
                             let username = user.to_string();
                             self.log_in(token, user);
                             self.reply(token, id, Reply::LoggedIn { username });
                         }
                         Err(e) => {
-                            let name = match &e {
-                                rules::LoginError::WrongPassword => Some(&attempt_name),
-                                _ => None,
+                            let outcome = match &e {
+                                rules::LoginError::WrongPassword => LoginOutcome::WrongPassword,
+                                rules::LoginError::UnknownUser(_) => LoginOutcome::UnknownName,
+                                rules::LoginError::Store(_) => LoginOutcome::NotChecked,
                             };
-                            let now = self.since_start();
-                            self.guards.login_failed(name, ip, now);
+                            self.guards.login_settled(outcome, &name, ip, now);
                             self.reply_error(token, id, e.code(), e.to_string());
                         }
                     }
                 }
-                Done::Register { hash: Err(e), .. }
-                | Done::LogIn {
-                    matches: Err(e), ..
+                Done::LogIn {
+                    attempt,
+                    matches: Err(e),
                 } => {
+                    log!("password hashing failed: {}", e.0);
+                    let (ip, now) = (connection.peer.ip(), self.since_start());
+                    self.guards
+                        .login_settled(LoginOutcome::NotChecked, &attempt.username, ip, now);
+                    self.reply_error(token, id, e.code(), e.to_string());
+                }
+                Done::Register { hash: Err(e), .. } => {
                     log!("password hashing failed: {}", e.0);
                     self.reply_error(token, id, e.code(), e.to_string());
                 }

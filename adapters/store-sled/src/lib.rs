@@ -102,11 +102,11 @@ impl SledStore {
                 unavailable(format!("cannot open {}: {e}", path.display()))
             }
         })?;
+        check_layout(&db, Access::Write)?;
         Self::from_db(db, retention)
     }
 
     fn from_db(db: sled::Db, retention: Retention) -> Result<Self, StoreError> {
-        check_layout(&db)?;
         let users = db.open_tree("users").map_err(unavailable)?;
         let conversations = db.open_tree("conversations").map_err(unavailable)?;
         let groups = db.open_tree("groups").map_err(unavailable)?;
@@ -152,6 +152,7 @@ impl SledStore {
                 )),
                 e => unavailable(format!("cannot open {}: {e}", path.display())),
             })?;
+        check_layout(&db, Access::Read)?;
         Self::from_db(db, Retention::Keep)
     }
 
@@ -205,14 +206,25 @@ impl SledStore {
 const LAYOUT_KEY: &[u8] = b"layout";
 const LAYOUT_VERSION: u8 = 2;
 
-fn check_layout(db: &sled::Db) -> Result<(), StoreError> {
+/// Whether an open may write (the server) or only read (the inspector).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Read,
+    Write,
+}
+
+fn check_layout(db: &sled::Db, access: Access) -> Result<(), StoreError> {
     let found = db.get(LAYOUT_KEY).map_err(unavailable)?;
     match found {
         Some(version) if version.as_ref() == [LAYOUT_VERSION] => Ok(()),
-        // A new store holds only sled's default tree, and nothing in it.
+        // A new store holds only sled's default tree, and nothing in it: it gets the version
+        // (durably, before anything else is written), unless this open only reads.
         None if db.tree_names().len() <= 1 && db.is_empty() => {
-            db.insert(LAYOUT_KEY, &[LAYOUT_VERSION])
-                .map_err(unavailable)?;
+            if access == Access::Write {
+                db.insert(LAYOUT_KEY, &[LAYOUT_VERSION])
+                    .map_err(unavailable)?;
+                db.flush().map_err(unavailable)?;
+            }
             Ok(())
         }
         _ => Err(StoreError::Corrupt(

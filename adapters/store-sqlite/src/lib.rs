@@ -134,9 +134,12 @@ impl SqliteStore {
             ))
             .map_err(unavailable)?;
         check_schema_version(&connection)?;
-        connection.execute_batch(SCHEMA).map_err(unavailable)?;
+        // Tables and version in one transaction: a crash between them would leave a store
+        // that every later start refuses as another version's.
         connection
-            .pragma_update(None, "user_version", SCHEMA_VERSION)
+            .execute_batch(&format!(
+                "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            ))
             .map_err(unavailable)?;
         let last: Option<i64> = connection
             .query_row("SELECT MAX(id) FROM messages", [], |row| row.get(0))

@@ -54,6 +54,21 @@ fn a_limiter_keeps_keys_apart() {
 }
 
 #[test]
+fn a_token_given_back_can_be_taken_again() {
+    let mut limiter = Limiter::new(RateLimit::per(2, secs(60)), 10);
+    let now = secs(1000);
+    limiter.take(&"alice", now).expect("1");
+    limiter.take(&"alice", now).expect("2");
+    assert!(limiter.take(&"alice", now).is_err());
+    limiter.give_back(&"alice", now);
+    limiter.take(&"alice", now).expect("the one given back");
+    limiter.give_back(&"alice", now);
+    limiter.give_back(&"alice", now);
+    assert!(limiter.is_empty(), "a full bucket is forgotten");
+    limiter.give_back(&"nobody", now);
+}
+
+#[test]
 fn a_full_limiter_refuses_new_keys_until_old_ones_are_forgotten() {
     let mut limiter = Limiter::new(RateLimit::per(1, secs(10)), 2);
     let now = secs(1000);
