@@ -116,6 +116,36 @@ impl Store for AnyStore {
         forward!(self, s => s.find_resent(conversation, sender, client_message_id, window))
     }
 
+    fn after(
+        &self,
+        conversation: &Conversation,
+        after: MessageId,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        forward!(self, s => s.after(conversation, after, limit))
+    }
+
+    fn partners(&self, user: &Username) -> Result<Vec<Username>, StoreError> {
+        forward!(self, s => s.partners(user))
+    }
+
+    fn read_marker(
+        &self,
+        user: &Username,
+        conversation: &Conversation,
+    ) -> Result<Option<MessageId>, StoreError> {
+        forward!(self, s => s.read_marker(user, conversation))
+    }
+
+    fn set_read_marker(
+        &mut self,
+        user: &Username,
+        conversation: &Conversation,
+        up_to: MessageId,
+    ) -> Result<(), StoreError> {
+        forward!(self, s => s.set_read_marker(user, conversation, up_to))
+    }
+
     fn history(
         &self,
         conversation: &Conversation,

@@ -58,6 +58,33 @@ impl Store for FaultyStore {
         self.inner
             .find_resent(conversation, sender, client_message_id, window)
     }
+    fn after(
+        &self,
+        conversation: &Conversation,
+        after: MessageId,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        self.inner.after(conversation, after, limit)
+    }
+    fn partners(&self, user: &Username) -> Result<Vec<Username>, StoreError> {
+        self.inner.partners(user)
+    }
+    fn read_marker(
+        &self,
+        user: &Username,
+        conversation: &Conversation,
+    ) -> Result<Option<MessageId>, StoreError> {
+        self.inner.read_marker(user, conversation)
+    }
+    fn set_read_marker(
+        &mut self,
+        user: &Username,
+        conversation: &Conversation,
+        up_to: MessageId,
+    ) -> Result<(), StoreError> {
+        self.write_allowed()?;
+        self.inner.set_read_marker(user, conversation, up_to)
+    }
     fn history(
         &self,
         conversation: &Conversation,

@@ -1,6 +1,6 @@
 //! An in-memory `Store` for the rules' unit tests only: simple, not fast, and able to fail on cue.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::group::{GroupName, GroupRecord, Member, Role};
 use crate::message::{ClientMessageId, Conversation, Message, MessageId, NewMessage};
@@ -15,6 +15,8 @@ pub struct MemoryStore {
     client_message_ids: Vec<Option<ClientMessageId>>,
     groups: BTreeMap<GroupName, GroupRecord>,
     members: BTreeMap<(GroupName, Username), Role>,
+    partners: BTreeSet<(Username, Username)>,
+    read_markers: BTreeMap<(Username, String), MessageId>,
     /// When set, every call fails with this error: how tests reach the storage error paths.
     pub failing: Option<StoreError>,
 }
@@ -50,6 +52,10 @@ impl Store for MemoryStore {
             .last()
             .map_or(MessageId::FIRST, |m| m.id.next());
         self.client_message_ids.push(message.client_message_id);
+        if let crate::message::Recipient::User(to) = &message.recipient {
+            self.partners.insert((message.sender.clone(), to.clone()));
+            self.partners.insert((to.clone(), message.sender.clone()));
+        }
         let message = message.with_id(id);
         self.messages.push(message.clone());
         Ok(message)
@@ -96,6 +102,56 @@ impl Store for MemoryStore {
             .collect();
         page.reverse();
         Ok(page)
+    }
+
+    fn after(
+        &self,
+        conversation: &Conversation,
+        after: MessageId,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        self.check()?;
+        Ok(self
+            .messages
+            .iter()
+            .filter(|m| m.id > after && m.conversation() == *conversation)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    fn partners(&self, user: &Username) -> Result<Vec<Username>, StoreError> {
+        self.check()?;
+        Ok(self
+            .partners
+            .iter()
+            .filter(|(of, _)| of == user)
+            .map(|(_, other)| other.clone())
+            .collect())
+    }
+
+    fn read_marker(
+        &self,
+        user: &Username,
+        conversation: &Conversation,
+    ) -> Result<Option<MessageId>, StoreError> {
+        self.check()?;
+        Ok(self
+            .read_markers
+            .get(&(user.clone(), conversation.key()))
+            .copied())
+    }
+
+    fn set_read_marker(
+        &mut self,
+        user: &Username,
+        conversation: &Conversation,
+        up_to: MessageId,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.read_markers
+            .insert((user.clone(), conversation.key()), up_to);
+        Ok(())
     }
 
     fn find_group(&self, name: &GroupName) -> Result<Option<GroupRecord>, StoreError> {

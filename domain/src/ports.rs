@@ -50,7 +50,8 @@ pub trait Store {
     /// unique case-insensitively.
     fn insert_user(&mut self, user: &UserRecord) -> Result<Inserted, StoreError>;
 
-    /// Numbers and stores a message. Ids strictly increase, across reopenings too.
+    /// Numbers and stores a message. Ids strictly increase, across reopenings too. A direct
+    /// message also makes its two people each other's partners.
     fn append_message(&mut self, message: NewMessage) -> Result<Message, StoreError>;
 
     /// The message `sender` sent with `client_message_id`, if it is among the newest `window`
@@ -73,6 +74,34 @@ pub trait Store {
         before: Option<MessageId>,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError>;
+
+    /// The messages of `conversation` with ids above `after`, oldest first, at most `limit`.
+    /// Costs O(limit).
+    fn after(
+        &self,
+        conversation: &Conversation,
+        after: MessageId,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError>;
+
+    /// Everyone `user` has a direct conversation with (a message sent either way; themself,
+    /// for notes), in name order. `append_message` keeps this. Costs O(their partners).
+    fn partners(&self, user: &Username) -> Result<Vec<Username>, StoreError>;
+
+    /// The newest message of `conversation` that `user` has read, on any device.
+    fn read_marker(
+        &self,
+        user: &Username,
+        conversation: &Conversation,
+    ) -> Result<Option<MessageId>, StoreError>;
+
+    /// Sets `user`'s read marker of `conversation` (the rules never move it back).
+    fn set_read_marker(
+        &mut self,
+        user: &Username,
+        conversation: &Conversation,
+        up_to: MessageId,
+    ) -> Result<(), StoreError>;
 
     /// The group named `name`, if there is one.
     fn find_group(&self, name: &GroupName) -> Result<Option<GroupRecord>, StoreError>;

@@ -405,6 +405,7 @@ impl ErrorCode for HistoryError {
 }
 
 pub mod groups;
+pub mod inbox;
 
 #[cfg(test)]
 mod tests;

@@ -735,6 +735,91 @@ pub fn a_resent_message_is_found_by_its_senders_number<S: Store>(open: Open<S>) 
     assert_eq!(find(&store, "alice", "bob", 42, 4), Some(original));
 }
 
+/// Direct messages make partners, both ways and once; group notices make none; a reopen
+/// keeps them. `after` reads a conversation forwards from an id, excluding it.
+pub fn partners_and_reading_forwards<S: Store>(open: Open<S>) {
+    let dir = TempDir::new("partners");
+    let sent = {
+        let mut store = with_users(open, dir.path(), &["alice", "bob", "carol", "dave"]);
+        let mut sent = Vec::new();
+        for (from, to, text) in [
+            ("bob", "alice", "1"),
+            ("alice", "bob", "2"),
+            ("carol", "alice", "3"),
+            ("bob", "alice", "4"),
+            ("dave", "dave", "note"),
+        ] {
+            sent.push(
+                store
+                    .append_message(new_message(from, to, text, 1))
+                    .expect("append"),
+            );
+        }
+        create_group(&mut store, "team", "alice", &["dave"]);
+        store.commit().expect("commit");
+        sent
+    };
+    let store = open(dir.path(), Retention::Keep);
+    let partners = |name: &str| store.partners(&user(name)).expect("partners");
+    assert_eq!(partners("alice"), [user("bob"), user("carol")]);
+    assert_eq!(partners("bob"), [user("alice")]);
+    assert_eq!(
+        partners("dave"),
+        [user("dave")],
+        "notes to self; the group is no partner"
+    );
+    let alice_bob = direct("alice", "bob");
+    let forwards = |after: MessageId, limit: usize| {
+        ids(&store.after(&alice_bob, after, limit).expect("after"))
+    };
+    let (one, two, four) = (sent[0].id, sent[1].id, sent[3].id);
+    assert_eq!(
+        forwards(MessageId::new(0), 10),
+        ids(&[sent[0].clone(), sent[1].clone(), sent[3].clone()])
+    );
+    assert_eq!(forwards(one, 10), [two.get(), four.get()]);
+    assert_eq!(forwards(one, 1), [two.get()]);
+    assert!(forwards(four, 10).is_empty());
+    let page = store.after(&alice_bob, one, 1).expect("after");
+    assert_eq!(page, vec![sent[1].clone()], "whole messages");
+}
+
+/// A read marker is per user and conversation, starts unset, and survives a reopen.
+pub fn read_markers_are_kept_per_user_and_conversation<S: Store>(open: Open<S>) {
+    let dir = TempDir::new("markers");
+    {
+        let mut store = with_users(open, dir.path(), &["alice", "bob"]);
+        let alice_bob = direct("alice", "bob");
+        assert_eq!(
+            store.read_marker(&user("alice"), &alice_bob).expect("read"),
+            None
+        );
+        store
+            .set_read_marker(&user("alice"), &alice_bob, MessageId::new(7))
+            .expect("set");
+        store
+            .set_read_marker(&user("alice"), &alice_bob, MessageId::new(9))
+            .expect("set");
+        store
+            .set_read_marker(&user("bob"), &alice_bob, MessageId::new(3))
+            .expect("set");
+        store.commit().expect("commit");
+    }
+    let store = open(dir.path(), Retention::Keep);
+    let marker = |name: &str, conversation: &Conversation| {
+        store.read_marker(&user(name), conversation).expect("read")
+    };
+    assert_eq!(
+        marker("alice", &direct("alice", "bob")),
+        Some(MessageId::new(9))
+    );
+    assert_eq!(
+        marker("bob", &direct("bob", "alice")),
+        Some(MessageId::new(3))
+    );
+    assert_eq!(marker("alice", &direct("alice", "alice")), None);
+}
+
 /// Expands to one `#[test]` per contract check, each opening stores with `$open`.
 #[macro_export]
 macro_rules! store_contract_tests {
@@ -749,6 +834,8 @@ macro_rules! store_contract_tests {
             reopening_with_keep_keeps_everything,
             ids_go_on_from_the_newest_message_of_any_conversation,
             a_resent_message_is_found_by_its_senders_number,
+            partners_and_reading_forwards,
+            read_markers_are_kept_per_user_and_conversation,
             reopening_with_wipe_erases_everything,
             keep_on_a_new_directory_starts_empty,
             a_batch_committed_once_survives_together,

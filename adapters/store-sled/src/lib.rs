@@ -8,6 +8,8 @@
 //! - `groups`: group name -> postcard `StoredGroup`
 //! - `members`: group name, 0x00, username -> role name
 //! - `memberships`: username, 0x00, group name -> role name (the same facts, keyed for `groups_of`)
+//! - `partners`: username, 0x00, username -> nothing: who has a direct conversation with whom
+//! - `read_markers`: username, 0x00, conversation key -> the id read up to (u64 big-endian)
 //! - sled's default tree: `layout` -> the layout's version, one byte (`LAYOUT_VERSION`)
 
 use std::path::{Path, PathBuf};
@@ -33,6 +35,8 @@ pub struct SledStore {
     groups: sled::Tree,
     members: sled::Tree,
     memberships: sled::Tree,
+    partners: sled::Tree,
+    read_markers: sled::Tree,
     next_id: MessageId,
     retention: Retention,
 }
@@ -112,6 +116,8 @@ impl SledStore {
         let groups = db.open_tree("groups").map_err(unavailable)?;
         let members = db.open_tree("members").map_err(unavailable)?;
         let memberships = db.open_tree("memberships").map_err(unavailable)?;
+        let partners = db.open_tree("partners").map_err(unavailable)?;
+        let read_markers = db.open_tree("read_markers").map_err(unavailable)?;
         let next_id = match last_id(&conversations)? {
             None => MessageId::FIRST,
             Some(id) => id.next(),
@@ -123,6 +129,8 @@ impl SledStore {
             groups,
             members,
             memberships,
+            partners,
+            read_markers,
             next_id,
             retention,
         })
@@ -201,10 +209,11 @@ impl SledStore {
 }
 
 /// The layout of the trees, kept under `LAYOUT_KEY` in the default tree. 2: messages live in
-/// `conversations` and carry the sender's client message id. Stores of other layouts (the
-/// first kept no version) are refused, not misread.
+/// `conversations` and carry the sender's client message id; 3: `partners` and
+/// `read_markers`. Stores of other layouts (the first kept no version) are refused, not
+/// misread.
 const LAYOUT_KEY: &[u8] = b"layout";
-const LAYOUT_VERSION: u8 = 2;
+const LAYOUT_VERSION: u8 = 3;
 
 /// Whether an open may write (the server) or only read (the inspector).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -423,8 +432,78 @@ impl Store for SledStore {
         self.conversations
             .insert(encoded.key, encoded.value)
             .map_err(unavailable)?;
+        if let Recipient::User(to) = &message.recipient {
+            // A read, not a write, once two people have talked: most sends add nothing here.
+            for (of, other) in [(&message.sender, to), (to, &message.sender)] {
+                let key = pair_key(of.as_str(), other.as_str());
+                if !self.partners.contains_key(&key).map_err(unavailable)? {
+                    self.partners.insert(key, &[]).map_err(unavailable)?;
+                }
+            }
+        }
         self.next_id = id.next();
         Ok(message.with_id(id))
+    }
+
+    fn after(
+        &self,
+        conversation: &Conversation,
+        after: MessageId,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        let prefix = conversation_prefix(conversation);
+        let mut lower = prefix.clone();
+        lower.extend_from_slice(&after.get().saturating_add(1).to_be_bytes());
+        let mut upper = prefix.clone();
+        // 0x01 sorts after every key of this conversation, whose prefix ends in 0x00.
+        if let Some(last) = upper.last_mut() {
+            *last = 1;
+        }
+        self.conversations
+            .range(lower.as_slice()..upper.as_slice())
+            .take(limit)
+            .map(|entry| {
+                let (key, value) = entry.map_err(unavailable)?;
+                decode_message(decode_id(&key[prefix.len()..])?, &value)
+            })
+            .collect()
+    }
+
+    fn partners(&self, user: &Username) -> Result<Vec<Username>, StoreError> {
+        let prefix = name_prefix(user.as_str());
+        self.partners
+            .scan_prefix(&prefix)
+            .map(|entry| {
+                let (key, _) = entry.map_err(unavailable)?;
+                let name = second_name(&key, prefix.len())?;
+                Username::parse(name).map_err(|e| corrupt("partner", e))
+            })
+            .collect()
+    }
+
+    fn read_marker(
+        &self,
+        user: &Username,
+        conversation: &Conversation,
+    ) -> Result<Option<MessageId>, StoreError> {
+        let key = pair_key(user.as_str(), &conversation.key());
+        match self.read_markers.get(key).map_err(unavailable)? {
+            None => Ok(None),
+            Some(value) => decode_id(&value).map(Some),
+        }
+    }
+
+    fn set_read_marker(
+        &mut self,
+        user: &Username,
+        conversation: &Conversation,
+        up_to: MessageId,
+    ) -> Result<(), StoreError> {
+        let key = pair_key(user.as_str(), &conversation.key());
+        self.read_markers
+            .insert(key, &up_to.get().to_be_bytes())
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     fn find_resent(

@@ -43,11 +43,23 @@ CREATE TABLE IF NOT EXISTS members (
     PRIMARY KEY (group_name, username)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS members_by_user ON members (username, group_name);
+CREATE TABLE IF NOT EXISTS partners (               -- who has a direct conversation with whom
+    username TEXT NOT NULL,
+    other    TEXT NOT NULL,
+    PRIMARY KEY (username, other)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS read_markers (           -- how far each user has read each conversation
+    username     TEXT NOT NULL,
+    conversation TEXT NOT NULL,
+    up_to        INTEGER NOT NULL,
+    PRIMARY KEY (username, conversation)
+) WITHOUT ROWID;
 ";
 
 /// The layout of the tables, kept in `PRAGMA user_version`. 2: messages carry the sender's
-/// client message id. A kept store of another version is refused, not misread.
-const SCHEMA_VERSION: i64 = 2;
+/// client message id; 3: `partners` and `read_markers`. A kept store of another version is
+/// refused, not misread.
+const SCHEMA_VERSION: i64 = 3;
 
 /// Refuses a store whose tables are of another version. A new, empty file has version 0 and
 /// no tables.
@@ -424,6 +436,17 @@ impl Store for SqliteStore {
                 message.client_message_id.map(client_id_to_sql)
             ])
             .map_err(unavailable)?;
+        if let Recipient::User(to) = &message.recipient {
+            let mut partners = self
+                .connection
+                .prepare_cached("INSERT OR IGNORE INTO partners (username, other) VALUES (?1, ?2)")
+                .map_err(unavailable)?;
+            for (of, other) in [(&message.sender, to), (to, &message.sender)] {
+                partners
+                    .execute([of.as_str(), other.as_str()])
+                    .map_err(unavailable)?;
+            }
+        }
         self.next_id = id.next();
         Ok(message.with_id(id))
     }
@@ -486,6 +509,82 @@ impl Store for SqliteStore {
             .collect::<Result<Vec<_>, _>>()?;
         page.reverse();
         Ok(page)
+    }
+
+    fn after(
+        &self,
+        conversation: &Conversation,
+        after: MessageId,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages
+                 WHERE conversation = ?1 AND id > ?2 ORDER BY id ASC LIMIT ?3"
+            ))
+            .map_err(unavailable)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = statement
+            .query_map(
+                params![conversation.key(), id_to_sql(after), limit],
+                read_message,
+            )
+            .map_err(unavailable)?;
+        rows.map(|row| row.map_err(unavailable)?).collect()
+    }
+
+    fn partners(&self, user: &Username) -> Result<Vec<Username>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT other FROM partners WHERE username = ?1 ORDER BY other")
+            .map_err(unavailable)?;
+        let rows = statement
+            .query_map([user.as_str()], |row| row.get::<_, String>(0))
+            .map_err(unavailable)?;
+        rows.map(|row| {
+            let name = row.map_err(unavailable)?;
+            Username::parse(&name).map_err(|e| corrupt("partner", e))
+        })
+        .collect()
+    }
+
+    fn read_marker(
+        &self,
+        user: &Username,
+        conversation: &Conversation,
+    ) -> Result<Option<MessageId>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT up_to FROM read_markers WHERE username = ?1 AND conversation = ?2",
+            )
+            .map_err(unavailable)?;
+        let found: Option<i64> = statement
+            .query_row(params![user.as_str(), conversation.key()], |row| row.get(0))
+            .optional()
+            .map_err(unavailable)?;
+        found.map(id_from_sql).transpose()
+    }
+
+    fn set_read_marker(
+        &mut self,
+        user: &Username,
+        conversation: &Conversation,
+        up_to: MessageId,
+    ) -> Result<(), StoreError> {
+        self.begin_if_needed()?;
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "INSERT OR REPLACE INTO read_markers (username, conversation, up_to)
+                 VALUES (?1, ?2, ?3)",
+            )
+            .map_err(unavailable)?;
+        statement
+            .execute(params![user.as_str(), conversation.key(), id_to_sql(up_to)])
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     fn find_group(&self, name: &GroupName) -> Result<Option<GroupRecord>, StoreError> {

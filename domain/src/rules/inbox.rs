@@ -1,0 +1,210 @@
+//! A person's inbox across devices: their conversations (people and groups) with the newest
+//! message and an unread count, the read marker each conversation has (shared by all their
+//! devices), and catching up on everything after a message id.
+
+use std::fmt;
+
+use crate::error::ErrorCode;
+use crate::group::GroupName;
+use crate::limits::UNREAD_COUNTED_MAX;
+use crate::message::{Conversation, Message, MessageId, Recipient};
+use crate::ports::{Store, StoreError};
+use crate::username::Username;
+
+use super::HistoryPaging;
+use super::groups::{GroupError, role_in};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InboxError {
+    UnknownUser(Username),
+    UnknownGroup(GroupName),
+    NotAMember(GroupName),
+    Store(StoreError),
+}
+
+impl From<StoreError> for InboxError {
+    fn from(e: StoreError) -> Self {
+        InboxError::Store(e)
+    }
+}
+
+impl fmt::Display for InboxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InboxError::UnknownUser(name) => write!(f, "There is no user named {name}."),
+            InboxError::UnknownGroup(group) => write!(f, "There is no group named {group}."),
+            InboxError::NotAMember(group) => write!(f, "You are not a member of {group}."),
+            InboxError::Store(e) => e.fmt(f),
+        }
+    }
+}
+
+impl ErrorCode for InboxError {
+    fn code(&self) -> &'static str {
+        match self {
+            InboxError::UnknownUser(_) => "unknown_user",
+            InboxError::UnknownGroup(_) => "unknown_group",
+            InboxError::NotAMember(_) => "not_a_member",
+            InboxError::Store(e) => e.code(),
+        }
+    }
+}
+
+/// One conversation as the inbox lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationSummary {
+    /// The other person (or the reader themself, for notes), or the group.
+    pub with: Recipient,
+    pub last: Option<Message>,
+    /// Messages from others after the read marker, counted up to `UNREAD_COUNTED_MAX`.
+    pub unread: usize,
+    pub read_up_to: Option<MessageId>,
+}
+
+/// Where a conversation `reader` may read starts, or why they may not read it: a group's
+/// history starts at its creation notice, and only members read it.
+fn readable_from(
+    store: &impl Store,
+    reader: &Username,
+    with: &Recipient,
+) -> Result<MessageId, InboxError> {
+    match with {
+        Recipient::User(other) => {
+            if other != reader && store.find_user(other)?.is_none() {
+                return Err(InboxError::UnknownUser(other.clone()));
+            }
+            Ok(MessageId::FIRST)
+        }
+        Recipient::Group(group) => {
+            role_in(store, reader, group).map_err(|e| match e {
+                GroupError::Store(e) => InboxError::Store(e),
+                GroupError::NotAMember(_) => InboxError::NotAMember(group.clone()),
+                _ => InboxError::UnknownGroup(group.clone()),
+            })?;
+            match store.find_group(group)? {
+                Some(record) => Ok(record.first_message),
+                None => Err(InboxError::UnknownGroup(group.clone())),
+            }
+        }
+    }
+}
+
+/// Everything `reader` can read: their direct conversations and their groups, each with where
+/// it starts.
+fn conversations_of(
+    store: &impl Store,
+    reader: &Username,
+) -> Result<Vec<(Recipient, MessageId)>, InboxError> {
+    let mut all: Vec<(Recipient, MessageId)> = store
+        .partners(reader)?
+        .into_iter()
+        .map(|other| (Recipient::User(other), MessageId::FIRST))
+        .collect();
+    for (group, _role) in store.groups_of(reader)? {
+        if let Some(record) = store.find_group(&group)? {
+            all.push((Recipient::Group(group), record.first_message));
+        }
+    }
+    Ok(all)
+}
+
+/// `reader`'s conversations, the one with the newest message first (those without any last).
+/// Costs O(conversations x `UNREAD_COUNTED_MAX`) at most.
+pub fn conversations(
+    store: &impl Store,
+    reader: &Username,
+) -> Result<Vec<ConversationSummary>, InboxError> {
+    let mut summaries = Vec::new();
+    for (with, since) in conversations_of(store, reader)? {
+        let conversation = Conversation::of(reader, &with);
+        let last = store.history(&conversation, since, None, 1)?.pop();
+        let read_up_to = store.read_marker(reader, &conversation)?;
+        let unread_from = read_up_to.map_or(since, |read| read.next().max(since));
+        // `after` excludes its bound: start just below the first unread candidate.
+        let from = MessageId::new(unread_from.get().saturating_sub(1));
+        let unread = store
+            .after(&conversation, from, UNREAD_COUNTED_MAX + 1)?
+            .iter()
+            .filter(|m| m.sender != *reader)
+            .count()
+            .min(UNREAD_COUNTED_MAX);
+        summaries.push(ConversationSummary {
+            with,
+            last,
+            unread,
+            read_up_to,
+        });
+    }
+    summaries.sort_by_key(|s| std::cmp::Reverse(s.last.as_ref().map(|m| m.id)));
+    Ok(summaries)
+}
+
+/// Marks `with` read up to `up_to` for all of `reader`'s devices. The marker never moves back,
+/// nor past the conversation's newest message (so messages yet to come stay unread). Returns
+/// the marker now.
+pub fn mark_read(
+    store: &mut impl Store,
+    reader: &Username,
+    with: &Recipient,
+    up_to: MessageId,
+) -> Result<Option<MessageId>, InboxError> {
+    let since = readable_from(store, reader, with)?;
+    let conversation = Conversation::of(reader, with);
+    let newest = store
+        .history(&conversation, since, None, 1)?
+        .pop()
+        .map(|m| m.id);
+    let current = store.read_marker(reader, &conversation)?;
+    let Some(newest) = newest else {
+        return Ok(current);
+    };
+    let wanted = up_to.min(newest);
+    if current.is_some_and(|read| read >= wanted) {
+        return Ok(current);
+    }
+    store.set_read_marker(reader, &conversation, wanted)?;
+    Ok(Some(wanted))
+}
+
+/// A page of everything `reader` can read after some message, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatchUpPage {
+    pub messages: Vec<Message>,
+    /// More follow: ask again after the last of these.
+    pub has_more: bool,
+    pub limit: u32,
+    pub clamped: bool,
+}
+
+/// Every message (and group notice) in `reader`'s conversations with an id above `after`,
+/// oldest first, a page at a time: what a device missed while it was away. Costs
+/// O(conversations x page).
+pub fn catch_up(
+    store: &impl Store,
+    reader: &Username,
+    after: MessageId,
+    requested: Option<u32>,
+    paging: HistoryPaging,
+) -> Result<CatchUpPage, InboxError> {
+    let (limit, clamped) = paging.clamp(requested);
+    let page = limit as usize;
+    let mut messages = Vec::new();
+    for (with, since) in conversations_of(store, reader)? {
+        let conversation = Conversation::of(reader, &with);
+        let from = after.max(MessageId::new(since.get().saturating_sub(1)));
+        // One extra per conversation tells whether more follow.
+        messages.extend(store.after(&conversation, from, page + 1)?);
+    }
+    messages.sort_unstable_by_key(|m| m.id);
+    let has_more = messages.len() > page;
+    messages.truncate(page);
+    Ok(CatchUpPage {
+        messages,
+        has_more,
+        limit,
+        clamped,
+    })
+}
+
+#[cfg(test)]
+mod tests;

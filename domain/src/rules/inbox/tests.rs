@@ -1,0 +1,198 @@
+//! The inbox rules over the in-memory store: the conversation list, read markers, catch-up.
+
+use jiff::Timestamp;
+
+use super::*;
+use crate::body::MessageBody;
+use crate::memory_store::MemoryStore;
+use crate::password::PasswordHash;
+use crate::ports::UserRecord;
+use crate::rules::groups::{GroupLimits, create, kick};
+use crate::rules::{Outgoing, send};
+
+fn user(name: &str) -> Username {
+    Username::parse(name).unwrap()
+}
+
+fn team() -> GroupName {
+    GroupName::parse("team").unwrap()
+}
+
+fn at(seconds: i64) -> Timestamp {
+    Timestamp::from_second(seconds).unwrap()
+}
+
+fn store_with(names: &[&str]) -> MemoryStore {
+    let mut store = MemoryStore::default();
+    for name in names {
+        store
+            .insert_user(&UserRecord {
+                username: user(name),
+                password_hash: PasswordHash::new("hash".into()),
+                registered_at: at(0),
+            })
+            .unwrap();
+    }
+    store
+}
+
+fn say(store: &mut MemoryStore, from: &str, to: Recipient, text: &str) -> Message {
+    let body = MessageBody::new(text.into()).unwrap();
+    send(store, &user(from), Outgoing::new(to, body), at(1))
+        .unwrap()
+        .message
+}
+
+fn to(name: &str) -> Recipient {
+    Recipient::User(user(name))
+}
+
+#[test]
+fn the_list_holds_people_and_groups_newest_first_with_unread_counts() {
+    let mut store = store_with(&["alice", "bob", "carol"]);
+    say(&mut store, "bob", to("alice"), "one");
+    say(&mut store, "bob", to("alice"), "two");
+    say(&mut store, "alice", to("bob"), "mine do not count");
+    create(
+        &mut store,
+        &user("carol"),
+        team(),
+        vec![user("alice")],
+        GroupLimits::default(),
+        at(2),
+    )
+    .unwrap();
+    let newest = say(&mut store, "carol", Recipient::Group(team()), "hi team");
+    say(&mut store, "bob", to("carol"), "not alice's");
+
+    let list = conversations(&store, &user("alice")).unwrap();
+    let withs: Vec<&Recipient> = list.iter().map(|c| &c.with).collect();
+    assert_eq!(withs, [&Recipient::Group(team()), &to("bob")]);
+    assert_eq!(list[0].last.as_ref(), Some(&newest));
+    // The group's creation notice is carol's; her message is the other unread.
+    assert_eq!(list[0].unread, 2);
+    assert_eq!(list[1].unread, 2, "bob's two, not alice's own");
+    assert_eq!(list[1].read_up_to, None);
+    assert_eq!(conversations(&store, &user("carol")).unwrap().len(), 2);
+}
+
+#[test]
+fn marking_read_is_shared_never_moves_back_and_never_past_the_newest() {
+    let mut store = store_with(&["alice", "bob"]);
+    let first = say(&mut store, "bob", to("alice"), "one");
+    let second = say(&mut store, "bob", to("alice"), "two");
+    let alice = user("alice");
+    assert_eq!(
+        mark_read(&mut store, &alice, &to("bob"), first.id).unwrap(),
+        Some(first.id)
+    );
+    assert_eq!(conversations(&store, &alice).unwrap()[0].unread, 1);
+    // Far past the newest: stops at the newest, so what comes later stays unread.
+    assert_eq!(
+        mark_read(&mut store, &alice, &to("bob"), MessageId::new(1_000_000)).unwrap(),
+        Some(second.id)
+    );
+    say(&mut store, "bob", to("alice"), "three");
+    assert_eq!(conversations(&store, &alice).unwrap()[0].unread, 1);
+    // Back is no move at all.
+    assert_eq!(
+        mark_read(&mut store, &alice, &to("bob"), first.id).unwrap(),
+        Some(second.id)
+    );
+}
+
+#[test]
+fn unread_counts_stop_at_the_cap() {
+    let mut store = store_with(&["alice", "bob"]);
+    for i in 0..UNREAD_COUNTED_MAX + 5 {
+        say(&mut store, "bob", to("alice"), &format!("m{i}"));
+    }
+    let list = conversations(&store, &user("alice")).unwrap();
+    assert_eq!(list[0].unread, UNREAD_COUNTED_MAX);
+}
+
+#[test]
+fn only_members_mark_a_group_read_and_strangers_are_refused() {
+    let mut store = store_with(&["alice", "bob", "carol"]);
+    create(
+        &mut store,
+        &user("alice"),
+        team(),
+        vec![user("bob")],
+        GroupLimits::default(),
+        at(1),
+    )
+    .unwrap();
+    let group = Recipient::Group(team());
+    let err = mark_read(&mut store, &user("carol"), &group, MessageId::FIRST).unwrap_err();
+    assert_eq!(err.code(), "not_a_member");
+    let nowhere = Recipient::Group(GroupName::parse("nowhere").unwrap());
+    let err = mark_read(&mut store, &user("carol"), &nowhere, MessageId::FIRST).unwrap_err();
+    assert_eq!(err.code(), "unknown_group");
+    let err = mark_read(&mut store, &user("carol"), &to("ghost"), MessageId::FIRST).unwrap_err();
+    assert_eq!(err.code(), "unknown_user");
+}
+
+#[test]
+fn catch_up_pages_every_conversation_in_id_order() {
+    let mut store = store_with(&["alice", "bob", "carol"]);
+    let before = say(&mut store, "bob", to("alice"), "before");
+    create(
+        &mut store,
+        &user("carol"),
+        team(),
+        vec![user("alice")],
+        GroupLimits::default(),
+        at(1),
+    )
+    .unwrap();
+    say(&mut store, "carol", Recipient::Group(team()), "g1");
+    say(&mut store, "bob", to("alice"), "d1");
+    say(&mut store, "bob", to("carol"), "not for alice");
+    say(&mut store, "alice", to("alice"), "a note");
+    let alice = user("alice");
+    let paging = HistoryPaging::default();
+    let page = catch_up(&store, &alice, before.id, Some(2), paging).unwrap();
+    let texts = |page: &CatchUpPage| -> Vec<String> {
+        page.messages
+            .iter()
+            .map(|m| m.content.to_stored())
+            .collect()
+    };
+    assert_eq!(texts(&page), ["\0created alice", "g1"]);
+    assert!(page.has_more);
+    let last = page.messages.last().unwrap().id;
+    let rest = catch_up(&store, &alice, last, Some(2), paging).unwrap();
+    assert_eq!(texts(&rest), ["d1", "a note"]);
+    assert!(!rest.has_more);
+}
+
+#[test]
+fn someone_removed_no_longer_catches_up_on_the_group() {
+    let mut store = store_with(&["alice", "bob"]);
+    create(
+        &mut store,
+        &user("alice"),
+        team(),
+        vec![user("bob")],
+        GroupLimits::default(),
+        at(1),
+    )
+    .unwrap();
+    kick(&mut store, &user("alice"), &team(), &user("bob"), at(2)).unwrap();
+    say(
+        &mut store,
+        "alice",
+        Recipient::Group(team()),
+        "after bob left",
+    );
+    let page = catch_up(
+        &store,
+        &user("bob"),
+        MessageId::FIRST,
+        None,
+        HistoryPaging::default(),
+    )
+    .unwrap();
+    assert!(page.messages.is_empty(), "{:?}", page.messages);
+}
