@@ -42,6 +42,8 @@ pub enum Command {
     Members { group: GroupName },
     /// `/groups`
     Groups,
+    /// `/unread`
+    Unread,
     /// `/help`
     Help,
     /// `quit` or `/quit`
@@ -58,6 +60,7 @@ pub const OWNER_USAGE: &str = "/owner #group <user>";
 pub const ADMIN_USAGE: &str = "/admin #group <user>";
 pub const MEMBERS_USAGE: &str = "/members #group";
 pub const GROUPS_USAGE: &str = "/groups";
+pub const UNREAD_USAGE: &str = "/unread";
 pub const HELP_USAGE: &str = "/help";
 pub const QUIT_USAGE: &str = "quit";
 
@@ -74,6 +77,7 @@ Commands:
   /admin #group <user>            make a member an admin (owner)
   /members #group                 list the members, their roles, who is online
   /groups                         list your groups
+  /unread                         list the conversations with unread messages
   /help                           show this list
   quit                            leave (or /quit, Ctrl-D)";
 
@@ -134,6 +138,7 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
         "leave" => group_only(args, LEAVE_USAGE).map(|group| Command::Leave { group }),
         "members" => group_only(args, MEMBERS_USAGE).map(|group| Command::Members { group }),
         "groups" => no_arguments(args, Command::Groups, GROUPS_USAGE),
+        "unread" => no_arguments(args, Command::Unread, UNREAD_USAGE),
         "help" => no_arguments(args, Command::Help, HELP_USAGE),
         "quit" => no_arguments(args, Command::Quit, QUIT_USAGE),
         _ => Err(CommandError::UnknownCommand(format!("/{word}"))),
@@ -276,6 +281,7 @@ impl fmt::Display for Command {
             Command::Admin { group, user } => write!(f, "/admin {group} {user}"),
             Command::Members { group } => write!(f, "/members {group}"),
             Command::Groups => f.write_str("/groups"),
+            Command::Unread => f.write_str("/unread"),
             Command::Help => f.write_str("/help"),
             Command::Quit => f.write_str("quit"),
         }

@@ -9,8 +9,8 @@ use chat_domain::error::ErrorCode;
 use chat_domain::rules::HistoryPaging;
 use chat_domain::{Password, Username};
 use chat_wire::{
-    ErrorBody, Event, Reply, Request, ServerFrame, TimelinePage, WireEntry, WireGroup, WireMember,
-    WireMessage, WireRecipient, WireRole,
+    ErrorBody, Event, InboxPage, Reply, Request, ServerFrame, TimelinePage, WireConversation,
+    WireEntry, WireGroup, WireMember, WireMessage, WireRecipient, WireRole,
 };
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -107,6 +107,11 @@ enum Pending {
     Groups {
         slot: u64,
     },
+    Unread {
+        slot: u64,
+    },
+    /// Marking a conversation read: nothing to show either way.
+    MarkRead,
     Ping,
     Quit,
 }
@@ -122,6 +127,8 @@ impl Pending {
             Pending::GroupChange { .. } => "group change",
             Pending::Members { .. } => "Members",
             Pending::Groups { .. } => "Groups",
+            Pending::Unread { .. } => "Conversations",
+            Pending::MarkRead => "MarkRead",
             Pending::Ping => "Ping",
             Pending::Quit => "Quit",
         }
@@ -133,7 +140,8 @@ impl Pending {
             Pending::Send { slot, .. }
             | Pending::GroupChange { slot, .. }
             | Pending::Members { slot, .. }
-            | Pending::Groups { slot } => Some(*slot),
+            | Pending::Groups { slot }
+            | Pending::Unread { slot } => Some(*slot),
             Pending::History(read) => Some(read.slot),
             _ => None,
         }
@@ -174,6 +182,10 @@ pub struct Session {
     next_request_id: u32,
     next_client_message_id: u64,
     wrong_passwords: u32,
+    /// Conversations seen up to a message id, not yet told to the server (one `MarkRead` is
+    /// in flight at a time), by `key_of` their recipient.
+    marks_wanted: BTreeMap<String, (WireRecipient, u64)>,
+    mark_in_flight: bool,
     zone: TimeZone,
     effects: Vec<Effect>,
     answers: Answers,
@@ -193,6 +205,8 @@ impl Session {
             next_request_id: 1,
             next_client_message_id: first_client_message_id.max(1),
             wrong_passwords: 0,
+            marks_wanted: BTreeMap::new(),
+            mark_in_flight: false,
             zone,
             effects: Vec::new(),
             answers: Answers::default(),
@@ -406,6 +420,10 @@ impl Session {
                 let slot = self.answering.unwrap_or_default();
                 self.send(Request::Groups, Pending::Groups { slot });
             }
+            Ok(Command::Unread) => {
+                let slot = self.answering.unwrap_or_default();
+                self.send(Request::Conversations, Pending::Unread { slot });
+            }
             Ok(Command::Help) => self.show(HELP),
             Ok(Command::Quit) => {
                 if let Stage::Chatting { format } = std::mem::replace(&mut self.stage, Stage::Done)
@@ -446,9 +464,19 @@ impl Session {
             ServerFrame::Event(Event::Message(message)) => {
                 if let Stage::Chatting { format } | Stage::Leaving { format } = &self.stage {
                     let line = format.message(&message, now);
+                    // Shown is read, on every device of this user.
+                    let seen = (message.from != format.me()).then(|| match &message.to {
+                        WireRecipient::User(_) => WireRecipient::User(message.from.clone()),
+                        group => group.clone(),
+                    });
                     self.show(&line);
+                    if let Some(with) = seen {
+                        self.want_mark(with, message.id);
+                    }
                 }
             }
+            // Another device read something: nothing changes on this screen.
+            ServerFrame::Event(Event::Read { .. }) => {}
             // Any frame answers a ping; one answer in flight is enough, however many come.
             ServerFrame::Event(Event::Notice(notice)) => {
                 if let Stage::Chatting { format } | Stage::Leaving { format } = &self.stage {
@@ -568,6 +596,11 @@ impl Session {
                 self.show_members(&group, &members);
             }
             (Pending::Groups { .. }, Reply::Groups(groups)) => self.show_groups(&groups),
+            (Pending::Unread { .. }, Reply::Conversations(page)) => self.show_unread(&page),
+            (Pending::MarkRead, Reply::Marked { .. } | Reply::Error(_)) => {
+                self.mark_in_flight = false;
+                self.send_next_mark();
+            }
             (Pending::Ping, Reply::Pong) => {}
             (Pending::Quit, Reply::Bye) => self.exit(0, None),
             (
@@ -576,6 +609,7 @@ impl Session {
                 | Pending::GroupChange { .. }
                 | Pending::Members { .. }
                 | Pending::Groups { .. }
+                | Pending::Unread { .. }
                 | Pending::Ping,
                 Reply::Error(e),
             ) => {
@@ -639,6 +673,51 @@ impl Session {
         }
     }
 
+    fn show_unread(&mut self, page: &InboxPage) {
+        let unread: Vec<&WireConversation> =
+            page.conversations.iter().filter(|c| c.unread > 0).collect();
+        if unread.is_empty() {
+            return self.show("Nothing unread.");
+        }
+        self.show("Unread:");
+        for conversation in unread {
+            let with = match &conversation.with {
+                WireRecipient::User(name) => printable(name.as_str()),
+                WireRecipient::Group(group) => format!("#{}", printable(group.as_str())),
+            };
+            // The server counts up to 100.
+            let count = match conversation.unread {
+                n if n >= 100 => "100 or more".to_string(),
+                n => n.to_string(),
+            };
+            self.show(&format!("  {with}  {count}"));
+        }
+        if !page.complete {
+            self.show("(Only your most recent conversations are listed.)");
+        }
+    }
+
+    /// Notes that `with` was seen up to message `up_to`, and tells the server when it can.
+    fn want_mark(&mut self, with: WireRecipient, up_to: u64) {
+        let key = match &with {
+            WireRecipient::User(name) => format!("u:{name}"),
+            WireRecipient::Group(group) => format!("g:{group}"),
+        };
+        let wanted = self.marks_wanted.entry(key).or_insert((with, up_to));
+        wanted.1 = wanted.1.max(up_to);
+        self.send_next_mark();
+    }
+
+    fn send_next_mark(&mut self) {
+        if self.mark_in_flight || !matches!(self.stage, Stage::Chatting { .. }) {
+            return;
+        }
+        if let Some((_, (with, up_to))) = self.marks_wanted.pop_first() {
+            self.mark_in_flight = true;
+            self.send(Request::MarkRead { with, up_to }, Pending::MarkRead);
+        }
+    }
+
     fn show_groups(&mut self, groups: &[WireGroup]) {
         if groups.is_empty() {
             return self.show("You are in no groups yet: /create #name starts one.");
@@ -698,10 +777,22 @@ impl Session {
                 .collect(),
             _ => return,
         };
+        let newest = read
+            .pages
+            .first()
+            .and_then(|page| page.last())
+            .map(|entry| match entry {
+                WireEntry::Message(m) => m.id,
+                WireEntry::Notice(n) => n.id,
+            });
         if lines.is_empty() {
             self.show(&format!("No messages with {with} yet."));
         } else {
             self.show(&format!("History with {with}, oldest first:"));
+        }
+        // Shown is read.
+        if let Some(newest) = newest {
+            self.want_mark(read.with.clone(), newest);
         }
         for line in lines {
             self.show(&line);
@@ -777,6 +868,9 @@ fn reply_name(reply: &Reply) -> &'static str {
         Reply::Members(_) => "Members",
         Reply::Groups(_) => "Groups",
         Reply::Timeline(_) => "Timeline",
+        Reply::Conversations(_) => "Conversations",
+        Reply::Marked { .. } => "Marked",
+        Reply::CaughtUp(_) => "CaughtUp",
     }
 }
 

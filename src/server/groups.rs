@@ -117,6 +117,9 @@ impl<S: chat_domain::Store> Server<S> {
             | Request::LogIn { .. }
             | Request::Send { .. }
             | Request::Resend { .. }
+            | Request::Conversations
+            | Request::MarkRead { .. }
+            | Request::CatchUp { .. }
             | Request::History { .. }
             | Request::Ping
             | Request::Quit => return Ok(()),

@@ -8,6 +8,7 @@ pub mod config;
 mod connection;
 mod groups;
 mod hashing;
+mod inbox;
 mod requests;
 mod resends;
 

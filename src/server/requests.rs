@@ -158,6 +158,13 @@ impl<S: chat_domain::Store> Server<S> {
                     Err(e) => self.reply_error(token, id, e.code(), e.to_string()),
                 }
             }
+            (Request::Conversations, Some(user)) => self.conversations_request(token, id, &user),
+            (Request::MarkRead { with, up_to }, Some(user)) => {
+                self.mark_read_request(token, id, &user, (with, up_to))
+            }
+            (Request::CatchUp { after, limit }, Some(user)) => {
+                self.catch_up_request(token, id, &user, (after, limit))
+            }
             (request, Some(user)) => self.group_request(token, id, &user, request),
         }
     }
@@ -437,21 +444,26 @@ impl<S: chat_domain::Store> Server<S> {
     }
 }
 
+/// The most bytes a message or notice takes in a frame.
+pub(super) fn entry_bytes(message: &chat_domain::Message) -> usize {
+    let to_bytes = match &message.recipient {
+        Recipient::User(to) => to.as_str().len(),
+        Recipient::Group(to) => to.as_str().len(),
+    };
+    // The stored form is the text, or a notice's names: the bytes the entry carries.
+    MESSAGE_OVERHEAD_BYTES
+        + message.content.to_stored().len()
+        + message.sender.as_str().len()
+        + to_bytes
+}
+
 /// Converts a page to wire form, keeping only as many of its newest entries as fit in one
 /// frame; if any are left out, `has_more` says so and the client pages back for them.
 fn fit_history(page: HistoryPage, frame_bytes_max: usize) -> TimelinePage {
     let mut budget = frame_bytes_max.saturating_sub(HISTORY_REPLY_OVERHEAD_BYTES);
     let mut keep_from = page.messages.len();
     for message in page.messages.iter().rev() {
-        let to_bytes = match &message.recipient {
-            Recipient::User(to) => to.as_str().len(),
-            Recipient::Group(to) => to.as_str().len(),
-        };
-        // The stored form is the text, or a notice's names: the bytes the entry carries.
-        let cost = MESSAGE_OVERHEAD_BYTES
-            + message.content.to_stored().len()
-            + message.sender.as_str().len()
-            + to_bytes;
+        let cost = entry_bytes(message);
         if cost > budget {
             break;
         }

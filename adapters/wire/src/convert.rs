@@ -4,13 +4,15 @@
 use std::fmt;
 
 use chat_domain::error::ErrorCode;
+use chat_domain::rules::inbox::ConversationSummary;
 use chat_domain::{
     Content, GroupName, GroupNameError, Member, Message, Notice, Recipient, Role, Username,
     UsernameError,
 };
 
 use crate::protocol::{
-    ErrorBody, WireChange, WireEntry, WireMember, WireMessage, WireNotice, WireRecipient, WireRole,
+    ErrorBody, WireChange, WireConversation, WireEntry, WireMember, WireMessage, WireNotice,
+    WireRecipient, WireRole,
 };
 
 /// A recipient that is not a valid user or group name.
@@ -83,6 +85,43 @@ impl WireEntry {
                     at_ms: message.sent_at.as_millisecond(),
                 })
             }
+        }
+    }
+}
+
+/// Characters of text a conversation's preview keeps.
+pub const PREVIEW_CHARS_MAX: usize = 200;
+/// Names of a creation notice a preview keeps.
+pub const PREVIEW_NAMES_MAX: usize = 10;
+
+impl WireEntry {
+    /// The entry cut down to a preview: text to `PREVIEW_CHARS_MAX` characters, a creation
+    /// notice to its first `PREVIEW_NAMES_MAX` names. Bounds what one conversation costs.
+    pub fn preview(message: &Message) -> Self {
+        match WireEntry::from_domain(message) {
+            WireEntry::Message(mut m) => {
+                if let Some((cut, _)) = m.body.char_indices().nth(PREVIEW_CHARS_MAX) {
+                    m.body.truncate(cut);
+                }
+                WireEntry::Message(m)
+            }
+            WireEntry::Notice(mut n) => {
+                if let WireChange::Created { members } = &mut n.change {
+                    members.truncate(PREVIEW_NAMES_MAX);
+                }
+                WireEntry::Notice(n)
+            }
+        }
+    }
+}
+
+impl WireConversation {
+    pub fn from_domain(summary: &ConversationSummary) -> Self {
+        WireConversation {
+            with: WireRecipient::from_domain(&summary.with),
+            last: summary.last.as_ref().map(WireEntry::preview),
+            unread: u32::try_from(summary.unread).unwrap_or(u32::MAX),
+            read_up_to: summary.read_up_to.map(|id| id.get()),
         }
     }
 }

@@ -93,6 +93,23 @@ pub enum Request {
         to: WireRecipient,
         body: String,
     },
+    /// The requester's conversations, people and groups, newest first: answered with
+    /// `Reply::Conversations`.
+    Conversations,
+    /// Everything in the conversation with `with` up to message `up_to` is read, on every
+    /// device: answered with `Reply::Marked`; the requester's other connections get
+    /// `Event::Read`.
+    MarkRead {
+        with: WireRecipient,
+        up_to: u64,
+    },
+    /// Every message and notice in the requester's conversations with an id above `after`,
+    /// oldest first, `limit` at a time (the server's page size if `None`): answered with
+    /// `Reply::CaughtUp`. What a device asks after being away.
+    CatchUp {
+        after: u64,
+        limit: Option<u32>,
+    },
 }
 
 /// Who a message is for: a user, or (appended in the groups change) a group by its bare name.
@@ -143,6 +160,36 @@ pub enum Reply {
     /// A page of a group's history: its messages and notices, oldest first. The answer to
     /// `History` with a group; `History` with a user is still answered with `History`.
     Timeline(TimelinePage),
+    /// The requester's conversations, the one with the newest message first.
+    Conversations(InboxPage),
+    /// The read marker now (it never moves back, nor past the newest message); `None` if the
+    /// conversation has no messages.
+    Marked {
+        up_to: Option<u64>,
+    },
+    /// A page of what came after the `CatchUp`'s id. More follow if `has_more`: ask again
+    /// with `after` = the last entry's id.
+    CaughtUp(TimelinePage),
+}
+
+/// A person's conversations, newest first: as many as fit one frame (`complete` if that is
+/// all of them). Each `last` is a preview: text cut to 200 characters, a creation notice to
+/// its first 10 names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxPage {
+    pub conversations: Vec<WireConversation>,
+    pub complete: bool,
+}
+
+/// One conversation of a person's inbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireConversation {
+    /// The other person (the requester themself, for notes), or the group.
+    pub with: WireRecipient,
+    pub last: Option<WireEntry>,
+    /// Messages from others after the read marker, counted up to 100.
+    pub unread: u32,
+    pub read_up_to: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -181,6 +228,8 @@ pub enum Event {
     Ping,
     /// A group this user is in (or just left or was removed from) changed.
     Notice(WireNotice),
+    /// This user read the conversation with `with` up to `up_to` on another device.
+    Read { with: WireRecipient, up_to: u64 },
 }
 
 /// A change to a group, as its history records it. Its id is in the same sequence as message

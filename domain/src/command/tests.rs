@@ -239,6 +239,8 @@ fn every_group_command_parses() {
     );
     assert_eq!(parse("/members #team"), Ok(Command::Members { group: g }));
     assert_eq!(parse("/groups"), Ok(Command::Groups));
+    assert_eq!(parse("/unread"), Ok(Command::Unread));
+    assert_eq!(parse("/unread now"), Err(CommandError::Usage("/unread")));
 }
 
 #[test]
@@ -305,6 +307,7 @@ fn arb_command() -> impl Strategy<Value = Command> {
         arb_group().prop_map(|group| Command::Leave { group }),
         arb_group().prop_map(|group| Command::Members { group }),
         Just(Command::Groups),
+        Just(Command::Unread),
         Just(Command::Help),
         Just(Command::Quit),
     ]

@@ -120,6 +120,31 @@ fn pinned_bytes_of_client_frames() {
         frame_hex(&resend),
         "00 00 00 0d 01 08 0e ac 02 00 03 62 6f 62 02 68 69"
     );
+
+    let conversations = ClientFrame::Request {
+        id: 9,
+        request: Request::Conversations,
+    };
+    assert_eq!(frame_hex(&conversations), "00 00 00 03 01 09 0f");
+    let mark_read = ClientFrame::Request {
+        id: 10,
+        request: Request::MarkRead {
+            with: WireRecipient::User("bob".into()),
+            up_to: 300,
+        },
+    };
+    assert_eq!(
+        frame_hex(&mark_read),
+        "00 00 00 0a 01 0a 10 00 03 62 6f 62 ac 02"
+    );
+    let catch_up = ClientFrame::Request {
+        id: 11,
+        request: Request::CatchUp {
+            after: 5,
+            limit: None,
+        },
+    };
+    assert_eq!(frame_hex(&catch_up), "00 00 00 05 01 0b 11 05 00");
 }
 
 #[test]
@@ -129,6 +154,32 @@ fn pinned_bytes_of_server_frames() {
         frame_bytes_max: 65536,
     };
     assert_eq!(frame_hex(&welcome), "00 00 00 05 00 01 80 80 04");
+    let read = ServerFrame::Event(Event::Read {
+        with: WireRecipient::Group("team".into()),
+        up_to: 8,
+    });
+    assert_eq!(frame_hex(&read), "00 00 00 09 02 03 01 04 74 65 61 6d 08");
+    let marked = ServerFrame::Reply {
+        id: 10,
+        reply: Reply::Marked { up_to: Some(8) },
+    };
+    assert_eq!(frame_hex(&marked), "00 00 00 05 01 0a 0c 01 08");
+    let conversations = ServerFrame::Reply {
+        id: 9,
+        reply: Reply::Conversations(InboxPage {
+            conversations: vec![WireConversation {
+                with: WireRecipient::User("bob".into()),
+                last: None,
+                unread: 2,
+                read_up_to: Some(7),
+            }],
+            complete: true,
+        }),
+    };
+    assert_eq!(
+        frame_hex(&conversations),
+        "00 00 00 0e 01 09 0b 01 00 03 62 6f 62 00 02 01 07 01"
+    );
 
     let sent = ServerFrame::Reply {
         id: 1,
@@ -466,6 +517,51 @@ fn arb_group_reply() -> impl Strategy<Value = Reply> {
     ]
 }
 
+fn arb_entry() -> impl Strategy<Value = WireEntry> {
+    prop_oneof![
+        arb_message().prop_map(WireEntry::Message),
+        arb_notice().prop_map(WireEntry::Notice),
+    ]
+}
+
+fn arb_inbox_reply() -> impl Strategy<Value = Reply> {
+    let conversation = (
+        arb_recipient(),
+        proptest::option::of(arb_entry()),
+        any::<u32>(),
+        any::<Option<u64>>(),
+    )
+        .prop_map(|(with, last, unread, read_up_to)| WireConversation {
+            with,
+            last,
+            unread,
+            read_up_to,
+        });
+    prop_oneof![
+        (proptest::collection::vec(conversation, 0..4), any::<bool>()).prop_map(
+            |(conversations, complete)| Reply::Conversations(InboxPage {
+                conversations,
+                complete
+            })
+        ),
+        any::<Option<u64>>().prop_map(|up_to| Reply::Marked { up_to }),
+        (
+            proptest::collection::vec(arb_entry(), 0..4),
+            any::<bool>(),
+            any::<u32>(),
+            any::<bool>()
+        )
+            .prop_map(|(entries, has_more, limit, clamped)| Reply::CaughtUp(
+                TimelinePage {
+                    entries,
+                    has_more,
+                    limit,
+                    clamped
+                }
+            )),
+    ]
+}
+
 fn arb_request() -> impl Strategy<Value = Request> {
     prop_oneof![
         (any::<String>(), any::<String>())
@@ -489,6 +585,10 @@ fn arb_request() -> impl Strategy<Value = Request> {
         Just(Request::Ping),
         Just(Request::Quit),
         arb_group_request(),
+        Just(Request::Conversations),
+        (arb_recipient(), any::<u64>()).prop_map(|(with, up_to)| Request::MarkRead { with, up_to }),
+        (any::<u64>(), any::<Option<u32>>())
+            .prop_map(|(after, limit)| Request::CatchUp { after, limit }),
     ]
 }
 
@@ -546,6 +646,7 @@ fn arb_server_frame() -> impl Strategy<Value = ServerFrame> {
         Just(Reply::Bye),
         error.clone().prop_map(Reply::Error),
         arb_group_reply(),
+        arb_inbox_reply(),
     ];
     prop_oneof![
         (any::<u16>(), any::<u32>()).prop_map(|(version, frame_bytes_max)| ServerFrame::Welcome {
@@ -556,6 +657,8 @@ fn arb_server_frame() -> impl Strategy<Value = ServerFrame> {
         arb_message().prop_map(|m| ServerFrame::Event(Event::Message(m))),
         Just(ServerFrame::Event(Event::Ping)),
         arb_notice().prop_map(|n| ServerFrame::Event(Event::Notice(n))),
+        (arb_recipient(), any::<u64>())
+            .prop_map(|(with, up_to)| ServerFrame::Event(Event::Read { with, up_to })),
         error.prop_map(ServerFrame::Closing),
     ]
 }
