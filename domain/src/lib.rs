@@ -5,6 +5,7 @@
 //! engines: time comes in as an argument, and everything slow or external sits behind a port.
 
 pub mod body;
+pub mod bounded;
 pub mod command;
 pub mod error;
 pub mod group;

@@ -21,6 +21,9 @@ pub const HISTORY_PAGE_MAX: u32 = 500;
 pub const GROUP_MEMBERS_MAX: usize = 1_000;
 /// Groups a user may belong to.
 pub const GROUPS_PER_USER_MAX: usize = 100;
+/// Direct conversations a store adapter remembers having recorded as partners, so a send
+/// between people who have talked before costs no partner lookup.
+pub const KNOWN_PARTNERS_MAX: usize = 100_000;
 /// Unread messages counted per conversation; past it the count says "at least this many".
 pub const UNREAD_COUNTED_MAX: usize = 100;
 /// How far back a resend is looked for: the newest this many messages of its conversation. A

@@ -15,6 +15,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use chat_domain::bounded::BoundedSet;
+use chat_domain::limits::KNOWN_PARTNERS_MAX;
 use chat_domain::{
     ClientMessageId, Content, Conversation, GroupName, GroupRecord, GroupWrite, Inserted, Member,
     Message, MessageId, NewMessage, PasswordHash, Recipient, Retention, Role, Store, StoreError,
@@ -38,6 +40,8 @@ pub struct SledStore {
     partners: sled::Tree,
     read_markers: sled::Tree,
     next_id: MessageId,
+    /// Conversation keys whose partners are recorded already.
+    known_partners: BoundedSet<String>,
     retention: Retention,
 }
 
@@ -132,6 +136,7 @@ impl SledStore {
             partners,
             read_markers,
             next_id,
+            known_partners: BoundedSet::new(KNOWN_PARTNERS_MAX),
             retention,
         })
     }
@@ -433,12 +438,16 @@ impl Store for SledStore {
             .insert(encoded.key, encoded.value)
             .map_err(unavailable)?;
         if let Recipient::User(to) = &message.recipient {
-            // A read, not a write, once two people have talked: most sends add nothing here.
-            for (of, other) in [(&message.sender, to), (to, &message.sender)] {
-                let key = pair_key(of.as_str(), other.as_str());
-                if !self.partners.contains_key(&key).map_err(unavailable)? {
-                    self.partners.insert(key, &[]).map_err(unavailable)?;
+            let conversation = message.conversation().key();
+            // Most sends are between people who talked before: nothing to do, nothing read.
+            if !self.known_partners.contains(&conversation) {
+                for (of, other) in [(&message.sender, to), (to, &message.sender)] {
+                    let key = pair_key(of.as_str(), other.as_str());
+                    if !self.partners.contains_key(&key).map_err(unavailable)? {
+                        self.partners.insert(key, &[]).map_err(unavailable)?;
+                    }
                 }
+                self.known_partners.insert(conversation);
             }
         }
         self.next_id = id.next();

@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use chat_domain::bounded::BoundedSet;
+use chat_domain::limits::KNOWN_PARTNERS_MAX;
 use chat_domain::{
     ClientMessageId, Content, Conversation, GroupName, GroupRecord, GroupWrite, Inserted, Member,
     Message, MessageId, NewMessage, PasswordHash, Recipient, Retention, Role, Store, StoreError,
@@ -94,6 +96,8 @@ pub struct SqliteStore {
     connection: Connection,
     next_id: MessageId,
     in_transaction: bool,
+    /// Conversation keys whose partners are recorded (and committed, or in this transaction).
+    known_partners: BoundedSet<String>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -164,6 +168,7 @@ impl SqliteStore {
             connection,
             next_id,
             in_transaction: false,
+            known_partners: BoundedSet::new(KNOWN_PARTNERS_MAX),
         })
     }
 
@@ -183,6 +188,7 @@ impl SqliteStore {
             connection,
             next_id: MessageId::FIRST,
             in_transaction: false,
+            known_partners: BoundedSet::new(1),
         })
     }
 
@@ -417,6 +423,7 @@ impl Store for SqliteStore {
     fn append_message(&mut self, message: NewMessage) -> Result<Message, StoreError> {
         self.begin_if_needed()?;
         let id = self.next_id;
+        let conversation = message.conversation().key();
         let mut statement = self
             .connection
             .prepare_cached(
@@ -428,7 +435,7 @@ impl Store for SqliteStore {
         statement
             .execute(params![
                 id_to_sql(id),
-                message.conversation().key(),
+                conversation,
                 message.sender.as_str(),
                 recipient_to_sql(&message.recipient),
                 message.content.to_stored(),
@@ -436,7 +443,10 @@ impl Store for SqliteStore {
                 message.client_message_id.map(client_id_to_sql)
             ])
             .map_err(unavailable)?;
-        if let Recipient::User(to) = &message.recipient {
+        // Most sends are between people who talked before: nothing to do, nothing read.
+        if let Recipient::User(to) = &message.recipient
+            && !self.known_partners.contains(&conversation)
+        {
             let mut partners = self
                 .connection
                 .prepare_cached("INSERT OR IGNORE INTO partners (username, other) VALUES (?1, ?2)")
@@ -446,6 +456,7 @@ impl Store for SqliteStore {
                     .execute([of.as_str(), other.as_str()])
                     .map_err(unavailable)?;
             }
+            self.known_partners.insert(conversation);
         }
         self.next_id = id.next();
         Ok(message.with_id(id))
@@ -691,8 +702,10 @@ impl Store for SqliteStore {
         }
         self.in_transaction = false;
         if let Err(e) = self.connection.execute_batch("COMMIT") {
-            // Leave no half-open transaction behind: the next write starts a fresh one.
+            // Leave no half-open transaction behind: the next write starts a fresh one. What
+            // it recorded is gone, so nothing is known to be recorded any more.
             let _ = self.connection.execute_batch("ROLLBACK");
+            self.known_partners.clear();
             return Err(unavailable(e));
         }
         Ok(())
