@@ -1,0 +1,61 @@
+//! The protocol's frames as JSON text, for the page: the same serde types as the postcard
+//! frames, so both codecs carry exactly the same requests and events.
+
+use chat_wire::{ClientFrame, ServerFrame};
+
+/// A frame the page sent, or why it is not one.
+pub fn decode_client(text: &str) -> Result<ClientFrame, String> {
+    serde_json::from_str(text).map_err(|e| e.to_string())
+}
+
+pub fn encode_server(frame: &ServerFrame) -> Result<String, String> {
+    serde_json::to_string(frame).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use chat_wire::{Event, Hello, MAGIC, PROTOCOL_VERSION, Request, WireMessage, WireRecipient};
+
+    use super::*;
+
+    #[test]
+    fn the_page_speaks_the_same_frames_as_json() {
+        let hello = decode_client(r#"{"Hello":{"magic":[67,72,65,84],"version":1}}"#);
+        assert_eq!(
+            hello,
+            Ok(ClientFrame::Hello(Hello {
+                magic: MAGIC,
+                version: PROTOCOL_VERSION
+            }))
+        );
+        let send = decode_client(
+            r#"{"Request":{"id":3,"request":{"Send":{"client_message_id":9,"to":{"User":"bob"},"body":"<b>hi</b>"}}}}"#,
+        );
+        assert_eq!(
+            send,
+            Ok(ClientFrame::Request {
+                id: 3,
+                request: Request::Send {
+                    client_message_id: 9,
+                    to: WireRecipient::User("bob".into()),
+                    body: "<b>hi</b>".into()
+                }
+            })
+        );
+        let event = ServerFrame::Event(Event::Message(WireMessage {
+            id: 7,
+            from: "alice".into(),
+            to: WireRecipient::Group("team".into()),
+            body: "x".into(),
+            sent_at_ms: 1,
+        }));
+        assert_eq!(
+            encode_server(&event).as_deref(),
+            Ok(
+                r#"{"Event":{"Message":{"id":7,"from":"alice","to":{"Group":"team"},"body":"x","sent_at_ms":1}}}"#
+            )
+        );
+        assert!(decode_client("{not json").is_err());
+        assert!(decode_client(r#"{"Request":{"id":1}}"#).is_err());
+    }
+}
