@@ -131,6 +131,7 @@ fn serve(kind: StoreKind, data: &TempDir) -> (SocketAddr, Arc<AtomicBool>) {
             ..HashingConfig::default()
         },
         tls: None,
+        web: None,
     };
     let store = FaultyStore {
         inner: AnyStore::open(kind, data.path(), Retention::Wipe).expect("store opens"),

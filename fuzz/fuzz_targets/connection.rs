@@ -83,6 +83,7 @@ fn server() -> SocketAddr {
                 ..HashingConfig::default()
             },
             tls: None,
+            web: None,
         };
         let (ready, addr) = std::sync::mpsc::channel();
         std::thread::spawn(move || {

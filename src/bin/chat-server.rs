@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chat::server::Server;
 use chat::server::abuse::AbuseLimits;
-use chat::server::config::{Config, DEFAULT_PORT, HashingConfig, Limits};
+use chat::server::config::{Config, DEFAULT_PORT, HashingConfig, Limits, WebConfig};
 use chat::store::StoreKind;
 use chat_domain::rate::RateLimit;
 use chat_domain::rules::groups::GroupLimits;
@@ -52,6 +52,13 @@ struct Args {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, default_value_t = SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)))]
     listen: SocketAddr,
+    /// Also serve the web page and its WebSocket here (port 0 picks a free port).
+    #[arg(long)]
+    http: Option<SocketAddr>,
+    /// An origin besides the page's own whose pages may use the WebSocket (repeat for more),
+    /// e.g. https://chat.example.org.
+    #[arg(long = "allow-origin", requires = "http")]
+    allowed_origins: Vec<String>,
     /// Serve TLS only, with this certificate chain (PEM); needs --tls-key.
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -199,8 +206,19 @@ fn serve(args: Args) -> ExitCode {
             args.listen
         );
     }
+    if let Some(http) = args.http.filter(|http| !http.ip().is_loopback()) {
+        eprintln!(
+            "chat-server: warning: the web page on {http} is plain HTTP: passwords and messages \
+             cross the network unencrypted. Put it behind a TLS proxy (README: web page)."
+        );
+    }
+    let web = args.http.map(|listen| WebConfig {
+        listen,
+        allowed_origins: args.allowed_origins.clone(),
+    });
     let config = Config {
         tls,
+        web,
         listen: args.listen,
         store,
         data_dir: args.data,
@@ -220,8 +238,11 @@ fn serve(args: Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // The one line on stdout: tests and scripts wait for it to know the port.
+    // The lines on stdout: tests and scripts wait for them to know the ports.
     println!("listening on {}", server.local_addr());
+    if let Some(web) = server.web_addr() {
+        println!("web page at http://{web}/");
+    }
     match server.run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

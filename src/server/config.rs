@@ -26,6 +26,15 @@ pub struct Config {
     pub hashing: HashingConfig,
     /// Serve TLS only, with this identity; plain TCP if `None`.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Serve the web page and its WebSocket too.
+    pub web: Option<WebConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    pub listen: SocketAddr,
+    /// Origins besides the page's own that may open the WebSocket.
+    pub allowed_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -1,15 +1,32 @@
-//! One client connection: its socket (plain or TLS), its incremental decoder, its capped output
-//! buffer, and where it is in the protocol (handshake, logged out, logged in).
+//! One client connection: its stream (our frames over plain TCP or TLS, or a browser's
+//! WebSocket), its incremental decoder, its capped output buffer, and where it is in the
+//! protocol (handshake, logged out, logged in).
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::time::Instant;
 
 use chat_domain::Username;
-use chat_wire::{FrameDecoder, ServerFrame, encode_frame};
+use chat_wire::{ClientFrame, FrameDecoder, ServerFrame, decode_payload, encode_frame};
 use mio::net::TcpStream;
 
+use super::web::WebStream;
 use crate::tls::Transport;
+
+/// What a connection speaks.
+pub enum Stream {
+    /// Our protocol: length-prefixed postcard frames, plain or over TLS.
+    Frames(Transport<TcpStream>),
+    /// A browser: an HTTP request, then JSON frames in WebSocket messages.
+    Web(WebStream),
+}
+
+/// A frame that could not be taken: the code and sentence of the `Closing` that answers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameError {
+    pub code: &'static str,
+    pub message: String,
+}
 
 /// Bytes read from a socket at a time.
 pub const READ_CHUNK_BYTES: usize = 16 * 1024;
@@ -22,7 +39,7 @@ pub enum Phase {
 }
 
 pub struct Connection {
-    pub transport: Transport<TcpStream>,
+    stream: Stream,
     pub peer: SocketAddr,
     pub decoder: FrameDecoder,
     /// Encoded frames not yet written; `out[out_written..]` is what remains.
@@ -52,6 +69,8 @@ pub enum ReadOutcome {
     Paused,
     /// End of stream or an error.
     Closed(String),
+    /// The peer sent something that is not a frame: answer with a `Closing`.
+    Refused(FrameError),
 }
 
 pub enum WriteOutcome {
@@ -62,14 +81,9 @@ pub enum WriteOutcome {
 }
 
 impl Connection {
-    pub fn new(
-        transport: Transport<TcpStream>,
-        peer: SocketAddr,
-        frame_bytes_max: usize,
-        now: Instant,
-    ) -> Self {
+    pub fn new(stream: Stream, peer: SocketAddr, frame_bytes_max: usize, now: Instant) -> Self {
         Connection {
-            transport,
+            stream,
             peer,
             decoder: FrameDecoder::new(frame_bytes_max),
             out: Vec::new(),
@@ -98,14 +112,59 @@ impl Connection {
         !self.hashing && self.closing_since.is_none()
     }
 
+    pub fn socket_mut(&mut self) -> Option<&mut TcpStream> {
+        match &mut self.stream {
+            Stream::Frames(transport) => Some(transport.socket_mut()),
+            Stream::Web(web) => web.socket_mut(),
+        }
+    }
+
+    /// The browser's stream, for its HTTP request and the upgrade.
+    pub fn web_mut(&mut self) -> Option<&mut WebStream> {
+        match &mut self.stream {
+            Stream::Web(web) => Some(web),
+            Stream::Frames(_) => None,
+        }
+    }
+
+    /// The next whole frame received, if any.
+    pub fn next_frame(&mut self) -> Result<Option<ClientFrame>, FrameError> {
+        match &mut self.stream {
+            Stream::Frames(_) => self.decoder.next_frame().map_err(|e| FrameError {
+                code: e.code(),
+                message: e.to_string(),
+            }),
+            Stream::Web(web) => Ok(web.next_frame()),
+        }
+    }
+
+    /// Part of a frame has arrived, the rest not yet.
+    pub fn has_partial_frame(&self) -> bool {
+        matches!(self.stream, Stream::Frames(_)) && self.decoder.buffered_bytes() > 0
+    }
+
+    /// Ends the stream politely (TLS close_notify, a WebSocket close frame), as far as the
+    /// socket takes it now.
+    pub fn close_stream(&mut self) {
+        match &mut self.stream {
+            Stream::Frames(transport) => transport.close_tls(),
+            Stream::Web(web) => web.close(),
+        }
+    }
+
     /// Reads one chunk into the decoder. While paused, reading stops once a whole frame's worth
     /// is buffered, so a client that floods during a password check cannot grow the buffer.
     pub fn read_chunk(&mut self, frame_bytes_max: usize) -> Option<ReadOutcome> {
-        if !self.accepts_frames() && self.decoder.buffered_bytes() > frame_bytes_max {
+        let paused = !self.accepts_frames();
+        let transport = match &mut self.stream {
+            Stream::Frames(transport) => transport,
+            Stream::Web(web) => return web.read(paused),
+        };
+        if paused && self.decoder.buffered_bytes() > frame_bytes_max {
             return Some(ReadOutcome::Paused);
         }
         let mut chunk = [0u8; READ_CHUNK_BYTES];
-        match self.transport.read(&mut chunk) {
+        match transport.read(&mut chunk) {
             Ok(0) => Some(ReadOutcome::Closed("closed by peer".into())),
             Ok(n) => {
                 self.decoder.push(&chunk[..n]);
@@ -125,6 +184,9 @@ impl Connection {
         frame_bytes_max: usize,
         unsent_bytes_max: usize,
     ) -> Result<(), String> {
+        if let Stream::Web(web) = &mut self.stream {
+            return web.queue(frame);
+        }
         self.reuse_written_buffer();
         encode_frame(frame, frame_bytes_max, &mut self.out).map_err(|e| e.to_string())?;
         self.check_unsent(unsent_bytes_max)
@@ -132,6 +194,12 @@ impl Connection {
 
     /// Queues a frame encoded already (one delivery shared by many connections).
     pub fn queue_bytes(&mut self, frame: &[u8], unsent_bytes_max: usize) -> Result<(), String> {
+        if let Stream::Web(web) = &mut self.stream {
+            // The page reads JSON: the shared postcard bytes, after their length, decoded back.
+            let frame: ServerFrame =
+                decode_payload(frame.get(4..).unwrap_or_default()).map_err(|e| e.to_string())?;
+            return web.queue(&frame);
+        }
         self.reuse_written_buffer();
         self.out.extend_from_slice(frame);
         self.check_unsent(unsent_bytes_max)
@@ -160,8 +228,12 @@ impl Connection {
 
     /// Writes as much queued output as the socket takes.
     pub fn write_out(&mut self) -> WriteOutcome {
+        let transport = match &mut self.stream {
+            Stream::Frames(transport) => transport,
+            Stream::Web(web) => return web.write_out(),
+        };
         while self.out_written < self.out.len() {
-            match self.transport.write(&self.out[self.out_written..]) {
+            match transport.write(&self.out[self.out_written..]) {
                 Ok(0) => return WriteOutcome::Failed("write returned 0".into()),
                 Ok(n) => self.out_written += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return WriteOutcome::Pending,
@@ -176,7 +248,7 @@ impl Connection {
             self.out.shrink_to(READ_CHUNK_BYTES);
         }
         // Under TLS, done only once rustls's records are out too.
-        match self.transport.flush_tls() {
+        match transport.flush_tls() {
             Ok(true) => WriteOutcome::Done,
             Ok(false) => WriteOutcome::Pending,
             Err(e) => WriteOutcome::Failed(format!("write failed: {e}")),

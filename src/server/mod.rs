@@ -11,6 +11,7 @@ mod hashing;
 mod inbox;
 mod requests;
 mod resends;
+mod web;
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -30,7 +31,7 @@ use signal_hook_mio::v1_0::Signals;
 
 use self::abuse::Guards;
 use self::config::Config;
-use self::connection::{Connection, ReadOutcome, WriteOutcome};
+use self::connection::{Connection, ReadOutcome, Stream, WriteOutcome};
 use self::hashing::HashPool;
 use crate::store::AnyStore;
 use crate::tls::Transport;
@@ -38,7 +39,8 @@ use crate::tls::Transport;
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
 const SIGNALS: Token = Token(2);
-const FIRST_CONNECTION: usize = 3;
+const WEB_LISTENER: Token = Token(3);
+const FIRST_CONNECTION: usize = 4;
 
 /// The listen backlog: bursts of connections wait in the kernel rather than being refused.
 const LISTEN_BACKLOG: i32 = 1024;
@@ -86,6 +88,9 @@ pub struct Server<S = AnyStore> {
     poll: Poll,
     listener: Option<TcpListener>,
     local_addr: SocketAddr,
+    /// The page and its WebSocket, with `--http`.
+    web_listener: Option<TcpListener>,
+    web_addr: Option<SocketAddr>,
     signals: Signals,
     connections: HashMap<Token, Connection>,
     /// The connections each logged-in user has open, for fan-out.
@@ -175,6 +180,21 @@ impl<S: Store> Server<S> {
         let local_addr = listener
             .local_addr()
             .map_err(io_error("no local address"))?;
+        let (web_listener, web_addr) = match &config.web {
+            None => (None, None),
+            Some(web) => {
+                let mut web_listener = TcpListener::bind(web.listen)
+                    .map_err(io_error(&format!("cannot listen on {}", web.listen)))?;
+                raise_backlog(&web_listener);
+                poll.registry()
+                    .register(&mut web_listener, WEB_LISTENER, Interest::READABLE)
+                    .map_err(io_error("cannot register the web listener"))?;
+                let addr = web_listener
+                    .local_addr()
+                    .map_err(io_error("no local address"))?;
+                (Some(web_listener), Some(addr))
+            }
+        };
         let mut signals =
             Signals::new([SIGINT, SIGTERM]).map_err(io_error("cannot handle signals"))?;
         poll.registry()
@@ -185,6 +205,8 @@ impl<S: Store> Server<S> {
             poll,
             listener: Some(listener),
             local_addr,
+            web_listener,
+            web_addr,
             signals,
             connections: HashMap::new(),
             sessions: HashMap::new(),
@@ -222,6 +244,11 @@ impl<S: Store> Server<S> {
         self.local_addr
     }
 
+    /// Where the page is served, with `--http`.
+    pub fn web_addr(&self) -> Option<SocketAddr> {
+        self.web_addr
+    }
+
     /// Serves until SIGINT or SIGTERM, then drains and returns. A second signal exits at once.
     pub fn run(mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
@@ -240,7 +267,8 @@ impl<S: Store> Server<S> {
             self.now = Instant::now();
             for event in events.iter() {
                 match event.token() {
-                    LISTENER => self.accept_all(),
+                    LISTENER => self.accept_all(false),
+                    WEB_LISTENER => self.accept_all(true),
                     WAKER => {}
                     SIGNALS => self.on_signals(),
                     token => {
@@ -275,9 +303,15 @@ impl<S: Store> Server<S> {
         }
     }
 
-    fn accept_all(&mut self) {
+    /// Accepts every waiting connection on the chat listener or, with `web`, the web one.
+    fn accept_all(&mut self, web: bool) {
         loop {
-            let Some(listener) = &self.listener else {
+            let listener = if web {
+                &self.web_listener
+            } else {
+                &self.listener
+            };
+            let Some(listener) = listener else {
                 return;
             };
             match listener.accept() {
@@ -302,6 +336,7 @@ impl<S: Store> Server<S> {
                         .config
                         .tls
                         .as_ref()
+                        .filter(|_| !web)
                         .map(|tls| crate::tls::server_connection(std::sync::Arc::clone(tls)))
                     {
                         None => None,
@@ -327,12 +362,13 @@ impl<S: Store> Server<S> {
                         self.guards.connection_closed(peer.ip());
                         continue;
                     }
-                    let connection = Connection::new(
-                        Transport::new(socket, tls),
-                        peer,
-                        self.config.limits.frame_bytes_max,
-                        self.now,
-                    );
+                    let stream = if web {
+                        Stream::Web(web::WebStream::new(socket))
+                    } else {
+                        Stream::Frames(Transport::new(socket, tls))
+                    };
+                    let connection =
+                        Connection::new(stream, peer, self.config.limits.frame_bytes_max, self.now);
                     self.connections.insert(token, connection);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -356,7 +392,10 @@ impl<S: Store> Server<S> {
             std::process::exit(130);
         }
         log!("shutting down");
-        if let Some(mut listener) = self.listener.take() {
+        for mut listener in [self.listener.take(), self.web_listener.take()]
+            .into_iter()
+            .flatten()
+        {
             let _ = self.poll.registry().deregister(&mut listener);
         }
         let tokens: Vec<Token> = self.connections.keys().copied().collect();
@@ -377,8 +416,17 @@ impl<S: Store> Server<S> {
                 return;
             }
             match connection.read_chunk(frame_bytes_max) {
+                None if connection.web_mut().is_some_and(|web| web.head().is_some()) => {
+                    self.answer_http(token);
+                }
                 None => self.process_frames(token),
                 Some(ReadOutcome::Drained) | Some(ReadOutcome::Paused) => return,
+                Some(ReadOutcome::Refused(e)) => {
+                    // Act on the frames before it, then refuse it.
+                    self.process_frames(token);
+                    self.close_with(token, e.code, &e.message);
+                    return;
+                }
                 Some(ReadOutcome::Closed(reason)) => {
                     connection.read_closed = true;
                     log!("{}: {reason}", connection.peer);
@@ -405,13 +453,13 @@ impl<S: Store> Server<S> {
             if !connection.accepts_frames() {
                 return;
             }
-            let frame = match connection.decoder.next_frame() {
+            let frame = match connection.next_frame() {
                 Ok(None) => {
                     // What is left is the start of a frame: it has `frame_timeout` to finish.
-                    if connection.decoder.buffered_bytes() == 0 {
-                        connection.partial_since = None;
-                    } else {
+                    if connection.has_partial_frame() {
                         connection.partial_since.get_or_insert(self.now);
+                    } else {
+                        connection.partial_since = None;
                     }
                     return;
                 }
@@ -420,8 +468,7 @@ impl<S: Store> Server<S> {
                     frame
                 }
                 Err(e) => {
-                    let message = e.to_string();
-                    self.close_with(token, e.code(), &message);
+                    self.close_with(token, e.code, &e.message);
                     return;
                 }
             };
@@ -602,11 +649,10 @@ impl<S: Store> Server<S> {
     fn close(&mut self, token: Token, reason: &str) {
         self.log_out(token);
         if let Some(mut connection) = self.connections.remove(&token) {
-            connection.transport.close_tls();
-            let _ = self
-                .poll
-                .registry()
-                .deregister(connection.transport.socket_mut());
+            connection.close_stream();
+            if let Some(socket) = connection.socket_mut() {
+                let _ = self.poll.registry().deregister(socket);
+            }
             self.guards.connection_closed(connection.peer.ip());
             if !reason.starts_with("closed") {
                 log!("{}: disconnected: {reason}", connection.peer);

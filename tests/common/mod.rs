@@ -23,6 +23,8 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(20);
 pub struct ServerProcess {
     pub child: Child,
     pub addr: SocketAddr,
+    /// Where the web page is, if the server was started with --http.
+    pub web_addr: Option<SocketAddr>,
     pub store: &'static str,
 }
 
@@ -50,23 +52,38 @@ impl ServerProcess {
             .spawn()
             .expect("chat-server starts");
         let stdout = child.stdout.take().expect("stdout is piped");
+        let mut stdout = BufReader::new(stdout);
         let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("reads the first line");
+        stdout.read_line(&mut line).expect("reads the first line");
         let addr = line
             .trim()
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .parse()
             .expect("an address");
+        // With --http, a second line says where the page is.
+        let web_addr = extra.contains(&"--http").then(|| {
+            let mut line = String::new();
+            stdout.read_line(&mut line).expect("reads the second line");
+            line.trim()
+                .strip_prefix("web page at http://")
+                .and_then(|rest| rest.strip_suffix('/'))
+                .unwrap_or_else(|| panic!("unexpected second line {line:?}"))
+                .parse()
+                .expect("an address")
+        });
         // Drain stderr in the background so the server never blocks on a full pipe.
         let mut stderr = child.stderr.take().expect("stderr is piped");
         std::thread::spawn(move || {
             let mut sink = Vec::new();
             let _ = stderr.read_to_end(&mut sink);
         });
-        ServerProcess { child, addr, store }
+        ServerProcess {
+            child,
+            addr,
+            web_addr,
+            store,
+        }
     }
 
     pub fn client(&self) -> Client {

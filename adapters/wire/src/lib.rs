@@ -6,5 +6,5 @@ pub mod convert;
 pub mod frame;
 pub mod protocol;
 
-pub use frame::{DecodeError, EncodeError, FrameDecoder, encode_frame};
+pub use frame::{DecodeError, EncodeError, FrameDecoder, decode_payload, encode_frame};
 pub use protocol::*;
