@@ -125,6 +125,17 @@ impl Store for AnyStore {
         forward!(self, s => s.after(conversation, after, limit))
     }
 
+    fn count_from_others(
+        &self,
+        conversation: &Conversation,
+        after: MessageId,
+        reader: &Username,
+        cap: usize,
+        scan_max: usize,
+    ) -> Result<usize, StoreError> {
+        forward!(self, s => s.count_from_others(conversation, after, reader, cap, scan_max))
+    }
+
     fn partners(&self, user: &Username) -> Result<Vec<Username>, StoreError> {
         forward!(self, s => s.partners(user))
     }

@@ -66,6 +66,17 @@ impl Store for FaultyStore {
     ) -> Result<Vec<Message>, StoreError> {
         self.inner.after(conversation, after, limit)
     }
+    fn count_from_others(
+        &self,
+        conversation: &Conversation,
+        after: MessageId,
+        reader: &Username,
+        cap: usize,
+        scan_max: usize,
+    ) -> Result<usize, StoreError> {
+        self.inner
+            .count_from_others(conversation, after, reader, cap, scan_max)
+    }
     fn partners(&self, user: &Username) -> Result<Vec<Username>, StoreError> {
         self.inner.partners(user)
     }

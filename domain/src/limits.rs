@@ -26,6 +26,12 @@ pub const GROUPS_PER_USER_MAX: usize = 100;
 pub const KNOWN_PARTNERS_MAX: usize = 100_000;
 /// Unread messages counted per conversation; past it the count says "at least this many".
 pub const UNREAD_COUNTED_MAX: usize = 100;
+/// Messages looked at to count a conversation's unread (the reader's own are skipped, not
+/// counted): bounds what one conversation in the list costs.
+pub const UNREAD_SCANNED_MAX: usize = 1_000;
+/// Messages fetched from each conversation at a time while catching up: a page costs about
+/// the page plus this many per conversation, however long the conversations are.
+pub const CATCH_UP_CHUNK: usize = 8;
 /// How far back a resend is looked for: the newest this many messages of its conversation. A
 /// client resends what was unacknowledged when its connection dropped, so the original, if it
 /// was stored, is among the newest.

@@ -120,6 +120,22 @@ impl Store for MemoryStore {
             .collect())
     }
 
+    fn count_from_others(
+        &self,
+        conversation: &Conversation,
+        after: MessageId,
+        reader: &Username,
+        cap: usize,
+        scan_max: usize,
+    ) -> Result<usize, StoreError> {
+        Ok(self
+            .after(conversation, after, scan_max)?
+            .iter()
+            .filter(|m| m.sender != *reader)
+            .take(cap)
+            .count())
+    }
+
     fn partners(&self, user: &Username) -> Result<Vec<Username>, StoreError> {
         self.check()?;
         Ok(self

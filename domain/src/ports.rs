@@ -84,6 +84,18 @@ pub trait Store {
         limit: usize,
     ) -> Result<Vec<Message>, StoreError>;
 
+    /// How many messages of `conversation` above `after` someone other than `reader` sent,
+    /// counting up to `cap` and looking at no more than `scan_max` messages (the reader's own
+    /// among them). Reads no more of each message than its sender where the store can.
+    fn count_from_others(
+        &self,
+        conversation: &Conversation,
+        after: MessageId,
+        reader: &Username,
+        cap: usize,
+        scan_max: usize,
+    ) -> Result<usize, StoreError>;
+
     /// Everyone `user` has a direct conversation with (a message sent either way; themself,
     /// for notes), in name order. `append_message` keeps this. Costs O(their partners).
     fn partners(&self, user: &Username) -> Result<Vec<Username>, StoreError>;

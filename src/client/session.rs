@@ -481,7 +481,11 @@ impl Session {
             ServerFrame::Event(Event::Notice(notice)) => {
                 if let Stage::Chatting { format } | Stage::Leaving { format } = &self.stage {
                     let line = format.notice(&notice, now);
+                    let seen = notice.actor != format.me();
                     self.show(&line);
+                    if seen {
+                        self.want_mark(WireRecipient::Group(notice.group.clone()), notice.id);
+                    }
                 }
             }
             ServerFrame::Event(Event::Ping) => {

@@ -54,8 +54,9 @@ impl<S: chat_domain::Store> Server<S> {
                 );
                 // The user's other devices move their marker too.
                 if let Some(marker) = marker.filter(|m| Some(*m) != old) {
+                    // As stored, not as spelled: the other devices key conversations by it.
                     let event = ServerFrame::Event(Event::Read {
-                        with,
+                        with: WireRecipient::from_domain(&recipient),
                         up_to: marker.get(),
                     });
                     self.fan_out(token, std::slice::from_ref(user), event);

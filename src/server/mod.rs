@@ -228,9 +228,12 @@ impl<S: Store> Server<S> {
         })
     }
 
-    /// Turns a newcomer away: with a frame saying why over plain TCP, by closing under TLS.
-    fn refuse(&self, socket: &mut mio::net::TcpStream, code: &str, message: &str) {
-        if self.config.tls.is_none() {
+    /// Turns a newcomer away: with a frame saying why over plain TCP, an HTTP 503 to a
+    /// browser, by closing under TLS.
+    fn refuse(&self, web: bool, socket: &mut mio::net::TcpStream, code: &str, message: &str) {
+        if web {
+            let _ = io::Write::write(socket, &chat_web::http::unavailable(code, message));
+        } else if self.config.tls.is_none() {
             refuse(socket, code, message);
         }
     }
@@ -318,6 +321,7 @@ impl<S: Store> Server<S> {
                 Ok((mut socket, peer)) => {
                     if self.connections.len() >= self.config.limits.connections_max {
                         self.refuse(
+                            web,
                             &mut socket,
                             "server_full",
                             "The server has too many connections; try again later.",
@@ -326,6 +330,7 @@ impl<S: Store> Server<S> {
                     }
                     if !self.guards.connection_opened(peer.ip()) {
                         self.refuse(
+                            web,
                             &mut socket,
                             "too_many_connections",
                             "Your address has too many connections open; close one first.",

@@ -198,6 +198,51 @@ const tests = {
       await say(pages.carol, "hello from carol");
       await seeMessage(pages.bob, "hello from carol");
       await seeMessage(alice, "hello from carol");
+      // A fourth joins through the page's Add form, and reads what is said next.
+      const dave = await newPage(server.url);
+      await register(dave, "dave");
+      await alice.fill("#invite-user", "dave");
+      await alice.press("#invite-user", "Enter");
+      await alice.waitForFunction(() => [...document.querySelectorAll("#messages .notice")]
+        .some((n) => n.textContent.includes("alice added dave")));
+      await say(pages.bob, "welcome dave");
+      await dave.waitForSelector("#conversations button[data-key='g:trio']");
+      await dave.click("#conversations button[data-key='g:trio']");
+      await seeMessage(dave, "welcome dave");
+    } finally {
+      await stopServer(server);
+      rmSync(data, { recursive: true, force: true });
+    }
+  },
+
+  async "two tabs of one user stay in step"() {
+    const data = tempData("tabs");
+    const server = await startServer({ data });
+    try {
+      const bob = await newPage(server.url);
+      await register(bob, "bob");
+      const laptop = await newPage(server.url);
+      await register(laptop, "alice");
+      const phone = await newPage(server.url);
+      await phone.fill("#username", "alice");
+      await phone.fill("#password", "correct horse battery");
+      await phone.click("#log-in");
+      await phone.waitForSelector("body[data-ready=true]");
+      await openWith(bob, "alice");
+      await say(bob, "one for both tabs");
+      // Both tabs count it unread; reading it on the laptop clears it on the phone.
+      for (const tab of [laptop, phone]) {
+        await tab.waitForSelector("#conversations button[data-key='u:bob'] .unread");
+      }
+      await laptop.click("#conversations button[data-key='u:bob']");
+      await seeMessage(laptop, "one for both tabs");
+      await phone.waitForFunction(() =>
+        !document.querySelector("#conversations button[data-key='u:bob'] .unread"));
+      // What one tab sends shows in the other.
+      await say(laptop, "sent from the laptop");
+      await phone.click("#conversations button[data-key='u:bob']");
+      await seeMessage(phone, "sent from the laptop");
+      assert((await countMessages(phone, "sent from the laptop")) === 1, "once");
     } finally {
       await stopServer(server);
       rmSync(data, { recursive: true, force: true });
@@ -248,15 +293,23 @@ const tests = {
       const addr = server.addr;
       const http = new URL(server.url).host;
       await stopServer(server);
+      // Alice types while the server is down: it waits, and goes when the page is back.
+      await alice.waitForFunction(() => document.getElementById("status").textContent !== "");
+      await alice.fill("#text", "typed while offline");
+      await alice.press("#text", "Enter");
       server = await startServer({ data, keep: true, listen: addr, http });
-      // Erin writes before alice's page is back; the page's catch-up brings it.
+      // Erin writes before alice's page is back; the page's catch-up brings it, although
+      // alice's own message is stored after it.
       const again = startClient(server.addr, "erin");
       await again.expect("ogged in as erin");
       again.write("/send alice while you were away");
       await again.expect("you -> alice: while you were away");
       await seeMessage(alice, "while you were away");
+      await seeMessage(alice, "typed while offline");
+      await again.expect("alice: typed while offline");
       await alice.waitForFunction(() => document.getElementById("status").textContent === "");
       assert((await countMessages(alice, "while you were away")) === 1, "once");
+      assert((await countMessages(alice, "typed while offline")) === 1, "once");
       assert((await countMessages(alice, "before the restart")) === 1, "no duplicates");
       again.stop();
     } finally {

@@ -784,6 +784,43 @@ pub fn partners_and_reading_forwards<S: Store>(open: Open<S>) {
     assert_eq!(page, vec![sent[1].clone()], "whole messages");
 }
 
+/// Unread counting skips the reader's own messages, stops at `cap`, and looks no further
+/// than `scan_max` messages.
+pub fn counting_what_others_sent<S: Store>(open: Open<S>) {
+    let dir = TempDir::new("count");
+    let mut store = with_users(open, dir.path(), &["alice", "bob"]);
+    let mut ids = Vec::new();
+    for (from, to) in [
+        ("alice", "bob"),
+        ("bob", "alice"),
+        ("alice", "bob"),
+        ("bob", "alice"),
+        ("bob", "alice"),
+    ] {
+        ids.push(
+            store
+                .append_message(new_message(from, to, "x", 1))
+                .expect("append")
+                .id,
+        );
+    }
+    let conversation = direct("alice", "bob");
+    let count = |after: MessageId, cap: usize, scan_max: usize| {
+        store
+            .count_from_others(&conversation, after, &user("alice"), cap, scan_max)
+            .expect("count")
+    };
+    assert_eq!(count(MessageId::new(0), 100, 100), 3, "bob's three");
+    assert_eq!(count(ids[1], 100, 100), 2, "after the first of bob's");
+    assert_eq!(count(MessageId::new(0), 2, 100), 2, "capped");
+    assert_eq!(
+        count(MessageId::new(0), 100, 2),
+        1,
+        "only the first two looked at"
+    );
+    assert_eq!(count(ids[4], 100, 100), 0);
+}
+
 /// A read marker is per user and conversation, starts unset, and survives a reopen.
 pub fn read_markers_are_kept_per_user_and_conversation<S: Store>(open: Open<S>) {
     let dir = TempDir::new("markers");
@@ -835,6 +872,7 @@ macro_rules! store_contract_tests {
             ids_go_on_from_the_newest_message_of_any_conversation,
             a_resent_message_is_found_by_its_senders_number,
             partners_and_reading_forwards,
+            counting_what_others_sent,
             read_markers_are_kept_per_user_and_conversation,
             reopening_with_wipe_erases_everything,
             keep_on_a_new_directory_starts_empty,

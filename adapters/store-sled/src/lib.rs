@@ -69,6 +69,12 @@ struct StoredMessage {
     client_message_id: Option<u64>,
 }
 
+/// The first field of a `StoredMessage`, decoded without the rest.
+#[derive(Deserialize)]
+struct SenderOnly {
+    sender: String,
+}
+
 #[derive(Serialize, Deserialize)]
 struct StoredGroup {
     created_at_ms: i64,
@@ -437,6 +443,8 @@ impl Store for SledStore {
         self.conversations
             .insert(encoded.key, encoded.value)
             .map_err(unavailable)?;
+        // Stored: its id is used, whatever happens next.
+        self.next_id = id.next();
         if let Recipient::User(to) = &message.recipient {
             let conversation = message.conversation().key();
             // Most sends are between people who talked before: nothing to do, nothing read.
@@ -450,7 +458,6 @@ impl Store for SledStore {
                 self.known_partners.insert(conversation);
             }
         }
-        self.next_id = id.next();
         Ok(message.with_id(id))
     }
 
@@ -476,6 +483,41 @@ impl Store for SledStore {
                 decode_message(decode_id(&key[prefix.len()..])?, &value)
             })
             .collect()
+    }
+
+    fn count_from_others(
+        &self,
+        conversation: &Conversation,
+        after: MessageId,
+        reader: &Username,
+        cap: usize,
+        scan_max: usize,
+    ) -> Result<usize, StoreError> {
+        let prefix = conversation_prefix(conversation);
+        let mut lower = prefix.clone();
+        lower.extend_from_slice(&after.get().saturating_add(1).to_be_bytes());
+        let mut upper = prefix;
+        if let Some(last) = upper.last_mut() {
+            *last = 1;
+        }
+        let mut count = 0;
+        for entry in self
+            .conversations
+            .range(lower.as_slice()..upper.as_slice())
+            .take(scan_max)
+        {
+            let (_, value) = entry.map_err(unavailable)?;
+            // The sender is the first field: read it alone, not the body.
+            let sender: SenderOnly =
+                postcard::from_bytes(&value).map_err(|e| corrupt("message", e))?;
+            if sender.sender != reader.as_str() {
+                count += 1;
+                if count == cap {
+                    break;
+                }
+            }
+        }
+        Ok(count)
     }
 
     fn partners(&self, user: &Username) -> Result<Vec<Username>, StoreError> {

@@ -443,6 +443,8 @@ impl Store for SqliteStore {
                 message.client_message_id.map(client_id_to_sql)
             ])
             .map_err(unavailable)?;
+        // Stored: its id is used, whatever happens next.
+        self.next_id = id.next();
         // Most sends are between people who talked before: nothing to do, nothing read.
         if let Recipient::User(to) = &message.recipient
             && !self.known_partners.contains(&conversation)
@@ -458,7 +460,6 @@ impl Store for SqliteStore {
             }
             self.known_partners.insert(conversation);
         }
-        self.next_id = id.next();
         Ok(message.with_id(id))
     }
 
@@ -543,6 +544,38 @@ impl Store for SqliteStore {
             )
             .map_err(unavailable)?;
         rows.map(|row| row.map_err(unavailable)?).collect()
+    }
+
+    fn count_from_others(
+        &self,
+        conversation: &Conversation,
+        after: MessageId,
+        reader: &Username,
+        cap: usize,
+        scan_max: usize,
+    ) -> Result<usize, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT COUNT(*) FROM (
+                   SELECT sender FROM messages WHERE conversation = ?1 AND id > ?2
+                   ORDER BY id LIMIT ?4
+                 ) WHERE sender <> ?3 LIMIT 1",
+            )
+            .map_err(unavailable)?;
+        let scan_max = i64::try_from(scan_max).unwrap_or(i64::MAX);
+        let count: i64 = statement
+            .query_row(
+                params![
+                    conversation.key(),
+                    id_to_sql(after),
+                    reader.as_str(),
+                    scan_max
+                ],
+                |row| row.get(0),
+            )
+            .map_err(unavailable)?;
+        Ok(usize::try_from(count).unwrap_or(0).min(cap))
     }
 
     fn partners(&self, user: &Username) -> Result<Vec<Username>, StoreError> {

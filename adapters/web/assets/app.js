@@ -19,6 +19,7 @@ const state = {
   lastSeenId: 0, // the newest message or notice this page has seen
   retryMs: 500,
   readyAt: null,
+  catchingUp: false,
 };
 
 const keyOf = (w) => (w.User !== undefined ? "u:" + w.User : "g:" + w.Group);
@@ -35,11 +36,14 @@ function connect() {
   const socket = new WebSocket(scheme + location.host + "/ws");
   state.socket = socket;
   state.ready = false;
+  // A socket replaced by a newer one is ignored, whatever it still says.
   socket.onopen = () => {
+    if (state.socket !== socket) return;
     socket.send(JSON.stringify({ Hello: { magic: [67, 72, 65, 84], version: 1 } }));
   };
-  socket.onmessage = (event) => onFrame(JSON.parse(event.data));
+  socket.onmessage = (event) => { if (state.socket === socket) onFrame(JSON.parse(event.data)); };
   socket.onclose = () => {
+    if (state.socket !== socket) return;
     state.ready = false;
     for (const { reject } of state.pending.values()) reject(new Error("connection lost"));
     state.pending.clear();
@@ -84,7 +88,9 @@ function onEvent(event) {
   else if (event.Ping) request("Ping").catch(() => {});
   else if (event.Read) {
     const c = state.conversations.get(keyOf(event.Read.with));
-    if (c) { c.unread = 0; renderConversations(); }
+    // Read up to its newest: nothing unread. Up to less: the server knows how much is left.
+    if (c && (!c.last || event.Read.up_to >= entryId(c.last))) { c.unread = 0; renderConversations(); }
+    else loadConversations();
   }
 }
 
@@ -118,8 +124,11 @@ async function loggedIn(credentials, username, again) {
   $("me").textContent = username;
   setStatus("");
   if (again) {
+    // From where this page was before the drop: a resend stored now has a newer id than what
+    // others sent meanwhile, and must not move the catch-up past them.
+    const since = state.lastSeenId;
     await resendUnacked();
-    await catchUp();
+    await catchUp(since);
   }
   await loadConversations();
   if (state.open) markRead();
@@ -289,13 +298,14 @@ function received(entry) {
   const c = state.conversations.get(key) || { with: w, last: null, unread: 0 };
   if (!c.last || entryId(c.last) <= id) c.last = entry;
   const open = state.open;
-  const mine = entry.Message && entry.Message.from === state.me;
+  const mine = entry.Message ? entry.Message.from === state.me : entry.Notice.actor === state.me;
   if (open && open.key === key) {
     if (!open.ids.has(id)) {
       open.ids.add(id);
       appendInOrder(entry);
     }
-    if (!mine && document.visibilityState === "visible") markRead();
+    // While catching up, marked once at the end rather than once an entry.
+    if (!mine && document.visibilityState === "visible") { if (!state.catchingUp) markRead(); }
     else if (!mine) c.unread += 1;
   } else if (!mine) {
     c.unread += 1;
@@ -318,6 +328,8 @@ async function send(text) {
   if (!open || !text.trim()) return;
   const clientMessageId = state.nextClientMessageId++;
   state.unacked.set(clientMessageId, { to: open.with, body: text });
+  // Not logged in (yet) on this connection: it goes with the resends once it is.
+  if (!state.ready) return;
   const reply = await request({ Send: { client_message_id: clientMessageId, to: open.with, body: text } })
     .catch(() => null);
   if (!reply) return; // resent with the same number once the connection is back
@@ -342,13 +354,21 @@ async function resendUnacked() {
   }
 }
 
-// After a drop: everything that came meanwhile, page by page, shown once each.
-async function catchUp() {
-  for (;;) {
-    const reply = await request({ CatchUp: { after: state.lastSeenId, limit: 200 } }).catch(() => null);
-    if (!reply || !reply.CaughtUp) return;
-    for (const entry of reply.CaughtUp.entries) received(entry);
-    if (!reply.CaughtUp.has_more || !reply.CaughtUp.entries.length) return;
+// After a drop: everything after `since` that came meanwhile, page by page, shown once each.
+async function catchUp(since) {
+  let after = since;
+  state.catchingUp = true;
+  try {
+    for (;;) {
+      const reply = await request({ CatchUp: { after, limit: 200 } }).catch(() => null);
+      if (!reply || !reply.CaughtUp) return;
+      const entries = reply.CaughtUp.entries;
+      for (const entry of entries) received(entry);
+      if (!reply.CaughtUp.has_more || !entries.length) return;
+      after = entryId(entries[entries.length - 1]);
+    }
+  } finally {
+    state.catchingUp = false;
   }
 }
 
@@ -377,6 +397,8 @@ $("register").onclick = () => {
 // Runs `then` once the socket has said hello.
 function ensureSocket(then) {
   if (state.socket && state.socket.readyState === WebSocket.OPEN) { then(); return; }
+  // A socket on its way: the first press will be answered; ignore a second.
+  if (state.socket && state.socket.readyState === WebSocket.CONNECTING) return;
   const saved = state.credentials;
   state.credentials = null; // Welcome must not log in by itself here
   connect();

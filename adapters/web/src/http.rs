@@ -116,6 +116,11 @@ pub fn answer(head: &Head, allowed_origins: &[String]) -> Answer {
     }
 }
 
+/// 503 for a newcomer the server cannot take (`code` and `sentence` say why).
+pub fn unavailable(code: &str, sentence: &str) -> Vec<u8> {
+    error(503, "Service Unavailable", &format!("{sentence} [{code}]"))
+}
+
 /// The answer to a head that could not be parsed.
 pub fn refuse(error_kind: &HeadError) -> Vec<u8> {
     match error_kind {

@@ -2,11 +2,12 @@
 //! message and an unread count, the read marker each conversation has (shared by all their
 //! devices), and catching up on everything after a message id.
 
+use std::collections::VecDeque;
 use std::fmt;
 
 use crate::error::ErrorCode;
 use crate::group::GroupName;
-use crate::limits::UNREAD_COUNTED_MAX;
+use crate::limits::{CATCH_UP_CHUNK, UNREAD_COUNTED_MAX, UNREAD_SCANNED_MAX};
 use crate::message::{Conversation, Message, MessageId, Recipient};
 use crate::ports::{Store, StoreError};
 use crate::username::Username;
@@ -122,12 +123,13 @@ pub fn conversations(
         let unread_from = read_up_to.map_or(since, |read| read.next().max(since));
         // `after` excludes its bound: start just below the first unread candidate.
         let from = MessageId::new(unread_from.get().saturating_sub(1));
-        let unread = store
-            .after(&conversation, from, UNREAD_COUNTED_MAX + 1)?
-            .iter()
-            .filter(|m| m.sender != *reader)
-            .count()
-            .min(UNREAD_COUNTED_MAX);
+        let unread = store.count_from_others(
+            &conversation,
+            from,
+            reader,
+            UNREAD_COUNTED_MAX,
+            UNREAD_SCANNED_MAX,
+        )?;
         summaries.push(ConversationSummary {
             with,
             last,
@@ -177,8 +179,9 @@ pub struct CatchUpPage {
 }
 
 /// Every message (and group notice) in `reader`'s conversations with an id above `after`,
-/// oldest first, a page at a time: what a device missed while it was away. Costs
-/// O(conversations x page).
+/// oldest first, a page at a time: what a device missed while it was away. A merge of the
+/// conversations, each read `CATCH_UP_CHUNK` at a time: it costs about the page plus
+/// `CATCH_UP_CHUNK` messages per conversation, however long the conversations are.
 pub fn catch_up(
     store: &impl Store,
     reader: &Username,
@@ -188,14 +191,40 @@ pub fn catch_up(
 ) -> Result<CatchUpPage, InboxError> {
     let (limit, clamped) = paging.clamp(requested);
     let page = limit as usize;
-    let mut messages = Vec::new();
+    let mut cursors = Vec::new();
     for (with, since) in conversations_of(store, reader)? {
         let conversation = Conversation::of(reader, &with);
         let from = after.max(MessageId::new(since.get().saturating_sub(1)));
-        // One extra per conversation tells whether more follow.
-        messages.extend(store.after(&conversation, from, page + 1)?);
+        let buffered: VecDeque<Message> = store.after(&conversation, from, CATCH_UP_CHUNK)?.into();
+        let exhausted = buffered.len() < CATCH_UP_CHUNK;
+        cursors.push(Cursor {
+            conversation,
+            buffered,
+            exhausted,
+        });
     }
-    messages.sort_unstable_by_key(|m| m.id);
+    // One more than the page tells whether more follow.
+    let mut messages = Vec::new();
+    while messages.len() <= page {
+        let next = cursors
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.buffered.front().map(|m| (m.id, i)))
+            .min();
+        let Some((_, i)) = next else {
+            break;
+        };
+        let cursor = &mut cursors[i];
+        let Some(message) = cursor.buffered.pop_front() else {
+            break;
+        };
+        if cursor.buffered.is_empty() && !cursor.exhausted {
+            let refill = store.after(&cursor.conversation, message.id, CATCH_UP_CHUNK)?;
+            cursor.exhausted = refill.len() < CATCH_UP_CHUNK;
+            cursor.buffered = refill.into();
+        }
+        messages.push(message);
+    }
     let has_more = messages.len() > page;
     messages.truncate(page);
     Ok(CatchUpPage {
@@ -204,6 +233,15 @@ pub fn catch_up(
         limit,
         clamped,
     })
+}
+
+/// One conversation's place in the catch-up merge.
+struct Cursor {
+    conversation: Conversation,
+    /// Its next messages, oldest first.
+    buffered: VecDeque<Message>,
+    /// Nothing more to read after `buffered`.
+    exhausted: bool,
 }
 
 #[cfg(test)]

@@ -196,3 +196,60 @@ fn someone_removed_no_longer_catches_up_on_the_group() {
     .unwrap();
     assert!(page.messages.is_empty(), "{:?}", page.messages);
 }
+
+#[test]
+fn the_readers_own_messages_do_not_hide_what_others_said() {
+    let mut store = store_with(&["alice", "bob"]);
+    create(
+        &mut store,
+        &user("alice"),
+        team(),
+        vec![user("bob")],
+        GroupLimits::default(),
+        at(1),
+    )
+    .unwrap();
+    let team_at = Recipient::Group(team());
+    for i in 0..UNREAD_COUNTED_MAX + 20 {
+        say(
+            &mut store,
+            "alice",
+            team_at.clone(),
+            &format!("announcement {i}"),
+        );
+    }
+    say(&mut store, "bob", team_at, "a reply");
+    let list = conversations(&store, &user("alice")).unwrap();
+    assert_eq!(list[0].unread, 1);
+}
+
+#[test]
+fn catching_up_across_long_conversations_keeps_one_order() {
+    let mut store = store_with(&["alice", "bob", "carol", "dave"]);
+    let mut expected = Vec::new();
+    for i in 0..(CATCH_UP_CHUNK * 5) {
+        let from = ["bob", "carol", "dave"][i % 3];
+        let step = if i % 7 == 0 { "alice" } else { from };
+        expected.push(
+            say(
+                &mut store,
+                step,
+                to(if step == "alice" { from } else { "alice" }),
+                &format!("m{i}"),
+            )
+            .id,
+        );
+    }
+    let alice = user("alice");
+    let mut got = Vec::new();
+    let mut after = MessageId::new(0);
+    loop {
+        let page = catch_up(&store, &alice, after, Some(5), HistoryPaging::default()).unwrap();
+        got.extend(page.messages.iter().map(|m| m.id));
+        match page.messages.last() {
+            Some(last) if page.has_more => after = last.id,
+            _ => break,
+        }
+    }
+    assert_eq!(got, expected);
+}
