@@ -406,6 +406,8 @@ impl ErrorCode for HistoryError {
 
 pub mod groups;
 pub mod inbox;
+#[cfg(test)]
+mod test_support;
 
 #[cfg(test)]
 mod tests;

@@ -127,11 +127,21 @@ function tempData(label) {
   return mkdtempSync(join(tmpdir(), `chat-browser-${label}-`));
 }
 
+/** Runs `test` against a fresh server on a fresh store, stopped and removed afterwards. */
+async function withServer(label, test) {
+  const data = tempData(label);
+  const server = await startServer({ data });
+  try {
+    await test(server);
+  } finally {
+    await stopServer(server);
+    rmSync(data, { recursive: true, force: true });
+  }
+}
+
 const tests = {
   async "two browser users register and chat"() {
-    const data = tempData("two");
-    const server = await startServer({ data });
-    try {
+    await withServer("two", async (server) => {
       const alice = await newPage(server.url);
       const bob = await newPage(server.url);
       await register(alice, "alice");
@@ -148,16 +158,11 @@ const tests = {
       const shots = join(ROOT, "docs");
       await alice.screenshot({ path: join(shots, "screenshot-alice.png") });
       await bob.screenshot({ path: join(shots, "screenshot-bob.png") });
-    } finally {
-      await stopServer(server);
-      rmSync(data, { recursive: true, force: true });
-    }
+    });
   },
 
   async "a browser user and a chat-client user chat"() {
-    const data = tempData("mixed");
-    const server = await startServer({ data });
-    try {
+    await withServer("mixed", async (server) => {
       const carol = startClient(server.addr, "carol");
       await carol.expect("ogged in as carol");
       const alice = await newPage(server.url);
@@ -168,16 +173,11 @@ const tests = {
       carol.write("/send alice hi from the terminal");
       await seeMessage(alice, "hi from the terminal");
       carol.stop();
-    } finally {
-      await stopServer(server);
-      rmSync(data, { recursive: true, force: true });
-    }
+    });
   },
 
   async "a group of three"() {
-    const data = tempData("group");
-    const server = await startServer({ data });
-    try {
+    await withServer("group", async (server) => {
       const pages = {};
       for (const name of ["alice", "bob", "carol"]) {
         pages[name] = await newPage(server.url);
@@ -209,16 +209,11 @@ const tests = {
       await dave.waitForSelector("#conversations button[data-key='g:trio']");
       await dave.click("#conversations button[data-key='g:trio']");
       await seeMessage(dave, "welcome dave");
-    } finally {
-      await stopServer(server);
-      rmSync(data, { recursive: true, force: true });
-    }
+    });
   },
 
   async "two tabs of one user stay in step"() {
-    const data = tempData("tabs");
-    const server = await startServer({ data });
-    try {
+    await withServer("tabs", async (server) => {
       const bob = await newPage(server.url);
       await register(bob, "bob");
       const laptop = await newPage(server.url);
@@ -243,16 +238,11 @@ const tests = {
       await phone.click("#conversations button[data-key='u:bob']");
       await seeMessage(phone, "sent from the laptop");
       assert((await countMessages(phone, "sent from the laptop")) === 1, "once");
-    } finally {
-      await stopServer(server);
-      rmSync(data, { recursive: true, force: true });
-    }
+    });
   },
 
   async "history scrolls back to the start"() {
-    const data = tempData("scroll");
-    const server = await startServer({ data });
-    try {
+    await withServer("scroll", async (server) => {
       const dave = startClient(server.addr, "dave");
       await dave.expect("ogged in as dave");
       const alice = await newPage(server.url);
@@ -271,10 +261,7 @@ const tests = {
       const all = await alice.$$eval("#messages li", (items) => items.length);
       assert(all === 120, `every message once after scrolling back: ${all}`);
       dave.stop();
-    } finally {
-      await stopServer(server);
-      rmSync(data, { recursive: true, force: true });
-    }
+    });
   },
 
   async "a reconnect after a restart fills the gap without duplicates"() {
@@ -319,9 +306,7 @@ const tests = {
   },
 
   async "a message holding <script> shows as text"() {
-    const data = tempData("script");
-    const server = await startServer({ data });
-    try {
+    await withServer("script", async (server) => {
       const alice = await newPage(server.url);
       const bob = await newPage(server.url);
       await register(alice, "alice");
@@ -335,16 +320,11 @@ const tests = {
       assert(pwned === undefined, "no script ran");
       const elements = await bob.$$eval("#messages script, #messages img, #messages b", (e) => e.length);
       assert(elements === 0, "no element was made from the text");
-    } finally {
-      await stopServer(server);
-      rmSync(data, { recursive: true, force: true });
-    }
+    });
   },
 
   async "the page's size and its time to ready"() {
-    const data = tempData("timing");
-    const server = await startServer({ data });
-    try {
+    await withServer("timing", async (server) => {
       let bytes = 0;
       for (const file of ["", "app.js", "style.css"]) {
         const response = await fetch(server.url + file);
@@ -356,10 +336,7 @@ const tests = {
       const nav = await page.evaluate(() => JSON.stringify(performance.getEntriesByType("navigation")[0]));
       const domMs = JSON.parse(nav).domContentLoadedEventEnd;
       console.log(`  page: ${bytes} bytes (HTML, script, style, uncompressed); DOM ready ${domMs.toFixed(0)} ms after navigation; logged in and listed by ${readyMs.toFixed(0)} ms (registration included)`);
-    } finally {
-      await stopServer(server);
-      rmSync(data, { recursive: true, force: true });
-    }
+    });
   },
 };
 

@@ -1,42 +1,15 @@
 //! The group rules over the in-memory store: every command, every refusal, who is told.
 
-use jiff::Timestamp;
-
 use super::*;
 use crate::body::MessageBody;
 use crate::memory_store::MemoryStore;
 use crate::password::PasswordHash;
 use crate::ports::UserRecord;
+use crate::rules::test_support::{at, store_with, team, user};
 use crate::rules::{HistoryPaging, Outgoing, history, send};
-
-fn user(name: &str) -> Username {
-    Username::parse(name).unwrap()
-}
 
 fn users(names: &[&str]) -> Vec<Username> {
     names.iter().map(|n| user(n)).collect()
-}
-
-fn team() -> GroupName {
-    GroupName::parse("team").unwrap()
-}
-
-fn at(seconds: i64) -> Timestamp {
-    Timestamp::from_second(seconds).unwrap()
-}
-
-fn store_with(names: &[&str]) -> MemoryStore {
-    let mut store = MemoryStore::default();
-    for name in names {
-        store
-            .insert_user(&UserRecord {
-                username: user(name),
-                password_hash: PasswordHash::new("hash".into()),
-                registered_at: at(0),
-            })
-            .unwrap();
-    }
-    store
 }
 
 /// alice owns #team; bob is an admin; carol and dave are members; eve is outside.

@@ -1,40 +1,11 @@
 //! The inbox rules over the in-memory store: the conversation list, read markers, catch-up.
 
-use jiff::Timestamp;
-
 use super::*;
 use crate::body::MessageBody;
 use crate::memory_store::MemoryStore;
-use crate::password::PasswordHash;
-use crate::ports::UserRecord;
 use crate::rules::groups::{GroupLimits, create, kick};
+use crate::rules::test_support::{at, store_with, team, user};
 use crate::rules::{Outgoing, send};
-
-fn user(name: &str) -> Username {
-    Username::parse(name).unwrap()
-}
-
-fn team() -> GroupName {
-    GroupName::parse("team").unwrap()
-}
-
-fn at(seconds: i64) -> Timestamp {
-    Timestamp::from_second(seconds).unwrap()
-}
-
-fn store_with(names: &[&str]) -> MemoryStore {
-    let mut store = MemoryStore::default();
-    for name in names {
-        store
-            .insert_user(&UserRecord {
-                username: user(name),
-                password_hash: PasswordHash::new("hash".into()),
-                registered_at: at(0),
-            })
-            .unwrap();
-    }
-    store
-}
 
 fn say(store: &mut MemoryStore, from: &str, to: Recipient, text: &str) -> Message {
     let body = MessageBody::new(text.into()).unwrap();
