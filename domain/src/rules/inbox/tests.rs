@@ -7,6 +7,20 @@ use crate::rules::groups::{GroupLimits, create, kick};
 use crate::rules::test_support::{at, store_with, team, user};
 use crate::rules::{Outgoing, send};
 
+/// `owner` creates #team with `members`.
+fn create_team(store: &mut MemoryStore, owner: &str, members: &[&str]) {
+    let members = members.iter().map(|m| user(m)).collect();
+    create(
+        store,
+        &user(owner),
+        team(),
+        members,
+        GroupLimits::default(),
+        at(1),
+    )
+    .unwrap();
+}
+
 fn say(store: &mut MemoryStore, from: &str, to: Recipient, text: &str) -> Message {
     let body = MessageBody::new(text.into()).unwrap();
     send(store, &user(from), Outgoing::new(to, body), at(1))
@@ -24,15 +38,7 @@ fn the_list_holds_people_and_groups_newest_first_with_unread_counts() {
     say(&mut store, "bob", to("alice"), "one");
     say(&mut store, "bob", to("alice"), "two");
     say(&mut store, "alice", to("bob"), "mine do not count");
-    create(
-        &mut store,
-        &user("carol"),
-        team(),
-        vec![user("alice")],
-        GroupLimits::default(),
-        at(2),
-    )
-    .unwrap();
+    create_team(&mut store, "carol", &["alice"]);
     let newest = say(&mut store, "carol", Recipient::Group(team()), "hi team");
     say(&mut store, "bob", to("carol"), "not alice's");
 
@@ -85,15 +91,7 @@ fn unread_counts_stop_at_the_cap() {
 #[test]
 fn only_members_mark_a_group_read_and_strangers_are_refused() {
     let mut store = store_with(&["alice", "bob", "carol"]);
-    create(
-        &mut store,
-        &user("alice"),
-        team(),
-        vec![user("bob")],
-        GroupLimits::default(),
-        at(1),
-    )
-    .unwrap();
+    create_team(&mut store, "alice", &["bob"]);
     let group = Recipient::Group(team());
     let err = mark_read(&mut store, &user("carol"), &group, MessageId::FIRST).unwrap_err();
     assert_eq!(err.code(), "not_a_member");
@@ -108,15 +106,7 @@ fn only_members_mark_a_group_read_and_strangers_are_refused() {
 fn catch_up_pages_every_conversation_in_id_order() {
     let mut store = store_with(&["alice", "bob", "carol"]);
     let before = say(&mut store, "bob", to("alice"), "before");
-    create(
-        &mut store,
-        &user("carol"),
-        team(),
-        vec![user("alice")],
-        GroupLimits::default(),
-        at(1),
-    )
-    .unwrap();
+    create_team(&mut store, "carol", &["alice"]);
     say(&mut store, "carol", Recipient::Group(team()), "g1");
     say(&mut store, "bob", to("alice"), "d1");
     say(&mut store, "bob", to("carol"), "not for alice");
@@ -141,15 +131,7 @@ fn catch_up_pages_every_conversation_in_id_order() {
 #[test]
 fn someone_removed_no_longer_catches_up_on_the_group() {
     let mut store = store_with(&["alice", "bob"]);
-    create(
-        &mut store,
-        &user("alice"),
-        team(),
-        vec![user("bob")],
-        GroupLimits::default(),
-        at(1),
-    )
-    .unwrap();
+    create_team(&mut store, "alice", &["bob"]);
     kick(&mut store, &user("alice"), &team(), &user("bob"), at(2)).unwrap();
     say(
         &mut store,
@@ -171,15 +153,7 @@ fn someone_removed_no_longer_catches_up_on_the_group() {
 #[test]
 fn the_readers_own_messages_do_not_hide_what_others_said() {
     let mut store = store_with(&["alice", "bob"]);
-    create(
-        &mut store,
-        &user("alice"),
-        team(),
-        vec![user("bob")],
-        GroupLimits::default(),
-        at(1),
-    )
-    .unwrap();
+    create_team(&mut store, "alice", &["bob"]);
     let team_at = Recipient::Group(team());
     for i in 0..UNREAD_COUNTED_MAX + 20 {
         say(
