@@ -2,6 +2,7 @@
 //! adapters that skip work they did before (a write known to be there already): forgetting
 //! costs only the work again, never a wrong answer.
 
+use std::borrow::Borrow;
 use std::collections::HashSet;
 use std::hash::Hash;
 
@@ -19,7 +20,10 @@ impl<K: Hash + Eq> BoundedSet<K> {
         }
     }
 
-    pub fn contains(&self, key: &K) -> bool {
+    pub fn contains<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+    {
         self.keys.contains(key)
     }
 

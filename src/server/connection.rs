@@ -7,7 +7,9 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use chat_domain::Username;
-use chat_wire::{ClientFrame, FrameDecoder, ServerFrame, decode_payload, encode_frame};
+use std::cell::OnceCell;
+
+use chat_wire::{ClientFrame, FrameDecoder, ServerFrame, encode_frame};
 use mio::net::TcpStream;
 
 use super::web::WebStream;
@@ -19,6 +21,33 @@ pub enum Stream {
     Frames(Transport<TcpStream>),
     /// A browser: an HTTP request, then JSON frames in WebSocket messages.
     Web(WebStream),
+}
+
+/// One frame for many connections (a delivery's audience): encoded as postcard at once, and as
+/// JSON the first time a browser needs it, then shared by every other browser.
+pub struct SharedFrame {
+    pub bytes: Vec<u8>,
+    frame: ServerFrame,
+    json: OnceCell<Result<String, String>>,
+}
+
+impl SharedFrame {
+    pub fn new(frame: ServerFrame, frame_bytes_max: usize) -> Result<Self, String> {
+        let mut bytes = Vec::new();
+        encode_frame(&frame, frame_bytes_max, &mut bytes).map_err(|e| e.to_string())?;
+        Ok(SharedFrame {
+            bytes,
+            frame,
+            json: OnceCell::new(),
+        })
+    }
+
+    fn json(&self) -> Result<&str, String> {
+        self.json
+            .get_or_init(|| chat_web::json::encode_server(&self.frame))
+            .as_deref()
+            .map_err(Clone::clone)
+    }
 }
 
 /// A frame that could not be taken: the code and sentence of the `Closing` that answers it.
@@ -192,16 +221,17 @@ impl Connection {
         self.check_unsent(unsent_bytes_max)
     }
 
-    /// Queues a frame encoded already (one delivery shared by many connections).
-    pub fn queue_bytes(&mut self, frame: &[u8], unsent_bytes_max: usize) -> Result<(), String> {
+    /// Queues a frame encoded once for every connection it goes to.
+    pub fn queue_shared(
+        &mut self,
+        shared: &SharedFrame,
+        unsent_bytes_max: usize,
+    ) -> Result<(), String> {
         if let Stream::Web(web) = &mut self.stream {
-            // The page reads JSON: the shared postcard bytes, after their length, decoded back.
-            let frame: ServerFrame =
-                decode_payload(frame.get(4..).unwrap_or_default()).map_err(|e| e.to_string())?;
-            return web.queue(&frame);
+            return web.queue_text(shared.json()?);
         }
         self.reuse_written_buffer();
-        self.out.extend_from_slice(frame);
+        self.out.extend_from_slice(&shared.bytes);
         self.check_unsent(unsent_bytes_max)
     }
 

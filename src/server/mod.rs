@@ -31,7 +31,7 @@ use signal_hook_mio::v1_0::Signals;
 
 use self::abuse::Guards;
 use self::config::Config;
-use self::connection::{Connection, ReadOutcome, Stream, WriteOutcome};
+use self::connection::{Connection, ReadOutcome, SharedFrame, Stream, WriteOutcome};
 use self::hashing::HashPool;
 use crate::store::AnyStore;
 use crate::tls::Transport;
@@ -71,7 +71,7 @@ enum OnCommitFailure {
 /// audience (a fan-out to a thousand members encodes one frame, not a thousand).
 enum Payload {
     Frame(ServerFrame),
-    Delivery(Rc<[u8]>),
+    Delivery(Rc<SharedFrame>),
 }
 
 struct Outgoing {
@@ -582,16 +582,16 @@ impl<S: Store> Server<S> {
             };
             let queued = match &payload {
                 Payload::Frame(frame) => connection.queue(frame, frame_bytes_max, unsent_bytes_max),
-                Payload::Delivery(bytes) => {
+                Payload::Delivery(shared) => {
                     // What waits in the write queue is not a slow reader's backlog: before it
                     // counts against the limit, give the socket what it will take now.
-                    if connection.unsent_bytes() + bytes.len() > unsent_bytes_max
+                    if connection.unsent_bytes() + shared.bytes.len() > unsent_bytes_max
                         && let WriteOutcome::Failed(reason) = connection.write_out()
                     {
                         overflowing.push((outgoing.token, reason));
                         continue;
                     }
-                    connection.queue_bytes(bytes, unsent_bytes_max)
+                    connection.queue_shared(shared, unsent_bytes_max)
                 }
             };
             if let Err(reason) = queued {

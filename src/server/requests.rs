@@ -6,7 +6,7 @@ use chat_domain::rules::{self, HistoryPage};
 use chat_domain::{ClientMessageId, MessageBody, MessageId, Password, Recipient, Username};
 use chat_wire::{
     ClientFrame, HistoryPage as WireHistoryPage, MAGIC, PROTOCOL_VERSION, Reply, Request,
-    ServerFrame, TimelinePage, WireEntry, WireRecipient, encode_frame,
+    ServerFrame, TimelinePage, WireEntry, WireRecipient,
 };
 use std::rc::Rc;
 
@@ -14,7 +14,7 @@ use jiff::Timestamp;
 use mio::Token;
 
 use super::abuse::LoginOutcome;
-use super::connection::Phase;
+use super::connection::{Phase, SharedFrame};
 use super::hashing::{Done, Job, Tagged};
 use super::{OnCommitFailure, Server, log};
 
@@ -337,12 +337,13 @@ impl<S: chat_domain::Store> Server<S> {
     /// connection that acted (it gets the reply instead). Encoded once for all of them; dropped
     /// if the commit fails.
     pub(super) fn fan_out(&mut self, except: Token, audience: &[Username], frame: ServerFrame) {
-        let mut bytes = Vec::new();
-        if let Err(e) = encode_frame(&frame, self.config.limits.frame_bytes_max, &mut bytes) {
-            log!("cannot encode a delivery: {e}");
-            return;
-        }
-        let bytes: Rc<[u8]> = bytes.into();
+        let shared = match SharedFrame::new(frame, self.config.limits.frame_bytes_max) {
+            Ok(shared) => Rc::new(shared),
+            Err(e) => {
+                log!("cannot encode a delivery: {e}");
+                return;
+            }
+        };
         for name in audience {
             let Some(tokens) = self.sessions.get(name) else {
                 continue;
@@ -351,7 +352,7 @@ impl<S: chat_domain::Store> Server<S> {
                 if target != except {
                     self.outbox.push(super::Outgoing {
                         token: target,
-                        payload: super::Payload::Delivery(Rc::clone(&bytes)),
+                        payload: super::Payload::Delivery(Rc::clone(&shared)),
                         on_commit_failure: OnCommitFailure::Drop,
                         then_close: false,
                     });

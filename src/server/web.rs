@@ -117,11 +117,18 @@ impl WebStream {
 
     /// Queues a frame as a JSON text message; an error if the output cap would be passed.
     pub fn queue(&mut self, frame: &ServerFrame) -> Result<(), String> {
-        let Some(State::Socket { socket, .. }) = self.0.as_mut() else {
+        if !matches!(self.0, Some(State::Socket { .. })) {
             // Before the upgrade a frame has nowhere to go (a timeout's Closing, say).
             return Ok(());
+        }
+        self.queue_text(&chat_web::json::encode_server(frame)?)
+    }
+
+    /// Queues a frame already encoded as JSON.
+    pub fn queue_text(&mut self, text: &str) -> Result<(), String> {
+        let Some(State::Socket { socket, .. }) = self.0.as_mut() else {
+            return Ok(());
         };
-        let text = chat_web::json::encode_server(frame)?;
         match socket.write(Message::text(text)) {
             Ok(()) => Ok(()),
             // Buffered; the rest goes when the socket is writable.

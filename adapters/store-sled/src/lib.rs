@@ -41,7 +41,7 @@ pub struct SledStore {
     read_markers: sled::Tree,
     next_id: MessageId,
     /// Conversation keys whose partners are recorded already.
-    known_partners: BoundedSet<String>,
+    known_partners: BoundedSet<Vec<u8>>,
     retention: Retention,
 }
 
@@ -441,21 +441,22 @@ impl Store for SledStore {
         let id = self.next_id;
         let encoded = encode_message(id, &message)?;
         self.conversations
-            .insert(encoded.key, encoded.value)
+            .insert(encoded.key.as_slice(), encoded.value)
             .map_err(unavailable)?;
+        // The key without its id: the conversation, formatted once for both uses.
+        let conversation = &encoded.key[..encoded.key.len() - 8];
         // Stored: its id is used, whatever happens next.
         self.next_id = id.next();
         if let Recipient::User(to) = &message.recipient {
-            let conversation = message.conversation().key();
             // Most sends are between people who talked before: nothing to do, nothing read.
-            if !self.known_partners.contains(&conversation) {
+            if !self.known_partners.contains(conversation) {
                 for (of, other) in [(&message.sender, to), (to, &message.sender)] {
                     let key = pair_key(of.as_str(), other.as_str());
                     if !self.partners.contains_key(&key).map_err(unavailable)? {
                         self.partners.insert(key, &[]).map_err(unavailable)?;
                     }
                 }
-                self.known_partners.insert(conversation);
+                self.known_partners.insert(conversation.to_vec());
             }
         }
         Ok(message.with_id(id))
