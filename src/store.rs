@@ -82,6 +82,11 @@ impl AnyStore {
         forward!(self, s => s.all_users())
     }
 
+    /// How many users and messages the store holds.
+    pub fn counts(&self) -> Result<(usize, usize), StoreError> {
+        forward!(self, s => s.counts())
+    }
+
     /// Every message, in id order.
     pub fn all_messages(&self) -> Result<Vec<Message>, StoreError> {
         forward!(self, s => s.all_messages())

@@ -68,11 +68,12 @@ struct Args {
     /// Storage engine.
     #[arg(long, default_value = "sled", value_parser = ["sled", "sqlite"])]
     store: String,
-    /// Directory for the store's files.
+    /// Directory for the store's files. The store in it is wiped at every start unless
+    /// --keep-data is given; one server at a time may use a directory.
     #[arg(long, default_value = "chat-data")]
     data: PathBuf,
-    /// Keep the data from the last run instead of wiping it at startup, and make every
-    /// acknowledged write durable before it is acknowledged.
+    /// Keep the data from the last run instead of wiping it at startup (the default), and make
+    /// every acknowledged write durable before it is acknowledged.
     #[arg(long)]
     keep_data: bool,
     /// Open connections at most.

@@ -33,6 +33,7 @@ use self::abuse::Guards;
 use self::config::Config;
 use self::connection::{Connection, ReadOutcome, SharedFrame, Stream, WriteOutcome};
 use self::hashing::HashPool;
+use crate::data_lock::DataDirLock;
 use crate::store::AnyStore;
 use crate::tls::Transport;
 
@@ -117,6 +118,9 @@ pub struct Server<S = AnyStore> {
     next_timer_check: Instant,
     next_forget: Instant,
     shutdown_deadline: Option<Instant>,
+    /// Held for the server's life once `start` took it (tests that bring their own store
+    /// take none).
+    data_lock: Option<DataDirLock>,
 }
 
 /// Why the server could not start.
@@ -130,28 +134,86 @@ impl std::fmt::Display for StartError {
 }
 
 impl Server {
-    /// Opens the store `config` names, then starts as `start_with_store` does.
+    /// Locks the data directory, binds the listeners, and only then opens the store (wiping it
+    /// unless `keep_data`): a server that cannot start touches no data, and a second server on
+    /// the same directory stops before anything else.
     pub fn start(config: Config) -> Result<Self, StartError> {
+        let cannot_open = |detail: String| {
+            StartError(format!(
+                "cannot open the {} store in {}: {detail}",
+                config.store,
+                config.data_dir.display()
+            ))
+        };
+        let data_lock =
+            DataDirLock::acquire(&config.data_dir).map_err(|e| cannot_open(e.to_string()))?;
+        let listeners = Listeners::bind(&config)?;
         let retention = if config.keep_data {
             Retention::Keep
         } else {
             Retention::Wipe
         };
-        let store = AnyStore::open(config.store, &config.data_dir, retention).map_err(|e| {
-            StartError(format!(
-                "cannot open the {} store in {}: {}",
-                config.store,
-                config.data_dir.display(),
-                e.detail()
-            ))
-        })?;
-        Server::start_with_store(config, store)
+        let store = AnyStore::open(config.store, &config.data_dir, retention)
+            .map_err(|e| cannot_open(e.detail().to_string()))?;
+        log_what_happened_to_the_data(&config, &store, retention);
+        let mut server = Server::start_with_listeners(config, store, listeners)?;
+        server.data_lock = Some(data_lock);
+        Ok(server)
+    }
+}
+
+/// The start line about the data: wiped, or kept with how much it holds.
+fn log_what_happened_to_the_data(config: &Config, store: &AnyStore, retention: Retention) {
+    let dir = config.data_dir.display();
+    match (retention, store.counts()) {
+        (Retention::Wipe, _) => log!("wiped the store in {dir} (pass --keep-data to keep it)"),
+        (Retention::Keep, Ok((users, messages))) => {
+            log!("kept {users} users and {messages} messages from {dir}")
+        }
+        (Retention::Keep, Err(e)) => {
+            log!("kept the store in {dir} (cannot count it: {})", e.detail())
+        }
+    }
+}
+
+/// The listening sockets, bound before the store is opened.
+pub struct Listeners {
+    chat: TcpListener,
+    web: Option<TcpListener>,
+}
+
+impl Listeners {
+    pub fn bind(config: &Config) -> Result<Self, StartError> {
+        let bind = |addr: SocketAddr| {
+            let listener = TcpListener::bind(addr)
+                .map_err(|e| StartError(format!("cannot listen on {addr}: {e}")))?;
+            raise_backlog(&listener);
+            Ok(listener)
+        };
+        Ok(Listeners {
+            chat: bind(config.listen)?,
+            web: config
+                .web
+                .as_ref()
+                .map(|web| bind(web.listen))
+                .transpose()?,
+        })
     }
 }
 
 impl<S: Store> Server<S> {
-    /// Starts the hashing pool and binds the listener over `store`; `run` then serves.
+    /// Binds the listeners and starts over `store` (in tests, one that fails on cue).
     pub fn start_with_store(config: Config, store: S) -> Result<Self, StartError> {
+        let listeners = Listeners::bind(&config)?;
+        Self::start_with_listeners(config, store, listeners)
+    }
+
+    /// Starts the hashing pool and registers the listeners; `run` then serves.
+    fn start_with_listeners(
+        config: Config,
+        store: S,
+        listeners: Listeners,
+    ) -> Result<Self, StartError> {
         let hasher = Argon2Hasher::with_cost(config.hashing.memory_kib, config.hashing.passes, 1)
             .map_err(|e| StartError(format!("bad hashing cost: {}", e.0)))?;
         let dummy_password = Password::new("no such user, no such password".into())
@@ -170,29 +232,28 @@ impl<S: Store> Server<S> {
             waker,
         )
         .map_err(io_error("cannot start hashing threads"))?;
-        let mut listener = TcpListener::bind(config.listen)
-            .map_err(io_error(&format!("cannot listen on {}", config.listen)))?;
-        raise_backlog(&listener);
         raise_open_files_limit(config.limits.connections_max);
+        let Listeners {
+            chat: mut listener,
+            web: mut web_listener,
+        } = listeners;
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)
             .map_err(io_error("cannot register listener"))?;
         let local_addr = listener
             .local_addr()
             .map_err(io_error("no local address"))?;
-        let (web_listener, web_addr) = match &config.web {
-            None => (None, None),
-            Some(web) => {
-                let mut web_listener = TcpListener::bind(web.listen)
-                    .map_err(io_error(&format!("cannot listen on {}", web.listen)))?;
-                raise_backlog(&web_listener);
+        let web_addr = match &mut web_listener {
+            None => None,
+            Some(web_listener) => {
                 poll.registry()
-                    .register(&mut web_listener, WEB_LISTENER, Interest::READABLE)
+                    .register(web_listener, WEB_LISTENER, Interest::READABLE)
                     .map_err(io_error("cannot register the web listener"))?;
-                let addr = web_listener
-                    .local_addr()
-                    .map_err(io_error("no local address"))?;
-                (Some(web_listener), Some(addr))
+                Some(
+                    web_listener
+                        .local_addr()
+                        .map_err(io_error("no local address"))?,
+                )
             }
         };
         let mut signals =
@@ -225,6 +286,7 @@ impl<S: Store> Server<S> {
             next_timer_check: now + TIMER_TICK,
             next_forget: now + FORGET_EVERY,
             shutdown_deadline: None,
+            data_lock: None,
         })
     }
 

@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chat_store_contract::TempDir;
@@ -26,6 +27,8 @@ pub struct ServerProcess {
     /// Where the web page is, if the server was started with --http.
     pub web_addr: Option<SocketAddr>,
     pub store: &'static str,
+    /// Everything the server wrote to stderr, line by line (at most 1 MiB).
+    log: Arc<Mutex<String>>,
 }
 
 impl ServerProcess {
@@ -72,18 +75,51 @@ impl ServerProcess {
                 .parse()
                 .expect("an address")
         });
-        // Drain stderr in the background so the server never blocks on a full pipe.
-        let mut stderr = child.stderr.take().expect("stderr is piped");
+        // Drain stderr in the background so the server never blocks on a full pipe; keep what
+        // it says for the tests that read its log.
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let log = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&log);
         std::thread::spawn(move || {
-            let mut sink = Vec::new();
-            let _ = stderr.read_to_end(&mut sink);
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { return };
+                let mut log = sink.lock().expect("log lock");
+                // Bounded: a flood's log lines must not fill the test's memory.
+                if log.len() < 1 << 20 {
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            }
         });
         ServerProcess {
             child,
             addr,
             web_addr,
             store,
+            log,
         }
+    }
+
+    /// Waits until the server's stderr has a line containing `needle`, and returns that line;
+    /// panics with everything it said if none comes within `READ_TIMEOUT`.
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + READ_TIMEOUT;
+        loop {
+            let log = self.log.lock().expect("log lock").clone();
+            if let Some(line) = log.lines().find(|line| line.contains(needle)) {
+                return line.to_string();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {needle:?} in the server's log:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// What the server has said on stderr so far.
+    pub fn log_text(&self) -> String {
+        self.log.lock().expect("log lock").clone()
     }
 
     pub fn client(&self) -> Client {

@@ -186,6 +186,12 @@ impl SledStore {
             .collect()
     }
 
+    /// How many users and messages (notices included) the store holds: the line a server
+    /// prints when it keeps its data. One pass over each tree.
+    pub fn counts(&self) -> Result<(usize, usize), StoreError> {
+        Ok((self.users.len(), self.conversations.len()))
+    }
+
     /// Every message, in id order: for the inspector.
     pub fn all_messages(&self) -> Result<Vec<Message>, StoreError> {
         let mut messages = self

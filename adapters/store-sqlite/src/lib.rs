@@ -202,6 +202,21 @@ impl SqliteStore {
         rows.map(|row| row.map_err(unavailable)?).collect()
     }
 
+    /// How many users and messages (notices included) the store holds: the line a server
+    /// prints when it keeps its data.
+    pub fn counts(&self) -> Result<(usize, usize), StoreError> {
+        let count = |table: &str| -> Result<usize, StoreError> {
+            let n: i64 = self
+                .connection
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
+                    row.get(0)
+                })
+                .map_err(unavailable)?;
+            Ok(usize::try_from(n).unwrap_or(0))
+        };
+        Ok((count("users")?, count("messages")?))
+    }
+
     /// Every message, in id order: for the inspector.
     pub fn all_messages(&self) -> Result<Vec<Message>, StoreError> {
         let mut statement = self
