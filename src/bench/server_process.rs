@@ -148,6 +148,14 @@ pub fn resident_bytes_of(pid: u32) -> Option<u64> {
     Some(kib * 1024)
 }
 
+/// The most resident memory process `pid` has had, in bytes, from /proc/PID/status (VmHWM).
+pub fn peak_resident_bytes_of(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
 /// This process's own CPU time.
 pub fn own_cpu_time() -> Option<Duration> {
     cpu_time_of(std::process::id())

@@ -82,6 +82,10 @@ struct Args {
     /// Unsent bytes a connection may hold before it is dropped as a slow reader.
     #[arg(long, default_value_t = 1024 * 1024)]
     max_unsent_bytes: usize,
+    /// Seconds a connection's unsent output may stay over half of --max-unsent-bytes (its
+    /// requests wait unread meanwhile) before it is closed as a reader that does not read.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    stalled_reader_secs: u64,
     /// Seconds of silence before the server pings a connection.
     #[arg(long, default_value_t = 120)]
     idle_ping_secs: u64,
@@ -173,6 +177,7 @@ fn serve(args: Args) -> ExitCode {
         handshake_timeout: Duration::from_secs(args.handshake_timeout_secs),
         login_timeout: Duration::from_secs(args.login_timeout_secs),
         frame_timeout: Duration::from_secs(args.frame_timeout_secs),
+        stalled_reader_timeout: Duration::from_secs(args.stalled_reader_secs),
         abuse: AbuseLimits {
             login_failures: RateLimit::per(args.login_failures_per_min, Duration::from_secs(60)),
             registrations: RateLimit::per(args.registrations_per_hour, Duration::from_secs(3600)),

@@ -57,6 +57,9 @@ pub struct Limits {
     pub idle_ping_after: Duration,
     /// Further silence after the ping after which the connection is closed.
     pub idle_close_after: Duration,
+    /// How long a connection's output may stay over half of `unsent_bytes_max` (its requests
+    /// are not read meanwhile) before it is closed as a reader that does not read.
+    pub stalled_reader_timeout: Duration,
     /// How long a closing connection may take to drain its last frames.
     pub close_grace: Duration,
     /// How long shutdown waits for clients to receive their last frames.
@@ -83,6 +86,7 @@ impl Default for Limits {
             frame_timeout: Duration::from_secs(30),
             idle_ping_after: Duration::from_secs(120),
             idle_close_after: Duration::from_secs(30),
+            stalled_reader_timeout: Duration::from_secs(30),
             close_grace: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(2),
             history: HistoryPaging::default(),

@@ -12,6 +12,7 @@ use std::cell::OnceCell;
 use chat_wire::{ClientFrame, FrameDecoder, ServerFrame, encode_frame};
 use mio::net::TcpStream;
 
+use super::hashing::JobHandle;
 use super::web::WebStream;
 use crate::tls::Transport;
 
@@ -74,9 +75,21 @@ pub struct Connection {
     /// Encoded frames not yet written; `out[out_written..]` is what remains.
     out: Vec<u8>,
     out_written: usize,
+    /// Bytes of the frames queued for it in the server's outbox this turn, not yet in `out`:
+    /// counted against its output cap from the moment they are queued.
+    pub queued_bytes: usize,
     pub phase: Phase,
-    /// A password job is in flight: later frames wait in the decoder so replies keep their order.
-    pub hashing: bool,
+    /// A password job is in flight: later frames wait in the decoder so replies keep their
+    /// order. Cancelled if the connection closes before a thread takes it.
+    pub hash_job: Option<JobHandle>,
+    /// In the server's list of connections that may have input to act on.
+    pub in_ready: bool,
+    /// Not read while its output is over the read-pause mark; read again once it drains.
+    pub output_paused: bool,
+    /// Since when its output has been over the read-pause mark.
+    pub stalled_since: Option<Instant>,
+    /// The peer has shut its side (epoll's RDHUP): nobody waits for a password check's answer.
+    pub peer_closed: bool,
     /// Set once the last frame is queued: close when the output is written.
     pub closing_since: Option<Instant>,
     pub opened_at: Instant,
@@ -90,16 +103,14 @@ pub struct Connection {
     pub write_queued: bool,
 }
 
-/// Why reading stopped.
+/// What one read did.
 pub enum ReadOutcome {
+    /// This many bytes arrived (a WebSocket message: its length; zero for an interrupted read).
+    Read(usize),
     /// The socket has nothing more for now.
     Drained,
-    /// Frames are waiting in the decoder and the connection is paused: stop reading for now.
-    Paused,
     /// End of stream or an error.
     Closed(String),
-    /// The peer sent something that is not a frame: answer with a `Closing`.
-    Refused(FrameError),
 }
 
 pub enum WriteOutcome {
@@ -117,8 +128,13 @@ impl Connection {
             decoder: FrameDecoder::new(frame_bytes_max),
             out: Vec::new(),
             out_written: 0,
+            queued_bytes: 0,
             phase: Phase::AwaitingHello,
-            hashing: false,
+            hash_job: None,
+            in_ready: false,
+            output_paused: false,
+            stalled_since: None,
+            peer_closed: false,
             closing_since: None,
             opened_at: now,
             last_heard: now,
@@ -136,9 +152,18 @@ impl Connection {
         }
     }
 
+    pub fn hashing(&self) -> bool {
+        self.hash_job.is_some()
+    }
+
     /// Whether decoded frames may be acted on now.
     pub fn accepts_frames(&self) -> bool {
-        !self.hashing && self.closing_since.is_none()
+        !self.hashing() && self.closing_since.is_none()
+    }
+
+    /// Output it owes: written to its buffer but not to the socket, and queued this turn.
+    pub fn pending_output(&self) -> usize {
+        self.unsent_bytes() + self.queued_bytes
     }
 
     pub fn socket_mut(&mut self) -> Option<&mut TcpStream> {
@@ -156,20 +181,23 @@ impl Connection {
         }
     }
 
-    /// The next whole frame received, if any.
+    /// The next whole frame received, if any; an error for bytes that are not a frame.
     pub fn next_frame(&mut self) -> Result<Option<ClientFrame>, FrameError> {
         match &mut self.stream {
             Stream::Frames(_) => self.decoder.next_frame().map_err(|e| FrameError {
                 code: e.code(),
                 message: e.to_string(),
             }),
-            Stream::Web(web) => Ok(web.next_frame()),
+            Stream::Web(web) => web.next_frame(),
         }
     }
 
-    /// Part of a frame has arrived, the rest not yet.
+    /// Part of a frame (or of a WebSocket message) has arrived, the rest not yet.
     pub fn has_partial_frame(&self) -> bool {
-        matches!(self.stream, Stream::Frames(_)) && self.decoder.buffered_bytes() > 0
+        match &self.stream {
+            Stream::Frames(_) => self.decoder.buffered_bytes() > 0,
+            Stream::Web(web) => web.has_partial_message(),
+        }
     }
 
     /// Ends the stream politely (TLS close_notify, a WebSocket close frame), as far as the
@@ -181,27 +209,24 @@ impl Connection {
         }
     }
 
-    /// Reads one chunk into the decoder. While paused, reading stops once a whole frame's worth
-    /// is buffered, so a client that floods during a password check cannot grow the buffer.
-    pub fn read_chunk(&mut self, frame_bytes_max: usize) -> Option<ReadOutcome> {
-        let paused = !self.accepts_frames();
+    /// Reads one chunk into the decoder (or one WebSocket message into its inbox). The server
+    /// reads only when no whole frame is waiting, so the decoder holds at most a frame and a
+    /// chunk.
+    pub fn read_chunk(&mut self) -> ReadOutcome {
         let transport = match &mut self.stream {
             Stream::Frames(transport) => transport,
-            Stream::Web(web) => return web.read(paused),
+            Stream::Web(web) => return web.read(),
         };
-        if paused && self.decoder.buffered_bytes() > frame_bytes_max {
-            return Some(ReadOutcome::Paused);
-        }
         let mut chunk = [0u8; READ_CHUNK_BYTES];
         match transport.read(&mut chunk) {
-            Ok(0) => Some(ReadOutcome::Closed("closed by peer".into())),
+            Ok(0) => ReadOutcome::Closed("closed by peer".into()),
             Ok(n) => {
                 self.decoder.push(&chunk[..n]);
-                None
+                ReadOutcome::Read(n)
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Some(ReadOutcome::Drained),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => None,
-            Err(e) => Some(ReadOutcome::Closed(format!("read failed: {e}"))),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => ReadOutcome::Drained,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => ReadOutcome::Read(0),
+            Err(e) => ReadOutcome::Closed(format!("read failed: {e}")),
         }
     }
 
@@ -253,7 +278,10 @@ impl Connection {
     }
 
     pub fn unsent_bytes(&self) -> usize {
-        self.out.len() - self.out_written
+        match &self.stream {
+            Stream::Frames(_) => self.out.len() - self.out_written,
+            Stream::Web(web) => web.unsent_bytes(),
+        }
     }
 
     /// Writes as much queued output as the socket takes.

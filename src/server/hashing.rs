@@ -1,7 +1,9 @@
 //! The password-hashing worker pool: argon2 takes tens of milliseconds, so it never runs on the
 //! loop thread. Jobs go in through a bounded queue; results come back through a channel, and a
-//! `mio::Waker` wakes the loop to collect them.
+//! `mio::Waker` wakes the loop to collect them. A job whose connection closed before a thread
+//! took it is skipped, so a flood of abandoned log-ins costs no hashing.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -40,10 +42,27 @@ pub enum Done {
     },
 }
 
+/// The loop's hold on a queued job: cancelling it before a thread takes it saves the hash.
+pub struct JobHandle(Arc<AtomicBool>);
+
+impl JobHandle {
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A job in the queue, with the flag its `JobHandle` sets.
+struct Queued {
+    job: Tagged<Job>,
+    cancelled: Arc<AtomicBool>,
+}
+
 pub struct HashPool {
-    jobs: Option<SyncSender<Tagged<Job>>>,
+    jobs: Option<SyncSender<Queued>>,
     results: Receiver<Tagged<Done>>,
     threads: Vec<JoinHandle<()>>,
+    /// Jobs skipped because they were cancelled, since the start.
+    skipped: Arc<AtomicU64>,
 }
 
 /// The queue was full: the caller answers `server_busy`.
@@ -56,15 +75,17 @@ impl HashPool {
         queue_max: usize,
         waker: Arc<Waker>,
     ) -> std::io::Result<Self> {
-        let (jobs_tx, jobs_rx) = mpsc::sync_channel::<Tagged<Job>>(queue_max);
+        let (jobs_tx, jobs_rx) = mpsc::sync_channel::<Queued>(queue_max);
         let (results_tx, results) = mpsc::channel();
         let jobs_rx = Arc::new(Mutex::new(jobs_rx));
+        let skipped = Arc::new(AtomicU64::new(0));
         let mut handles = Vec::with_capacity(threads);
         for n in 0..threads.max(1) {
             let jobs_rx = Arc::clone(&jobs_rx);
             let results_tx = results_tx.clone();
             let hasher = Arc::clone(&hasher);
             let waker = Arc::clone(&waker);
+            let skipped = Arc::clone(&skipped);
             let handle = std::thread::Builder::new()
                 .name(format!("hash-{n}"))
                 .spawn(move || {
@@ -74,7 +95,13 @@ impl HashPool {
                             Ok(rx) => rx.recv(),
                             Err(_) => return,
                         };
-                        let Ok(job) = next else { return };
+                        let Ok(Queued { job, cancelled }) = next else {
+                            return;
+                        };
+                        if cancelled.load(Ordering::Relaxed) {
+                            skipped.fetch_add(1, Ordering::Relaxed);
+                            continue;
+                        }
                         let done = Tagged {
                             token: job.token,
                             request_id: job.request_id,
@@ -93,17 +120,25 @@ impl HashPool {
             jobs: Some(jobs_tx),
             results,
             threads: handles,
+            skipped,
         })
     }
 
-    pub fn submit(&self, job: Tagged<Job>) -> Result<(), Busy> {
+    pub fn submit(&self, job: Tagged<Job>) -> Result<JobHandle, Busy> {
         let Some(jobs) = &self.jobs else {
             return Err(Busy);
         };
-        match jobs.try_send(job) {
-            Ok(()) => Ok(()),
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let handle = JobHandle(Arc::clone(&cancelled));
+        match jobs.try_send(Queued { job, cancelled }) {
+            Ok(()) => Ok(handle),
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => Err(Busy),
         }
+    }
+
+    /// Jobs skipped so far because their connections closed first.
+    pub fn skipped(&self) -> u64 {
+        self.skipped.load(Ordering::Relaxed)
     }
 
     /// Every result ready now, without waiting.

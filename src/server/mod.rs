@@ -49,6 +49,11 @@ const LISTEN_BACKLOG: i32 = 1024;
 const TIMER_TICK: Duration = Duration::from_millis(250);
 /// How often the abuse limits forget buckets that are full again.
 const FORGET_EVERY: Duration = Duration::from_secs(10);
+/// What one connection may do in one turn before the others get theirs: frames acted on, and
+/// bytes read plus bytes of replies queued (a 20-byte history request that answers 64 KiB
+/// spends the turn's bytes). Past either it waits in `ready` for the next turn.
+const FRAMES_PER_TURN: usize = 64;
+const BYTES_PER_TURN: usize = 64 * 1024;
 
 macro_rules! log {
     ($($arg:tt)*) => { eprintln!("chat-server: {}", format_args!($($arg)*)) };
@@ -77,6 +82,8 @@ enum Payload {
 
 struct Outgoing {
     token: Token,
+    /// What it adds to the connection's output, counted when it is queued.
+    bytes: usize,
     payload: Payload,
     on_commit_failure: OnCommitFailure,
     /// Close the connection once this frame is written.
@@ -96,6 +103,9 @@ pub struct Server<S = AnyStore> {
     connections: HashMap<Token, Connection>,
     /// The connections each logged-in user has open, for fan-out.
     sessions: HashMap<Username, Vec<Token>>,
+    /// Connections that may have input to act on, in the order they get their turns: mio
+    /// reports a socket once, so one whose turn ended before it was drained waits here.
+    ready: VecDeque<Token>,
     /// Tokens are never reused, so a late event or hash result cannot reach a newer connection.
     next_token: usize,
     store: S,
@@ -117,6 +127,8 @@ pub struct Server<S = AnyStore> {
     now: Instant,
     next_timer_check: Instant,
     next_forget: Instant,
+    /// Password jobs skipped as of the last log line about them.
+    hash_jobs_skipped_logged: u64,
     shutdown_deadline: Option<Instant>,
     /// Held for the server's life once `start` took it (tests that bring their own store
     /// take none).
@@ -218,7 +230,15 @@ impl<S: Store> Server<S> {
             .map_err(|e| StartError(format!("bad hashing cost: {}", e.0)))?;
         let dummy_password = Password::new("no such user, no such password".into())
             .map_err(|e| StartError(e.to_string()))?;
-        let dummy_hash = hasher.hash(&dummy_password).map_err(|e| StartError(e.0))?;
+        // On a thread of its own, which takes its argon2 memory with it when it ends: the loop
+        // thread keeps none.
+        let dummy_hash = std::thread::scope(|scope| {
+            scope
+                .spawn(|| hasher.hash(&dummy_password))
+                .join()
+                .unwrap_or_else(|_| Err(chat_domain::HashError("the hash panicked".into())))
+        })
+        .map_err(|e| StartError(e.0))?;
         fn io_error(what: &str) -> impl Fn(io::Error) -> StartError + '_ {
             move |e| StartError(format!("{what}: {e}"))
         }
@@ -271,6 +291,7 @@ impl<S: Store> Server<S> {
             signals,
             connections: HashMap::new(),
             sessions: HashMap::new(),
+            ready: VecDeque::new(),
             next_token: FIRST_CONNECTION,
             store,
             store_dirty: false,
@@ -285,6 +306,7 @@ impl<S: Store> Server<S> {
             now,
             next_timer_check: now + TIMER_TICK,
             next_forget: now + FORGET_EVERY,
+            hash_jobs_skipped_logged: 0,
             shutdown_deadline: None,
             data_lock: None,
         })
@@ -318,8 +340,9 @@ impl<S: Store> Server<S> {
     pub fn run(mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         loop {
-            // Deliveries still to write: look for new events, but do not sleep.
-            let timeout = if self.write_queue.is_empty() {
+            // Input still to act on or deliveries to write: look for new events, but do not
+            // sleep.
+            let timeout = if self.write_queue.is_empty() && self.ready.is_empty() {
                 TIMER_TICK
             } else {
                 Duration::ZERO
@@ -340,14 +363,20 @@ impl<S: Store> Server<S> {
                         if event.is_writable() {
                             self.flush(token);
                         }
+                        if event.is_read_closed()
+                            && let Some(connection) = self.connections.get_mut(&token)
+                        {
+                            connection.peer_closed = true;
+                        }
                         if event.is_readable() || event.is_read_closed() || event.is_error() {
-                            self.read_from(token);
+                            self.mark_ready(token);
                         }
                     }
                 }
             }
             // Collected every turn, not only on the waker's event: wake-ups may coalesce.
             self.collect_hash_results();
+            self.serve_ready();
             self.end_turn();
             self.write_deliveries();
             if self.now >= self.next_timer_check {
@@ -472,56 +501,95 @@ impl<S: Store> Server<S> {
         self.shutdown_deadline = Some(self.now + self.config.limits.shutdown_grace);
     }
 
-    /// Reads everything the socket has, acting on each whole frame as it arrives.
-    fn read_from(&mut self, token: Token) {
-        let frame_bytes_max = self.config.limits.frame_bytes_max;
-        loop {
-            let Some(connection) = self.connections.get_mut(&token) else {
+    /// Puts a connection in line for a turn, once.
+    fn mark_ready(&mut self, token: Token) {
+        if let Some(connection) = self.connections.get_mut(&token)
+            && !std::mem::replace(&mut connection.in_ready, true)
+        {
+            self.ready.push_back(token);
+        }
+    }
+
+    /// Gives every connection that was in line when the turn began one turn's budget, in
+    /// order; those that still have input line up again behind the rest.
+    fn serve_ready(&mut self) {
+        for _ in 0..self.ready.len() {
+            let Some(token) = self.ready.pop_front() else {
                 return;
             };
-            if connection.read_closed {
-                return;
-            }
-            match connection.read_chunk(frame_bytes_max) {
-                None if connection.web_mut().is_some_and(|web| web.head().is_some()) => {
-                    self.answer_http(token);
-                }
-                None => self.process_frames(token),
-                Some(ReadOutcome::Drained) | Some(ReadOutcome::Paused) => return,
-                Some(ReadOutcome::Refused(e)) => {
-                    // Act on the frames before it, then refuse it.
-                    self.process_frames(token);
-                    self.close_with(token, e.code, &e.message);
-                    return;
-                }
-                Some(ReadOutcome::Closed(reason)) => {
-                    connection.read_closed = true;
-                    log!("{}: {reason}", connection.peer);
-                    // Act on what was sent before the close; close once the replies are out.
-                    self.process_frames(token);
-                    if let Some(connection) = self.connections.get_mut(&token) {
-                        connection.closing_since.get_or_insert(self.now);
-                    }
-                    if !self.outbox.iter().any(|o| o.token == token) {
-                        self.flush(token);
-                    }
-                    return;
-                }
+            if let Some(connection) = self.connections.get_mut(&token) {
+                connection.in_ready = false;
+                self.serve(token);
             }
         }
     }
 
-    /// Acts on the frames waiting in a connection's decoder, unless it is paused.
-    fn process_frames(&mut self, token: Token) {
+    /// Output past this mark pauses reading a connection: its own replies then overshoot by
+    /// one reply at most, and the rest of the cap is room for deliveries.
+    fn read_pause_bytes(&self) -> usize {
+        self.config.limits.unsent_bytes_max / 2
+    }
+
+    /// One turn of a connection: acts on its whole frames and reads more when none is left,
+    /// within `FRAMES_PER_TURN` and `BYTES_PER_TURN`. It stops early while a password check
+    /// runs (the result lines it up again), while its output is over the read-pause mark
+    /// (writing it out lines it up again), and once it is closing.
+    fn serve(&mut self, token: Token) {
+        let (mut frames_left, mut bytes_left) = (FRAMES_PER_TURN, BYTES_PER_TURN);
+        let read_pause_bytes = self.read_pause_bytes();
         loop {
             let Some(connection) = self.connections.get_mut(&token) else {
                 return;
             };
+            if connection.hashing() && connection.peer_closed {
+                // Nobody is left to read the answer: drop the check rather than compute it.
+                self.close(token, "closed by peer while its password was checked");
+                return;
+            }
             if !connection.accepts_frames() {
                 return;
             }
-            let frame = match connection.next_frame() {
-                Ok(None) => {
+            if connection.pending_output() >= read_pause_bytes {
+                connection.output_paused = true;
+                return;
+            }
+            if frames_left == 0 || bytes_left == 0 {
+                self.mark_ready(token);
+                return;
+            }
+            match connection.next_frame() {
+                Ok(Some(frame)) => {
+                    connection.partial_since = None;
+                    connection.last_heard = self.now;
+                    connection.pinged = false;
+                    let queued_before = connection.queued_bytes;
+                    self.handle_frame(token, frame);
+                    let replied = self
+                        .connections
+                        .get(&token)
+                        .map_or(0, |c| c.queued_bytes.saturating_sub(queued_before));
+                    frames_left -= 1;
+                    bytes_left = bytes_left.saturating_sub(replied);
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    self.close_with(token, e.code, &e.message);
+                    return;
+                }
+            }
+            if connection.read_closed {
+                self.finish_reading(token);
+                return;
+            }
+            match connection.read_chunk() {
+                ReadOutcome::Read(n) => {
+                    bytes_left = bytes_left.saturating_sub(n);
+                    if connection.web_mut().is_some_and(|web| web.head().is_some()) {
+                        self.answer_http(token);
+                    }
+                }
+                ReadOutcome::Drained => {
                     // What is left is the start of a frame: it has `frame_timeout` to finish.
                     if connection.has_partial_frame() {
                         connection.partial_since.get_or_insert(self.now);
@@ -530,24 +598,52 @@ impl<S: Store> Server<S> {
                     }
                     return;
                 }
-                Ok(Some(frame)) => {
-                    connection.partial_since = None;
-                    frame
+                ReadOutcome::Closed(reason) => {
+                    connection.read_closed = true;
+                    log!("{}: {reason}", connection.peer);
+                    // Go on to act on what was sent before the close.
                 }
-                Err(e) => {
-                    self.close_with(token, e.code, &e.message);
-                    return;
-                }
-            };
-            connection.last_heard = self.now;
-            connection.pinged = false;
-            self.handle_frame(token, frame);
+            }
+        }
+    }
+
+    /// The peer closed its side and every frame it sent has been acted on: close once the
+    /// replies are out.
+    fn finish_reading(&mut self, token: Token) {
+        if let Some(connection) = self.connections.get_mut(&token) {
+            connection.closing_since.get_or_insert(self.now);
+        }
+        if !self.outbox.iter().any(|o| o.token == token) {
+            self.flush(token);
+        }
+    }
+
+    /// Adds `outgoing` to the turn's outbox, charging its bytes to its connection at once.
+    fn push_outgoing(&mut self, outgoing: Outgoing) {
+        if let Some(connection) = self.connections.get_mut(&outgoing.token) {
+            connection.queued_bytes += outgoing.bytes;
+        }
+        self.outbox.push(outgoing);
+    }
+
+    /// Queues `frame`, then closes the connection once it is written; acts on nothing more.
+    fn queue_then_close(&mut self, token: Token, frame: ServerFrame) {
+        self.push_outgoing(Outgoing {
+            token,
+            bytes: chat_wire::frame_bytes(&frame),
+            payload: Payload::Frame(frame),
+            on_commit_failure: OnCommitFailure::Send,
+            then_close: true,
+        });
+        if let Some(connection) = self.connections.get_mut(&token) {
+            connection.closing_since.get_or_insert(self.now);
         }
     }
 
     fn queue(&mut self, token: Token, frame: ServerFrame, on_commit_failure: OnCommitFailure) {
-        self.outbox.push(Outgoing {
+        self.push_outgoing(Outgoing {
             token,
+            bytes: chat_wire::frame_bytes(&frame),
             payload: Payload::Frame(frame),
             on_commit_failure,
             then_close: false,
@@ -585,14 +681,8 @@ impl<S: Store> Server<S> {
         if connection.closing_since.is_some() {
             return;
         }
-        connection.closing_since = Some(self.now);
         log!("{}: closing: {code}: {message}", connection.peer);
-        self.outbox.push(Outgoing {
-            token,
-            payload: Payload::Frame(ServerFrame::Closing(ErrorBody::new(code, message))),
-            on_commit_failure: OnCommitFailure::Send,
-            then_close: true,
-        });
+        self.queue_then_close(token, ServerFrame::Closing(ErrorBody::new(code, message)));
     }
 
     /// Commits the turn's writes once, then queues every frame the turn produced and writes
@@ -633,15 +723,16 @@ impl<S: Store> Server<S> {
                 }
                 (Err(_), OnCommitFailure::Drop) => continue,
             };
+            let Some(connection) = self.connections.get_mut(&outgoing.token) else {
+                continue;
+            };
+            connection.queued_bytes = connection.queued_bytes.saturating_sub(outgoing.bytes);
             if overflowing
                 .iter()
                 .any(|(token, _)| *token == outgoing.token)
             {
                 continue;
             }
-            let Some(connection) = self.connections.get_mut(&outgoing.token) else {
-                continue;
-            };
             let queued = match &payload {
                 Payload::Frame(frame) => connection.queue(frame, frame_bytes_max, unsent_bytes_max),
                 Payload::Delivery(shared) => {
@@ -704,10 +795,17 @@ impl<S: Store> Server<S> {
             return;
         };
         match connection.write_out() {
-            WriteOutcome::Done if connection.closing_since.is_some() && !connection.hashing => {
+            WriteOutcome::Done if connection.closing_since.is_some() && !connection.hashing() => {
                 self.close(token, "closed after its last frame");
             }
-            WriteOutcome::Done | WriteOutcome::Pending => {}
+            WriteOutcome::Done | WriteOutcome::Pending => {
+                if connection.output_paused
+                    && connection.pending_output() < self.config.limits.unsent_bytes_max / 2
+                {
+                    connection.output_paused = false;
+                    self.mark_ready(token);
+                }
+            }
             WriteOutcome::Failed(reason) => self.close(token, &reason),
         }
     }
@@ -716,6 +814,9 @@ impl<S: Store> Server<S> {
     fn close(&mut self, token: Token, reason: &str) {
         self.log_out(token);
         if let Some(mut connection) = self.connections.remove(&token) {
+            if let Some(job) = connection.hash_job.take() {
+                job.cancel();
+            }
             connection.close_stream();
             if let Some(socket) = connection.socket_mut() {
                 let _ = self.poll.registry().deregister(socket);
@@ -764,7 +865,17 @@ impl<S: Store> Server<S> {
             self.recent_resends.forget_old(now);
             self.next_forget = now + FORGET_EVERY;
         }
+        let read_pause_bytes = self.read_pause_bytes();
+        let mut stalled = Vec::new();
         for (token, connection) in &mut self.connections {
+            if connection.pending_output() < read_pause_bytes {
+                connection.stalled_since = None;
+            } else if now.duration_since(*connection.stalled_since.get_or_insert(now))
+                > limits.stalled_reader_timeout
+            {
+                stalled.push(*token);
+                continue;
+            }
             if let Some(since) = connection.closing_since {
                 if now.duration_since(since) > limits.close_grace {
                     overdue.push(*token);
@@ -772,7 +883,7 @@ impl<S: Store> Server<S> {
                 continue;
             }
             // Whole frames waiting behind a password check are not a trickle.
-            if !connection.hashing
+            if !connection.hashing()
                 && connection
                     .partial_since
                     .is_some_and(|since| now.duration_since(since) > limits.frame_timeout)
@@ -791,7 +902,7 @@ impl<S: Store> Server<S> {
                     ));
                 }
                 connection::Phase::LoggedOut
-                    if age > limits.login_timeout && !connection.hashing =>
+                    if age > limits.login_timeout && !connection.hashing() =>
                 {
                     expired.push((
                         *token,
@@ -812,6 +923,14 @@ impl<S: Store> Server<S> {
         for token in overdue {
             self.close(token, "its last frames were not read in time");
         }
+        for token in stalled {
+            let reason = format!(
+                "it read none of its replies for {} s: over {read_pause_bytes} bytes stayed unsent",
+                limits.stalled_reader_timeout.as_secs()
+            );
+            self.close(token, &reason);
+        }
+        self.log_skipped_hash_jobs();
         for (token, code, message) in expired {
             self.close_with(token, code, message);
         }
@@ -821,6 +940,20 @@ impl<S: Store> Server<S> {
                 ServerFrame::Event(chat_wire::Event::Ping),
                 OnCommitFailure::Send,
             );
+        }
+    }
+}
+
+impl<S: Store> Server<S> {
+    /// Says how many password checks were dropped since the last time, if any were.
+    fn log_skipped_hash_jobs(&mut self) {
+        let skipped = self.pool.skipped();
+        if skipped > self.hash_jobs_skipped_logged {
+            log!(
+                "dropped {} queued password checks of connections that closed ({skipped} in all)",
+                skipped - self.hash_jobs_skipped_logged
+            );
+            self.hash_jobs_skipped_logged = skipped;
         }
     }
 }

@@ -67,18 +67,11 @@ impl<S: chat_domain::Store> Server<S> {
         match (request, user) {
             (Request::Ping, _) => self.reply(token, id, Reply::Pong),
             (Request::Quit, _) => {
-                self.outbox.push(super::Outgoing {
-                    token,
-                    payload: super::Payload::Frame(ServerFrame::Reply {
-                        id,
-                        reply: Reply::Bye,
-                    }),
-                    on_commit_failure: OnCommitFailure::Send,
-                    then_close: true,
-                });
-                if let Some(connection) = self.connections.get_mut(&token) {
-                    connection.closing_since.get_or_insert(self.now);
-                }
+                let bye = ServerFrame::Reply {
+                    id,
+                    reply: Reply::Bye,
+                };
+                self.queue_then_close(token, bye);
             }
             (Request::Register { .. } | Request::LogIn { .. }, Some(user)) => {
                 self.reply_error(
@@ -251,9 +244,9 @@ impl<S: chat_domain::Store> Server<S> {
             request_id,
             work,
         }) {
-            Ok(()) => {
+            Ok(job) => {
                 if let Some(connection) = self.connections.get_mut(&token) {
-                    connection.hashing = true;
+                    connection.hash_job = Some(job);
                 }
                 true
             }
@@ -349,20 +342,26 @@ impl<S: chat_domain::Store> Server<S> {
                 continue;
             };
             for &target in tokens {
-                if target != except {
-                    self.outbox.push(super::Outgoing {
-                        token: target,
-                        payload: super::Payload::Delivery(Rc::clone(&shared)),
-                        on_commit_failure: OnCommitFailure::Drop,
-                        then_close: false,
-                    });
+                if target == except {
+                    continue;
                 }
+                // As `push_outgoing` does, on the fields this loop may borrow beside sessions.
+                if let Some(connection) = self.connections.get_mut(&target) {
+                    connection.queued_bytes += shared.bytes.len();
+                }
+                self.outbox.push(super::Outgoing {
+                    token: target,
+                    bytes: shared.bytes.len(),
+                    payload: super::Payload::Delivery(Rc::clone(&shared)),
+                    on_commit_failure: OnCommitFailure::Drop,
+                    then_close: false,
+                });
             }
         }
     }
 
-    /// Finishes the registrations and log-ins whose hashing is done, then lets each of those
-    /// connections act on the frames that waited meanwhile.
+    /// Finishes the registrations and log-ins whose hashing is done, then marks each of those
+    /// connections ready to act on the frames that waited meanwhile.
     pub(super) fn collect_hash_results(&mut self) {
         let finished: Vec<Tagged<Done>> = self.pool.finished().collect();
         for Tagged {
@@ -374,7 +373,7 @@ impl<S: chat_domain::Store> Server<S> {
             let Some(connection) = self.connections.get_mut(&token) else {
                 continue;
             };
-            connection.hashing = false;
+            connection.hash_job = None;
             match work {
                 Done::Register {
                     username,
@@ -439,8 +438,8 @@ impl<S: chat_domain::Store> Server<S> {
                     self.reply_error(token, id, e.code(), e.to_string());
                 }
             }
-            self.process_frames(token);
-            self.read_from(token);
+            // The frames that waited meanwhile get their turn.
+            self.mark_ready(token);
         }
     }
 }

@@ -12,9 +12,6 @@ use mio::net::TcpStream;
 
 use super::connection::{FrameError, READ_CHUNK_BYTES, ReadOutcome, WriteOutcome};
 
-/// Frames decoded from the page and not yet acted on, at most: reading pauses past it.
-const INBOX_FRAMES_MAX: usize = 64;
-
 /// The connection's state; `None` only for an instant while it changes.
 pub struct WebStream(Option<State>);
 
@@ -23,11 +20,43 @@ enum State {
     Head { socket: TcpStream, head: Vec<u8> },
     /// After the upgrade.
     Socket {
-        socket: Box<WebSocket<TcpStream>>,
-        inbox: VecDeque<ClientFrame>,
+        socket: Box<WebSocket<Counted>>,
+        /// What the last read decoded, not yet acted on: the server reads only once it is
+        /// empty, so it holds a frame (or the refusal of a bad message) at most.
+        inbox: VecDeque<Result<ClientFrame, FrameError>>,
+        /// `Counted::read_bytes` when the last whole message arrived: bytes read since then
+        /// are a message still arriving, which has the frame timeout to finish.
+        read_bytes_at_last_message: u64,
+        /// Bytes queued since the output was last written out whole: an upper bound of what
+        /// tungstenite holds unsent.
+        unsent_bytes: usize,
     },
     /// Between the two, for an instant; or a response written and the connection closing.
     Answered { socket: TcpStream, out: Vec<u8> },
+}
+
+/// The socket under tungstenite, counting the bytes read from it.
+pub struct Counted {
+    socket: TcpStream,
+    read_bytes: u64,
+}
+
+impl Read for Counted {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.socket.read(buf)?;
+        self.read_bytes += n as u64;
+        Ok(n)
+    }
+}
+
+impl Write for Counted {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.socket.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.socket.flush()
+    }
 }
 
 impl WebStream {
@@ -41,77 +70,73 @@ impl WebStream {
     pub fn socket_mut(&mut self) -> Option<&mut TcpStream> {
         match self.0.as_mut()? {
             State::Head { socket, .. } | State::Answered { socket, .. } => Some(socket),
-            State::Socket { socket, .. } => Some(socket.get_mut()),
+            State::Socket { socket, .. } => Some(&mut socket.get_mut().socket),
         }
     }
 
-    /// Reads what the socket has: head bytes, or WebSocket messages decoded into frames.
-    pub fn read(&mut self, paused: bool) -> Option<ReadOutcome> {
+    /// Reads once: head bytes, or one WebSocket message decoded into the inbox.
+    pub fn read(&mut self) -> ReadOutcome {
         let Some(state) = self.0.as_mut() else {
-            return Some(ReadOutcome::Closed("gone".into()));
+            return ReadOutcome::Closed("gone".into());
         };
         match state {
             State::Head { socket, head } => {
                 let mut chunk = [0u8; READ_CHUNK_BYTES];
                 match socket.read(&mut chunk) {
-                    Ok(0) => Some(ReadOutcome::Closed("closed by peer".into())),
+                    Ok(0) => ReadOutcome::Closed("closed by peer".into()),
                     Ok(n) => {
                         head.extend_from_slice(&chunk[..n]);
-                        None
+                        ReadOutcome::Read(n)
                     }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => Some(ReadOutcome::Drained),
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => None,
-                    Err(e) => Some(ReadOutcome::Closed(format!("read failed: {e}"))),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => ReadOutcome::Drained,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => ReadOutcome::Read(0),
+                    Err(e) => ReadOutcome::Closed(format!("read failed: {e}")),
                 }
             }
-            State::Answered { .. } => Some(ReadOutcome::Drained),
-            State::Socket { socket, inbox } => {
-                if paused && !inbox.is_empty() || inbox.len() >= INBOX_FRAMES_MAX {
-                    return Some(ReadOutcome::Paused);
+            State::Answered { .. } => ReadOutcome::Drained,
+            State::Socket {
+                socket,
+                inbox,
+                read_bytes_at_last_message,
+                ..
+            } => {
+                let read = socket.read();
+                if read.is_ok() {
+                    *read_bytes_at_last_message = socket.get_ref().read_bytes;
                 }
-                match socket.read() {
-                    Ok(Message::Text(text)) => {
-                        match chat_web::json::decode_client(text.as_str()) {
-                            Ok(frame) => inbox.push_back(frame),
-                            Err(e) => {
-                                return Some(ReadOutcome::Refused(FrameError {
-                                    code: "bad_frame",
-                                    message: format!("Not a frame: {e}"),
-                                }));
-                            }
-                        }
-                        None
-                    }
-                    Ok(Message::Binary(_)) => Some(ReadOutcome::Refused(FrameError {
-                        code: "bad_frame",
-                        message: "Frames are JSON text messages.".into(),
-                    })),
-                    // Pongs are queued by tungstenite itself and go with the next write.
-                    Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => None,
-                    Ok(Message::Close(_)) => Some(ReadOutcome::Closed("closed by peer".into())),
-                    Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
-                        Some(ReadOutcome::Drained)
-                    }
-                    Err(tungstenite::Error::Capacity(CapacityError::MessageTooLong {
-                        size,
-                        max_size,
-                    })) => Some(ReadOutcome::Refused(FrameError {
-                        code: "frame_too_large",
-                        message: format!(
-                            "A message of {size} bytes is over the limit of {max_size} bytes."
-                        ),
-                    })),
-                    Err(e) => Some(ReadOutcome::Closed(format!("websocket: {e}"))),
-                }
+                let (outcome, decoded) = read_message(read);
+                inbox.extend(decoded);
+                outcome
             }
         }
     }
 
-    /// The next frame the page sent, if any.
-    pub fn next_frame(&mut self) -> Option<ClientFrame> {
-        match self.0.as_mut()? {
-            State::Socket { inbox, .. } => inbox.pop_front(),
-            _ => None,
+    /// The next frame the page sent, if any; an error for a message that was not a frame.
+    pub fn next_frame(&mut self) -> Result<Option<ClientFrame>, FrameError> {
+        match self.0.as_mut() {
+            Some(State::Socket { inbox, .. }) => inbox.pop_front().transpose(),
+            _ => Ok(None),
+        }
+    }
+
+    /// Part of a WebSocket message has arrived, the rest not yet.
+    pub fn has_partial_message(&self) -> bool {
+        match self.0.as_ref() {
+            Some(State::Socket {
+                socket,
+                read_bytes_at_last_message,
+                ..
+            }) => socket.get_ref().read_bytes > *read_bytes_at_last_message,
+            _ => false,
+        }
+    }
+
+    /// Output queued and not yet known to be written.
+    pub fn unsent_bytes(&self) -> usize {
+        match self.0.as_ref() {
+            Some(State::Socket { unsent_bytes, .. }) => *unsent_bytes,
+            Some(State::Answered { out, .. }) => out.len(),
+            _ => 0,
         }
     }
 
@@ -126,9 +151,15 @@ impl WebStream {
 
     /// Queues a frame already encoded as JSON.
     pub fn queue_text(&mut self, text: &str) -> Result<(), String> {
-        let Some(State::Socket { socket, .. }) = self.0.as_mut() else {
+        let Some(State::Socket {
+            socket,
+            unsent_bytes,
+            ..
+        }) = self.0.as_mut()
+        else {
             return Ok(());
         };
+        *unsent_bytes += text.len();
         match socket.write(Message::text(text)) {
             Ok(()) => Ok(()),
             // Buffered; the rest goes when the socket is writable.
@@ -163,8 +194,15 @@ impl WebStream {
                 }
                 WriteOutcome::Done
             }
-            State::Socket { socket, .. } => match socket.flush() {
-                Ok(()) => WriteOutcome::Done,
+            State::Socket {
+                socket,
+                unsent_bytes,
+                ..
+            } => match socket.flush() {
+                Ok(()) => {
+                    *unsent_bytes = 0;
+                    WriteOutcome::Done
+                }
                 Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
                     WriteOutcome::Pending
                 }
@@ -222,12 +260,54 @@ impl WebStream {
         }
         // Whatever came after the head is the WebSocket's first bytes.
         let rest = head.get(head_bytes..).unwrap_or_default().to_vec();
-        let socket = WebSocket::from_partially_read(socket, rest, Role::Server, Some(config));
+        let counted = Counted {
+            socket,
+            read_bytes: 0,
+        };
+        let socket = WebSocket::from_partially_read(counted, rest, Role::Server, Some(config));
         self.0 = Some(State::Socket {
             socket: Box::new(socket),
             inbox: VecDeque::new(),
+            read_bytes_at_last_message: 0,
+            unsent_bytes: 0,
         });
         true
+    }
+}
+
+/// What one `WebSocket::read` gives the server: the outcome, and a frame (or the refusal of a
+/// message that is not one) to act on.
+fn read_message(
+    read: Result<Message, tungstenite::Error>,
+) -> (ReadOutcome, Option<Result<ClientFrame, FrameError>>) {
+    let refuse = |code, message| Some(Err(FrameError { code, message }));
+    match read {
+        Ok(Message::Text(text)) => {
+            let decoded = chat_web::json::decode_client(text.as_str()).map_err(|e| FrameError {
+                code: "bad_frame",
+                message: format!("Not a frame: {e}"),
+            });
+            (ReadOutcome::Read(text.len()), Some(decoded))
+        }
+        Ok(Message::Binary(bytes)) => (
+            ReadOutcome::Read(bytes.len()),
+            refuse("bad_frame", "Frames are JSON text messages.".into()),
+        ),
+        // Pongs are queued by tungstenite itself and go with the next write.
+        Ok(Message::Ping(data) | Message::Pong(data)) => (ReadOutcome::Read(data.len()), None),
+        Ok(Message::Frame(frame)) => (ReadOutcome::Read(frame.len()), None),
+        Ok(Message::Close(_)) => (ReadOutcome::Closed("closed by peer".into()), None),
+        Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
+            (ReadOutcome::Drained, None)
+        }
+        Err(tungstenite::Error::Capacity(CapacityError::MessageTooLong { size, max_size })) => (
+            ReadOutcome::Read(0),
+            refuse(
+                "frame_too_large",
+                format!("A message of {size} bytes is over the limit of {max_size} bytes."),
+            ),
+        ),
+        Err(e) => (ReadOutcome::Closed(format!("websocket: {e}")), None),
     }
 }
 

@@ -10,6 +10,14 @@ use serde::de::DeserializeOwned;
 /// Bytes in the length prefix.
 pub const LENGTH_PREFIX_BYTES: usize = 4;
 
+/// The bytes one frame holding `value` takes on the wire, counted without encoding it: what
+/// the server charges a connection's output the moment a reply is queued. A value that cannot
+/// be encoded counts its prefix only (encoding it fails later, and that closes the connection).
+pub fn frame_bytes<T: Serialize>(value: &T) -> usize {
+    let size = postcard::ser_flavors::Size::default();
+    LENGTH_PREFIX_BYTES + postcard::serialize_with_flavor(value, size).unwrap_or(0)
+}
+
 /// Appends one frame holding `value` to `out`. On error `out` is left as it was.
 pub fn encode_frame<T: Serialize>(
     value: &T,

@@ -6,5 +6,7 @@ pub mod convert;
 pub mod frame;
 pub mod protocol;
 
-pub use frame::{DecodeError, EncodeError, FrameDecoder, decode_payload, encode_frame};
+pub use frame::{
+    DecodeError, EncodeError, FrameDecoder, decode_payload, encode_frame, frame_bytes,
+};
 pub use protocol::*;

@@ -682,6 +682,13 @@ proptest! {
     }
 
     #[test]
+    fn frame_bytes_counts_exactly_what_encoding_writes(frame in arb_server_frame()) {
+        let mut out = Vec::new();
+        encode_frame(&frame, FRAME_BYTES_MAX, &mut out).unwrap();
+        prop_assert_eq!(crate::frame_bytes(&frame), out.len());
+    }
+
+    #[test]
     fn split_anywhere_equals_whole(
         frames in proptest::collection::vec(arb_client_frame(), 1..6),
         cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..8),
