@@ -233,6 +233,28 @@ fn a_browser_and_a_terminal_client_chat_through_one_server() {
 }
 
 #[test]
+fn a_websocket_message_that_never_finishes_is_closed_by_the_frame_timeout() {
+    let data = TempDir::new("e2e-web-trickle");
+    let server = ServerProcess::start(
+        "sled",
+        &data,
+        &["--http", "127.0.0.1:0", "--frame-timeout-secs", "1"],
+    );
+    let web = server.web_addr.expect("web");
+    let mut page = browser(web, "trickler");
+    // A masked text frame that says 100 bytes follow, and the first of them: the rest never
+    // comes (as from a page sending a byte now and then).
+    page.get_mut()
+        .write_all(&[0x81, 0x80 | 100, 0, 0, 0, 0, b'{'])
+        .expect("writes");
+    let closing = next_json(&mut page).expect("a Closing");
+    assert_eq!(closing["Closing"]["code"], "frame_timeout", "{closing}");
+    assert!(next_json(&mut page).is_none(), "then closed");
+    let mut probe = server.client();
+    assert_eq!(probe.request(chat_wire::Request::Ping), Reply::Pong);
+}
+
+#[test]
 fn bad_frames_and_oversized_messages_are_closed_cleanly() {
     let data = TempDir::new("e2e-web-bad");
     let (server, web) = web_server(&data);
