@@ -186,6 +186,16 @@ fn a_page_from_another_origin_cannot_open_the_socket() {
         "{refused:?}"
     );
     assert!(open_socket(web, None).is_ok());
+    // DNS rebinding: a page at evil.example, whose name now points here, sends its own name
+    // as Host too.
+    let port = web.port();
+    let rebound = format!(
+        "GET /ws HTTP/1.1\r\nHost: evil.example:{port}\r\nOrigin: http://evil.example:{port}\r\n\
+         Upgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    let answer = http(web, rebound.as_bytes());
+    assert_eq!(status_line(&answer), "HTTP/1.1 403 Forbidden", "{answer}");
 }
 
 #[test]

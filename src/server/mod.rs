@@ -99,6 +99,9 @@ pub struct Server<S = AnyStore> {
     /// The page and its WebSocket, with `--http`.
     web_listener: Option<TcpListener>,
     web_addr: Option<SocketAddr>,
+    /// The origins whose pages may open the WebSocket: the web listener's own, and
+    /// `--allow-origin`'s; fixed at start, never taken from a request.
+    web_origins: Vec<String>,
     signals: Signals,
     connections: HashMap<Token, Connection>,
     /// The connections each logged-in user has open, for fan-out.
@@ -186,6 +189,20 @@ fn log_what_happened_to_the_data(config: &Config, store: &AnyStore, retention: R
             log!("kept the store in {dir} (cannot count it: {})", e.detail())
         }
     }
+}
+
+/// The origins whose pages may open the WebSocket, said once at start.
+fn web_origins(config: &Config, web_addr: Option<SocketAddr>) -> Vec<String> {
+    let (Some(web), Some(addr)) = (&config.web, web_addr) else {
+        return Vec::new();
+    };
+    let mut origins = chat_web::http::own_origins(addr);
+    origins.extend(web.allowed_origins.iter().cloned());
+    log!(
+        "the page's WebSocket accepts pages from {} (--allow-origin adds others)",
+        origins.join(", ")
+    );
+    origins
 }
 
 /// The listening sockets, bound before the store is opened.
@@ -276,6 +293,7 @@ impl<S: Store> Server<S> {
                 )
             }
         };
+        let web_origins = web_origins(&config, web_addr);
         let mut signals =
             Signals::new([SIGINT, SIGTERM]).map_err(io_error("cannot handle signals"))?;
         poll.registry()
@@ -288,6 +306,7 @@ impl<S: Store> Server<S> {
             local_addr,
             web_listener,
             web_addr,
+            web_origins,
             signals,
             connections: HashMap::new(),
             sessions: HashMap::new(),

@@ -315,12 +315,6 @@ impl<S: chat_domain::Store> super::Server<S> {
     /// Answers a browser's request once its head is whole: a page (then close), the upgrade
     /// to WebSocket, or a refusal.
     pub(super) fn answer_http(&mut self, token: mio::Token) {
-        let allowed = self
-            .config
-            .web
-            .as_ref()
-            .map(|web| web.allowed_origins.clone())
-            .unwrap_or_default();
         let socket_config = chat_web::socket_config(
             self.config.limits.frame_bytes_max,
             self.config.limits.unsent_bytes_max,
@@ -334,18 +328,20 @@ impl<S: chat_domain::Store> super::Server<S> {
         let parsed = chat_web::http::parse_head(web.head().unwrap_or_default());
         match parsed {
             Ok(None) => {}
-            Ok(Some((head, head_bytes))) => match chat_web::http::answer(&head, &allowed) {
-                chat_web::http::Answer::Respond(response) => {
-                    web.answer(response);
-                    connection.closing_since.get_or_insert(self.now);
-                    self.flush(token);
-                }
-                chat_web::http::Answer::Upgrade(response) => {
-                    if !web.upgrade(&response, head_bytes, socket_config) {
-                        self.close(token, "the upgrade could not be written");
+            Ok(Some((head, head_bytes))) => {
+                match chat_web::http::answer(&head, &self.web_origins) {
+                    chat_web::http::Answer::Respond(response) => {
+                        web.answer(response);
+                        connection.closing_since.get_or_insert(self.now);
+                        self.flush(token);
+                    }
+                    chat_web::http::Answer::Upgrade(response) => {
+                        if !web.upgrade(&response, head_bytes, socket_config) {
+                            self.close(token, "the upgrade could not be written");
+                        }
                     }
                 }
-            },
+            }
             Err(e) => {
                 web.answer(chat_web::http::refuse(&e));
                 connection.closing_since.get_or_insert(self.now);

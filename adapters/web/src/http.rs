@@ -2,6 +2,8 @@
 //! and the answer to it: a page asset, the WebSocket upgrade (after the Origin check), or an
 //! error status. One request per connection; every response closes it but the upgrade.
 
+use std::net::{IpAddr, SocketAddr};
+
 use tungstenite::handshake::derive_accept_key;
 
 use crate::assets;
@@ -19,7 +21,6 @@ pub struct Head {
     pub method: String,
     /// Without its query.
     pub path: String,
-    pub host: Option<String>,
     pub origin: Option<String>,
     /// `Upgrade: websocket` and `Connection: upgrade` were both asked for.
     pub wants_websocket: bool,
@@ -74,7 +75,6 @@ pub fn parse_head(buffer: &[u8]) -> Result<Option<(Head, usize)>, HeadError> {
     let head = Head {
         method: request.method.unwrap_or("").to_string(),
         path: path.split(['?', '#']).next().unwrap_or("/").to_string(),
-        host: header("host"),
         origin: header("origin"),
         wants_websocket: has_token("upgrade", "websocket") && has_token("connection", "upgrade"),
         websocket_key: header("sec-websocket-key"),
@@ -92,8 +92,8 @@ pub enum Answer {
     Upgrade(Vec<u8>),
 }
 
-/// The answer to `head`: `allowed_origins` are origins besides the server's own (as the Host
-/// header names it) that may open the WebSocket.
+/// The answer to `head`: `allowed_origins` are the origins whose pages may open the WebSocket
+/// (`own_origins` of the listener, and the operator's).
 pub fn answer(head: &Head, allowed_origins: &[String]) -> Answer {
     if head.method != "GET" && head.method != "HEAD" {
         return Answer::Respond(error(405, "Method Not Allowed", "Only GET is served."));
@@ -167,16 +167,43 @@ fn upgrade(head: &Head, allowed_origins: &[String]) -> Answer {
     Answer::Upgrade(response.into_bytes())
 }
 
-/// A browser always sends Origin with a WebSocket: it must be this server's own page (the
-/// address the browser used, as Host) or one the operator allowed.
+/// A browser always sends Origin with a WebSocket: it must be one of `allowed_origins`. Never
+/// derived from the request's Host: a page at `http://evil.example:PORT` whose name an
+/// attacker points at this address (DNS rebinding) sends a matching Host.
 pub fn origin_allowed(head: &Head, allowed_origins: &[String]) -> bool {
-    let Some(origin) = &head.origin else {
-        return false;
-    };
-    let own = head.host.as_ref().is_some_and(|host| {
-        *origin == format!("http://{host}") || *origin == format!("https://{host}")
-    });
-    own || allowed_origins.iter().any(|allowed| allowed == origin)
+    head.origin
+        .as_ref()
+        .is_some_and(|origin| allowed_origins.iter().any(|allowed| allowed == origin))
+}
+
+/// The origins of the page as this listener serves it: its address, and on loopback (or on
+/// every address) the loopback names a browser on this machine uses. A page reached by any
+/// other name (a host name, an address behind an unspecified listener, a TLS proxy) needs
+/// `--allow-origin`.
+pub fn own_origins(listener: SocketAddr) -> Vec<String> {
+    let port = listener.port();
+    let mut hosts = Vec::new();
+    if !listener.ip().is_unspecified() {
+        hosts.push(match listener.ip() {
+            IpAddr::V4(ip) => ip.to_string(),
+            IpAddr::V6(ip) => format!("[{ip}]"),
+        });
+    }
+    if listener.ip().is_loopback() || listener.ip().is_unspecified() {
+        for host in ["127.0.0.1", "localhost", "[::1]"] {
+            if !hosts.iter().any(|known| known == host) {
+                hosts.push(host.to_string());
+            }
+        }
+    }
+    hosts
+        .into_iter()
+        .map(|host| match port {
+            // A browser leaves the scheme's own port out of an origin.
+            80 => format!("http://{host}"),
+            _ => format!("http://{host}:{port}"),
+        })
+        .collect()
 }
 
 fn response_head(status: u16, reason: &str, content_type: &str, length: usize) -> Vec<u8> {

@@ -90,7 +90,7 @@ fn a_head_arrives_in_pieces_and_is_limited() {
 
 #[test]
 fn the_upgrade_answers_with_the_accept_key() {
-    let answer = answer(&head(UPGRADE), &[]);
+    let answer = answer(&head(UPGRADE), &own());
     let Answer::Upgrade(bytes) = &answer else {
         panic!("{answer:?}")
     };
@@ -107,23 +107,74 @@ fn the_upgrade_answers_with_the_accept_key() {
     assert!(!text.contains("Sec-WebSocket-Extensions"), "no compression");
 }
 
+/// The origins a server listening on 127.0.0.1:8080 accepts.
+fn own() -> Vec<String> {
+    own_origins("127.0.0.1:8080".parse().unwrap())
+}
+
 #[test]
 fn only_the_servers_own_origin_or_an_allowed_one_may_upgrade() {
     let from = |origin: &str| UPGRADE.replace("http://127.0.0.1:8080", origin);
     let forbidden = "HTTP/1.1 403 Forbidden";
+    assert!(matches!(answer(&head(UPGRADE), &own()), Answer::Upgrade(_)));
     assert_eq!(
-        status(&answer(&head(&from("http://evil.example")), &[])),
+        status(&answer(&head(&from("http://evil.example")), &own())),
         forbidden
     );
     assert_eq!(
-        status(&answer(&head(&from("http://127.0.0.1:8081")), &[])),
+        status(&answer(&head(&from("http://127.0.0.1:8081")), &own())),
         forbidden
     );
     let allowed = vec!["https://chat.example.org".to_string()];
     let answer_for = answer(&head(&from("https://chat.example.org")), &allowed);
     assert!(matches!(answer_for, Answer::Upgrade(_)));
     let no_origin = UPGRADE.replace("Origin: http://127.0.0.1:8080\r\n", "");
-    assert_eq!(status(&answer(&head(&no_origin), &[])), forbidden);
+    assert_eq!(status(&answer(&head(&no_origin), &own())), forbidden);
+}
+
+#[test]
+fn a_host_header_that_matches_the_origin_opens_nothing() {
+    // DNS rebinding: evil.example resolves to this server, so the browser's request names it
+    // in both headers.
+    let rebound = UPGRADE
+        .replace("Host: 127.0.0.1:8080", "Host: evil.example:8080")
+        .replace(
+            "Origin: http://127.0.0.1:8080",
+            "Origin: http://evil.example:8080",
+        );
+    assert_eq!(
+        status(&answer(&head(&rebound), &own())),
+        "HTTP/1.1 403 Forbidden"
+    );
+}
+
+#[test]
+fn own_origins_come_from_the_listeners_address() {
+    assert_eq!(
+        own(),
+        [
+            "http://127.0.0.1:8080",
+            "http://localhost:8080",
+            "http://[::1]:8080"
+        ]
+    );
+    assert_eq!(
+        own_origins("192.0.2.7:80".parse().unwrap()),
+        ["http://192.0.2.7"]
+    );
+    assert_eq!(
+        own_origins("[2001:db8::1]:8080".parse().unwrap()),
+        ["http://[2001:db8::1]:8080"]
+    );
+    // Every address: only the loopback names are known; others need --allow-origin.
+    assert_eq!(
+        own_origins("0.0.0.0:8080".parse().unwrap()),
+        [
+            "http://127.0.0.1:8080",
+            "http://localhost:8080",
+            "http://[::1]:8080"
+        ]
+    );
 }
 
 #[test]
