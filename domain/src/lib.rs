@@ -14,6 +14,7 @@ pub mod message;
 pub mod password;
 pub mod ports;
 pub mod rate;
+pub mod recent_sends;
 pub mod rules;
 pub mod username;
 

@@ -32,7 +32,15 @@ pub const UNREAD_SCANNED_MAX: usize = 1_000;
 /// Messages fetched from each conversation at a time while catching up: a page costs about
 /// the page plus this many per conversation, however long the conversations are.
 pub const CATCH_UP_CHUNK: usize = 8;
-/// How far back a resend is looked for: the newest this many messages of its conversation. A
-/// client resends what was unacknowledged when its connection dropped, so the original, if it
-/// was stored, is among the newest.
+/// How far back a resend is looked for in the store, when its number is not remembered (after
+/// a restart, say): the newest this many messages of its conversation. A client resends what
+/// was unacknowledged when its connection dropped, so the original, if it was stored, is
+/// among the newest.
 pub const RESEND_WINDOW_MESSAGES: usize = 1_000;
+/// Client message ids remembered per sender (`RecentSends`): more than a client has in flight
+/// (chat-client keeps 256 requests in flight at most).
+pub const RECENT_SENDS_PER_SENDER: usize = 256;
+/// How long a client message id is remembered after its message was sent.
+pub const RECENT_SENDS_FOR_SECS: i64 = 60 * 60;
+/// Senders whose ids are remembered at once: 10,000 x 256 x 32 bytes is 80 MiB at most.
+pub const RECENT_SENDERS_MAX: usize = 10_000;

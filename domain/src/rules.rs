@@ -19,6 +19,7 @@ use crate::message::{
 };
 use crate::password::PasswordHash;
 use crate::ports::{Inserted, Store, StoreError, UserRecord};
+use crate::recent_sends::{Original, RecentSends};
 use crate::username::Username;
 
 use groups::GroupError;
@@ -161,12 +162,20 @@ pub enum SendError {
 
 /// A stored message and everyone whose connections receive it as it is sent, each name once:
 /// the recipient and the sender (for their other devices), or every member of the group.
-/// A resend of a message stored before has its original and no audience: it was delivered
-/// when it was stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     pub message: Message,
     pub audience: Vec<Username>,
+}
+
+/// What a send did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sent {
+    /// Stored now: acknowledge it once committed, and deliver it.
+    Stored(Delivery),
+    /// Its client message id stored a message before (a resend, or a late original): answer
+    /// with that one. Nothing is stored or delivered; it was delivered when it was stored.
+    Before(Original),
 }
 
 /// What a client asks to send.
@@ -191,32 +200,38 @@ impl Outgoing {
     }
 }
 
-/// Stores a message from the logged-in `sender`, or, for a resend of one stored before (found
-/// by its client message id among the newest `RESEND_WINDOW_MESSAGES` of its conversation),
-/// returns the original. The returned message is visible at once but durable only after the
-/// store's next `commit`: acknowledge it after that.
+/// Stores a message from the logged-in `sender`, or, when its client message id stored one
+/// before, answers with that one: found among the sender's `recent` ids whatever the
+/// recipient and text now, or (a resend only, after a restart, say) among the newest
+/// `RESEND_WINDOW_MESSAGES` of its conversation. A stored message is visible at once but
+/// durable only after the store's next `commit`: acknowledge it after that, and `forget` its
+/// id in `recent` if the commit fails.
 pub fn send(
     store: &mut impl Store,
+    recent: &mut RecentSends,
     sender: &Username,
     outgoing: Outgoing,
     now: Timestamp,
-) -> Result<Delivery, SendError> {
+) -> Result<Sent, SendError> {
     let Outgoing {
         recipient,
         body,
         client_message_id,
         resend,
     } = outgoing;
-    if resend && let Some(id) = client_message_id {
+    if let Some(id) = client_message_id {
+        if let Some(original) = recent.find(sender, id) {
+            return Ok(Sent::Before(original));
+        }
         let conversation = Conversation::of(sender, &recipient);
-        if let Some(original) = store
-            .find_resent(&conversation, sender, id, RESEND_WINDOW_MESSAGES)
-            .map_err(SendError::Store)?
+        if resend
+            && let Some(message) = store
+                .find_resent(&conversation, sender, id, RESEND_WINDOW_MESSAGES)
+                .map_err(SendError::Store)?
         {
-            return Ok(Delivery {
-                message: original,
-                audience: Vec::new(),
-            });
+            let original = Original::of(&message);
+            recent.record(sender, id, original);
+            return Ok(Sent::Before(original));
         }
     }
     let audience = match &recipient {
@@ -249,7 +264,10 @@ pub fn send(
         client_message_id,
     };
     let message = store.append_message(message).map_err(SendError::Store)?;
-    Ok(Delivery { message, audience })
+    if let Some(id) = client_message_id {
+        recent.record(sender, id, Original::of(&message));
+    }
+    Ok(Sent::Stored(Delivery { message, audience }))
 }
 
 impl fmt::Display for SendError {

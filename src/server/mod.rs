@@ -10,7 +10,6 @@ mod groups;
 mod hashing;
 mod inbox;
 mod requests;
-mod resends;
 mod web;
 
 use std::collections::{HashMap, VecDeque};
@@ -22,7 +21,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chat_argon2::Argon2Hasher;
-use chat_domain::{Password, PasswordHash, PasswordHasher, Retention, Store, Username};
+use chat_domain::recent_sends::RecentSends;
+use chat_domain::{
+    ClientMessageId, Password, PasswordHash, PasswordHasher, Retention, Store, Username,
+};
 use chat_wire::{ErrorBody, Reply, ServerFrame};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
@@ -124,7 +126,10 @@ pub struct Server<S = AnyStore> {
     config: Config,
     /// Rate limits and connection counts per user and address.
     guards: Guards,
-    recent_resends: resends::RecentResends,
+    /// The client message ids each user sent lately: a repeat is answered with its original.
+    recent_sends: RecentSends,
+    /// The ids `recent_sends` learnt this turn: forgotten again if the turn's commit fails.
+    numbers_this_turn: Vec<(Username, ClientMessageId)>,
     /// The epoch of the abuse limits' clock.
     started: Instant,
     now: Instant,
@@ -319,7 +324,8 @@ impl<S: Store> Server<S> {
             outbox: Vec::new(),
             write_queue: VecDeque::new(),
             guards: Guards::new(&config.limits.abuse),
-            recent_resends: resends::RecentResends::default(),
+            recent_sends: RecentSends::default(),
+            numbers_this_turn: Vec::new(),
             config,
             started: now,
             now,
@@ -719,7 +725,11 @@ impl<S: Store> Server<S> {
         };
         if let Err(e) = &committed {
             log!("commit failed: {}", e.detail());
+            for (sender, number) in &self.numbers_this_turn {
+                self.recent_sends.forget(sender, *number);
+            }
         }
+        self.numbers_this_turn.clear();
         let (frame_bytes_max, unsent_bytes_max) = (
             self.config.limits.frame_bytes_max,
             self.config.limits.unsent_bytes_max,
@@ -881,7 +891,7 @@ impl<S: Store> Server<S> {
         if now >= self.next_forget {
             let since_start = self.since_start();
             self.guards.forget_full(since_start);
-            self.recent_resends.forget_old(now);
+            self.recent_sends.forget_old(jiff::Timestamp::now());
             self.next_forget = now + FORGET_EVERY;
         }
         let read_pause_bytes = self.read_pause_bytes();

@@ -2,6 +2,7 @@
 //! rules, and the password results that come back from the hashing pool.
 
 use chat_domain::error::ErrorCode;
+use chat_domain::recent_sends::Original;
 use chat_domain::rules::{self, HistoryPage};
 use chat_domain::{ClientMessageId, MessageBody, MessageId, Password, Recipient, Username};
 use chat_wire::{
@@ -291,38 +292,42 @@ impl<S: chat_domain::Store> Server<S> {
         if let Err(e) = self.guards.may_send(sender, self.since_start()) {
             return self.reply_error(token, id, e.code(), e.to_string());
         }
-        // A send whose number was resent lately may be the original arriving late.
-        let resend = match client_message_id {
-            Some(number) if resend => {
-                self.recent_resends.record(sender, number, self.now);
-                true
-            }
-            Some(number) => self.recent_resends.contains(sender, number),
-            None => false,
-        };
         let outgoing = rules::Outgoing {
             recipient,
             body,
             client_message_id,
             resend,
         };
-        match rules::send(&mut self.store, sender, outgoing, Timestamp::now()) {
-            Ok(delivery) => {
+        let sent = rules::send(
+            &mut self.store,
+            &mut self.recent_sends,
+            sender,
+            outgoing,
+            Timestamp::now(),
+        );
+        let (ack, delivery) = match sent {
+            Ok(rules::Sent::Stored(delivery)) => {
                 self.store_dirty = true;
-                let message = &delivery.message;
-                let ack = Reply::Sent {
-                    message_id: message.id.get(),
-                    sent_at_ms: message.sent_at.as_millisecond(),
-                };
-                self.queue(
-                    token,
-                    ServerFrame::Reply { id, reply: ack },
-                    OnCommitFailure::ReplyError(id),
-                );
-                let event = ServerFrame::Event(chat_wire::convert::event_for(message));
-                self.fan_out(token, &delivery.audience, event);
+                if let Some(number) = client_message_id {
+                    self.numbers_this_turn.push((sender.clone(), number));
+                }
+                (Original::of(&delivery.message), Some(delivery))
             }
-            Err(e) => self.reply_error(token, id, e.code(), e.to_string()),
+            Ok(rules::Sent::Before(original)) => (original, None),
+            Err(e) => return self.reply_error(token, id, e.code(), e.to_string()),
+        };
+        let ack = Reply::Sent {
+            message_id: ack.id.get(),
+            sent_at_ms: ack.sent_at.as_millisecond(),
+        };
+        self.queue(
+            token,
+            ServerFrame::Reply { id, reply: ack },
+            OnCommitFailure::ReplyError(id),
+        );
+        if let Some(delivery) = delivery {
+            let event = ServerFrame::Event(chat_wire::convert::event_for(&delivery.message));
+            self.fan_out(token, &delivery.audience, event);
         }
     }
 

@@ -6,6 +6,8 @@ use crate::group::GroupName;
 use crate::memory_store::MemoryStore;
 use crate::password::PasswordHash;
 use crate::ports::{Store, UserRecord};
+use crate::recent_sends::RecentSends;
+use crate::rules::{self, Delivery, Outgoing, SendError, Sent};
 use crate::username::Username;
 
 pub fn user(name: &str) -> Username {
@@ -33,4 +35,17 @@ pub fn store_with(names: &[&str]) -> MemoryStore {
             .unwrap();
     }
     store
+}
+
+/// `rules::send` for a message the test expects stored (no number seen before): its delivery.
+pub fn send_new(
+    store: &mut MemoryStore,
+    sender: &Username,
+    outgoing: Outgoing,
+    now: Timestamp,
+) -> Result<Delivery, SendError> {
+    match rules::send(store, &mut RecentSends::default(), sender, outgoing, now)? {
+        Sent::Stored(delivery) => Ok(delivery),
+        Sent::Before(original) => panic!("expected a new message, got {original:?}"),
+    }
 }

@@ -2,9 +2,11 @@
 
 use jiff::Timestamp;
 
+use super::test_support::send_new;
 use super::*;
 use crate::memory_store::MemoryStore;
 use crate::password::PasswordHash;
+use crate::recent_sends::{Original, RecentSends};
 
 fn user(name: &str) -> Username {
     Username::parse(name).unwrap()
@@ -84,14 +86,14 @@ fn login_verifies_against_the_users_hash_or_the_dummy() {
 #[test]
 fn send_stores_and_numbers_messages_in_order() {
     let mut store = registered(&["alice", "bob"]);
-    let first = send(
+    let first = send_new(
         &mut store,
         &user("alice"),
         Outgoing::new(Recipient::User(user("bob")), body("hi")),
         at(5),
     )
     .unwrap();
-    let second = send(
+    let second = send_new(
         &mut store,
         &user("bob"),
         Outgoing::new(Recipient::User(user("alice")), body("hey")),
@@ -104,7 +106,7 @@ fn send_stores_and_numbers_messages_in_order() {
     assert_eq!(first.message.sent_at, at(5));
     // The recipient's devices and the sender's others: each name once.
     assert_eq!(first.audience, vec![user("bob"), user("alice")]);
-    let note = send(
+    let note = send_new(
         &mut store,
         &user("alice"),
         Outgoing::new(Recipient::User(user("alice")), body("note")),
@@ -122,94 +124,170 @@ fn numbered(to: &str, text: &str, number: u64, resend: bool) -> Outgoing {
     }
 }
 
+/// What was stored, or what a repeated number was answered with: the ack's id either way.
+fn acked_id(sent: &Sent) -> MessageId {
+    match sent {
+        Sent::Stored(delivery) => delivery.message.id,
+        Sent::Before(original) => original.id,
+    }
+}
+
+fn stored_count(store: &MemoryStore, a: &str, b: &str) -> usize {
+    let conversation = Conversation::direct(user(a), user(b));
+    store
+        .history(&conversation, MessageId::FIRST, None, 100)
+        .unwrap()
+        .len()
+}
+
 #[test]
-fn a_resend_of_a_stored_message_returns_the_original_and_delivers_nothing() {
+fn a_repeated_number_returns_the_original_and_stores_nothing() {
     let mut store = registered(&["alice", "bob"]);
+    let mut recent = RecentSends::default();
+    let alice = user("alice");
     let original = send(
         &mut store,
-        &user("alice"),
+        &mut recent,
+        &alice,
         numbered("bob", "hi", 7, false),
         at(5),
-    )
-    .unwrap();
+    );
+    let Ok(Sent::Stored(original)) = original else {
+        panic!("{original:?}")
+    };
+    // A resend, a late original, another text: all the original's ack, nothing stored.
+    for (text, resend) in [("hi", true), ("hi", false), ("other text", true)] {
+        let again = send(
+            &mut store,
+            &mut recent,
+            &alice,
+            numbered("bob", text, 7, resend),
+            at(9),
+        );
+        assert_eq!(
+            again,
+            Ok(Sent::Before(Original::of(&original.message))),
+            "{text} {resend}"
+        );
+    }
+    assert_eq!(stored_count(&store, "alice", "bob"), 1);
+}
+
+#[test]
+fn a_resend_not_remembered_is_found_in_the_store() {
+    let mut store = registered(&["alice", "bob"]);
+    let alice = user("alice");
+    let original = send(
+        &mut store,
+        &mut RecentSends::default(),
+        &alice,
+        numbered("bob", "hi", 7, false),
+        at(5),
+    );
+    // The memory is gone (a restart): the store still has the number.
+    let mut after_restart = RecentSends::default();
     let resent = send(
         &mut store,
-        &user("alice"),
+        &mut after_restart,
+        &alice,
         numbered("bob", "hi", 7, true),
         at(9),
-    )
-    .unwrap();
-    assert_eq!(resent.message, original.message);
-    assert!(resent.audience.is_empty(), "delivered once already");
-    let conversation = Conversation::direct(user("alice"), user("bob"));
-    let stored = store
-        .history(&conversation, MessageId::FIRST, None, 10)
-        .unwrap();
-    assert_eq!(stored.len(), 1);
+    );
+    assert_eq!(acked_id(&resent.unwrap()), acked_id(&original.unwrap()));
+    assert!(
+        after_restart
+            .find(&alice, ClientMessageId::new(7).unwrap())
+            .is_some()
+    );
+    assert_eq!(stored_count(&store, "alice", "bob"), 1);
 }
 
 #[test]
 fn a_resend_of_a_message_never_stored_stores_it_once() {
     let mut store = registered(&["alice", "bob"]);
+    let mut recent = RecentSends::default();
+    let alice = user("alice");
     let first = send(
         &mut store,
-        &user("alice"),
+        &mut recent,
+        &alice,
         numbered("bob", "lost ack", 3, true),
         at(5),
-    )
-    .unwrap();
+    );
+    let Ok(Sent::Stored(first)) = first else {
+        panic!("{first:?}")
+    };
     assert_eq!(first.audience, vec![user("bob"), user("alice")]);
     let again = send(
         &mut store,
-        &user("alice"),
+        &mut recent,
+        &alice,
         numbered("bob", "lost ack", 3, true),
         at(6),
-    )
-    .unwrap();
-    assert_eq!(again.message.id, first.message.id);
+    );
+    assert_eq!(acked_id(&again.unwrap()), first.message.id);
+    assert_eq!(stored_count(&store, "alice", "bob"), 1);
 }
 
 #[test]
-fn only_a_resend_by_the_same_sender_with_the_same_number_matches() {
+fn only_the_same_sender_with_the_same_number_matches() {
     let mut store = registered(&["alice", "bob"]);
+    let mut recent = RecentSends::default();
     let alices = send(
         &mut store,
+        &mut recent,
         &user("alice"),
+        numbered("bob", "a", 1, false),
+        at(5),
+    );
+    let alices = acked_id(&alices.unwrap());
+    // Bob's number 1 is his own; another number is new.
+    let bobs = send(
+        &mut store,
+        &mut recent,
+        &user("bob"),
+        numbered("alice", "b", 1, true),
+        at(6),
+    );
+    assert_ne!(acked_id(&bobs.unwrap()), alices);
+    let other = send(
+        &mut store,
+        &mut recent,
+        &user("alice"),
+        numbered("bob", "c", 2, true),
+        at(8),
+    );
+    assert_ne!(acked_id(&other.unwrap()), alices);
+    assert_eq!(stored_count(&store, "alice", "bob"), 3);
+}
+
+#[test]
+fn a_first_try_not_remembered_is_not_looked_for_in_the_store() {
+    let mut store = registered(&["alice", "bob"]);
+    let alice = user("alice");
+    send(
+        &mut store,
+        &mut RecentSends::default(),
+        &alice,
         numbered("bob", "a", 1, false),
         at(5),
     )
     .unwrap();
-    // Bob's number 1 is his own; a first try is never matched; another number is new.
-    let bobs = send(
-        &mut store,
-        &user("bob"),
-        numbered("alice", "b", 1, true),
-        at(6),
-    )
-    .unwrap();
-    assert_ne!(bobs.message.id, alices.message.id);
+    // A Send (not a Resend) costs no store look-up: unremembered, it is new.
     let first_try = send(
         &mut store,
-        &user("alice"),
+        &mut RecentSends::default(),
+        &alice,
         numbered("bob", "a", 1, false),
         at(7),
-    )
-    .unwrap();
-    assert_ne!(first_try.message.id, alices.message.id);
-    let other = send(
-        &mut store,
-        &user("alice"),
-        numbered("bob", "c", 2, true),
-        at(8),
-    )
-    .unwrap();
-    assert_ne!(other.message.id, alices.message.id);
+    );
+    assert!(matches!(first_try, Ok(Sent::Stored(_))));
 }
 
 #[test]
 fn send_to_an_unknown_user_is_refused_and_stores_nothing() {
     let mut store = registered(&["alice"]);
-    let err = send(
+    let err = send_new(
         &mut store,
         &user("alice"),
         Outgoing::new(Recipient::User(user("ghost")), body("boo")),
@@ -229,7 +307,7 @@ fn send_to_an_unknown_user_is_refused_and_stores_nothing() {
 #[test]
 fn send_to_yourself_is_a_note() {
     let mut store = registered(&["alice"]);
-    send(
+    send_new(
         &mut store,
         &user("alice"),
         Outgoing::new(Recipient::User(user("alice")), body("note")),
@@ -252,7 +330,7 @@ fn send_to_yourself_is_a_note() {
 fn storage_failures_surface_as_storage_unavailable() {
     let mut store = registered(&["alice", "bob"]);
     store.failing = Some(StoreError::Unavailable("disk full".into()));
-    let sent = send(
+    let sent = send_new(
         &mut store,
         &user("alice"),
         Outgoing::new(Recipient::User(user("bob")), body("x")),
@@ -284,7 +362,7 @@ fn chat(store: &mut MemoryStore, count: usize) -> Vec<MessageId> {
             } else {
                 ("bob", "alice")
             };
-            send(
+            send_new(
                 store,
                 &user(from),
                 Outgoing::new(Recipient::User(user(to)), body(&format!("m{i}"))),
@@ -302,7 +380,7 @@ fn history_pages_newest_first_then_older_by_before() {
     let mut store = registered(&["alice", "bob", "carol"]);
     let ids = chat(&mut store, 7);
     // Noise in another conversation must not show.
-    send(
+    send_new(
         &mut store,
         &user("alice"),
         Outgoing::new(Recipient::User(user("carol")), body("other")),

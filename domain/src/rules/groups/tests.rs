@@ -5,8 +5,8 @@ use crate::body::MessageBody;
 use crate::memory_store::MemoryStore;
 use crate::password::PasswordHash;
 use crate::ports::UserRecord;
-use crate::rules::test_support::{at, store_with, team, user};
-use crate::rules::{HistoryPaging, Outgoing, history, send};
+use crate::rules::test_support::{at, send_new as send, store_with, team, user};
+use crate::rules::{HistoryPaging, Outgoing, history};
 
 fn users(names: &[&str]) -> Vec<Username> {
     names.iter().map(|n| user(n)).collect()

@@ -3,9 +3,9 @@
 use super::*;
 use crate::body::MessageBody;
 use crate::memory_store::MemoryStore;
+use crate::rules::Outgoing;
 use crate::rules::groups::{GroupLimits, create, kick};
-use crate::rules::test_support::{at, store_with, team, user};
-use crate::rules::{Outgoing, send};
+use crate::rules::test_support::{at, send_new as send, store_with, team, user};
 
 /// `owner` creates #team with `members`.
 fn create_team(store: &mut MemoryStore, owner: &str, members: &[&str]) {
