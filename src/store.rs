@@ -176,8 +176,8 @@ impl Store for AnyStore {
         forward!(self, s => s.find_group(name))
     }
 
-    fn member_role(&self, group: &GroupName, user: &Username) -> Result<Option<Role>, StoreError> {
-        forward!(self, s => s.member_role(group, user))
+    fn member(&self, group: &GroupName, user: &Username) -> Result<Option<Member>, StoreError> {
+        forward!(self, s => s.member(group, user))
     }
 
     fn write_group(&mut self, write: GroupWrite) -> Result<Option<Message>, StoreError> {

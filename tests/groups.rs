@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use chat_store_contract::TempDir;
 use chat_wire::{
-    Event, Reply, Request, ServerFrame, WireChange, WireEntry, WireNotice, WireRecipient, WireRole,
+    Event, InboxPage, Reply, Request, ServerFrame, TimelinePage, WireChange, WireEntry, WireNotice,
+    WireRecipient, WireRole,
 };
 use common::{Client, ServerProcess, error_code, user};
 
@@ -338,6 +339,97 @@ fn who_may_do_what(store: &'static str) {
     check(&mut anonymous, Request::Groups, "not_logged_in");
 }
 
+fn entry_id(entry: &WireEntry) -> u64 {
+    match entry {
+        WireEntry::Message(m) => m.id,
+        WireEntry::Notice(n) => n.id,
+    }
+}
+
+fn ids(entries: &[WireEntry]) -> Vec<u64> {
+    entries.iter().map(entry_id).collect()
+}
+
+/// Everything `client` catches up on after id 0, in one page.
+fn caught_up(client: &mut Client) -> Vec<u64> {
+    let page: TimelinePage = match client.request(Request::CatchUp {
+        after: 0,
+        limit: Some(500),
+    }) {
+        Reply::CaughtUp(page) => page,
+        other => panic!("expected CaughtUp, got {other:?}"),
+    };
+    assert!(!page.has_more);
+    ids(&page.entries)
+}
+
+/// The id of the newest entry of #team in `client`'s conversation list, and its unread count.
+fn team_in_the_list(client: &mut Client) -> (Option<u64>, u32) {
+    let page: InboxPage = match client.request(Request::Conversations) {
+        Reply::Conversations(page) => page,
+        other => panic!("expected Conversations, got {other:?}"),
+    };
+    let team = page
+        .conversations
+        .iter()
+        .find(|c| c.with == team())
+        .unwrap_or_else(|| panic!("no #team in {page:?}"));
+    (team.last.as_ref().map(entry_id), team.unread)
+}
+
+/// What `client` reads of #team, checking there is nothing older to page back to.
+fn team_history(client: &mut Client) -> Vec<u64> {
+    match client.request(Request::History {
+        with: team(),
+        before: None,
+        limit: Some(500),
+    }) {
+        Reply::Timeline(page) => {
+            assert!(!page.has_more, "nothing before where the view starts");
+            ids(&page.entries)
+        }
+        other => panic!("history failed: {other:?}"),
+    }
+}
+
+fn a_member_reads_the_group_from_the_notice_that_added_them(store: &'static str) {
+    let data = TempDir::new("groups-since");
+    let server = ServerProcess::start(store, &data, &[]);
+    let mut alice = user(&server, "alice");
+    let mut bob = user(&server, "bob");
+    let mut carol = user(&server, "carol");
+    let mut everything = vec![create(&mut alice, "team", &["bob"]).id];
+    everything.push(alice.send_ok_to(team(), "before carol"));
+    everything.push(bob.send_ok_to(team(), "carol cannot read this"));
+    let joined = changed(&mut alice, invite("team", "carol")).unwrap().id;
+    everything.push(joined);
+    everything.push(bob.send_ok_to(team(), "hello carol"));
+    let carols = everything[3..].to_vec();
+    assert_eq!(team_history(&mut carol), carols);
+    assert_eq!(caught_up(&mut carol), carols);
+    assert_eq!(
+        team_in_the_list(&mut carol),
+        (Some(everything[4]), 2),
+        "the notice that added her and bob's hello, nothing older"
+    );
+    // bob still reads everything, and counts all of alice's unread.
+    assert_eq!(team_history(&mut bob), everything);
+    assert_eq!(caught_up(&mut bob), everything);
+    assert_eq!(team_in_the_list(&mut bob), (Some(everything[4]), 3));
+
+    // Removed, more is said, added again: only from the new notice.
+    everything.push(changed(&mut alice, kick("team", "carol")).unwrap().id);
+    everything.push(alice.send_ok_to(team(), "while carol is out"));
+    let again = changed(&mut alice, invite("team", "carol")).unwrap().id;
+    everything.push(again);
+    everything.push(alice.send_ok_to(team(), "welcome back"));
+    let carols = everything[everything.len() - 2..].to_vec();
+    assert_eq!(team_history(&mut carol), carols);
+    assert_eq!(caught_up(&mut carol), carols);
+    assert_eq!(team_in_the_list(&mut carol), (carols.last().copied(), 2));
+    assert_eq!(team_history(&mut bob), everything);
+}
+
 fn send_to_req(to: WireRecipient) -> Request {
     Request::Send {
         client_message_id: 1,
@@ -466,6 +558,7 @@ fn groups_survive_a_restart_with_keep_data(store: &'static str) {
 on_both_stores!(
     every_command_works_and_tells_the_members,
     who_may_do_what,
+    a_member_reads_the_group_from_the_notice_that_added_them,
     limits_are_enforced,
     every_member_sees_one_order,
     groups_survive_a_restart_with_keep_data,

@@ -108,8 +108,8 @@ impl Store for FaultyStore {
     fn find_group(&self, name: &GroupName) -> Result<Option<GroupRecord>, StoreError> {
         self.inner.find_group(name)
     }
-    fn member_role(&self, group: &GroupName, user: &Username) -> Result<Option<Role>, StoreError> {
-        self.inner.member_role(group, user)
+    fn member(&self, group: &GroupName, user: &Username) -> Result<Option<Member>, StoreError> {
+        self.inner.member(group, user)
     }
     fn write_group(&mut self, write: GroupWrite) -> Result<Option<Message>, StoreError> {
         self.write_allowed()?;

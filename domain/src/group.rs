@@ -114,7 +114,7 @@ impl fmt::Display for Role {
 pub struct GroupRecord {
     pub name: GroupName,
     pub created_at: Timestamp,
-    /// The id of its creation notice: its history is the conversation's messages from here on,
+    /// The id of its creation notice. Every member's view starts here or later (`Member::since`),
     /// so a group that ends and a later one of the same name never share a message.
     pub first_message: MessageId,
 }
@@ -124,6 +124,9 @@ pub struct GroupRecord {
 pub struct Member {
     pub username: Username,
     pub role: Role,
+    /// The id of the notice that added them (the creation notice, for those named at creation):
+    /// they read the group from here on, nothing said before they joined or while they were out.
+    pub since: MessageId,
 }
 
 #[cfg(test)]

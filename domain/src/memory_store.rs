@@ -14,7 +14,7 @@ pub struct MemoryStore {
     /// The client message id of each message in `messages`, at the same index.
     client_message_ids: Vec<Option<ClientMessageId>>,
     groups: BTreeMap<GroupName, GroupRecord>,
-    members: BTreeMap<(GroupName, Username), Role>,
+    members: BTreeMap<(GroupName, Username), Member>,
     partners: BTreeSet<(Username, Username)>,
     read_markers: BTreeMap<(Username, String), MessageId>,
     /// When set, every call fails with this error: how tests reach the storage error paths.
@@ -27,6 +27,42 @@ impl MemoryStore {
             Some(e) => Err(e.clone()),
             None => Ok(()),
         }
+    }
+
+    /// The id the next message stored gets.
+    fn next_id(&self) -> MessageId {
+        self.messages
+            .last()
+            .map_or(MessageId::FIRST, |m| m.id.next())
+    }
+
+    /// `write`'s memberships as they will be, or an error if it changes the role of someone
+    /// who is not a member.
+    fn members_after(
+        &self,
+        write: &GroupWrite,
+        since: MessageId,
+    ) -> Result<Vec<Member>, StoreError> {
+        let mut changed: Vec<Member> = write
+            .add
+            .iter()
+            .map(|(username, role)| Member {
+                username: username.clone(),
+                role: *role,
+                since,
+            })
+            .collect();
+        for (username, role) in &write.set_roles {
+            let key = (write.group.clone(), username.clone());
+            let Some(member) = self.members.get(&key) else {
+                return Err(StoreError::Corrupt(format!("{username} is not a member")));
+            };
+            changed.push(Member {
+                role: *role,
+                ..member.clone()
+            });
+        }
+        Ok(changed)
     }
 }
 
@@ -47,10 +83,7 @@ impl Store for MemoryStore {
 
     fn append_message(&mut self, message: NewMessage) -> Result<Message, StoreError> {
         self.check()?;
-        let id = self
-            .messages
-            .last()
-            .map_or(MessageId::FIRST, |m| m.id.next());
+        let id = self.next_id();
         self.client_message_ids.push(message.client_message_id);
         if let crate::message::Recipient::User(to) = &message.recipient {
             self.partners.insert((message.sender.clone(), to.clone()));
@@ -175,20 +208,22 @@ impl Store for MemoryStore {
         Ok(self.groups.get(name).cloned())
     }
 
-    fn member_role(&self, group: &GroupName, user: &Username) -> Result<Option<Role>, StoreError> {
+    fn member(&self, group: &GroupName, user: &Username) -> Result<Option<Member>, StoreError> {
         self.check()?;
-        Ok(self.members.get(&(group.clone(), user.clone())).copied())
+        Ok(self.members.get(&(group.clone(), user.clone())).cloned())
     }
 
     fn write_group(&mut self, write: GroupWrite) -> Result<Option<Message>, StoreError> {
         self.check()?;
+        let first_message = self.next_id();
+        // Checked before anything is written: all of the write or none of it.
+        let changed = self.members_after(&write, first_message)?;
         let notice = match write.notice {
             Some(notice) => Some(self.append_message(notice)?),
             None => None,
         };
         let name = write.group;
         if let Some(created_at) = write.create {
-            let first_message = notice.as_ref().map_or(MessageId::FIRST, |n| n.id);
             self.groups.insert(
                 name.clone(),
                 GroupRecord {
@@ -198,9 +233,9 @@ impl Store for MemoryStore {
                 },
             );
         }
-        for member in write.set {
+        for member in changed {
             self.members
-                .insert((name.clone(), member.username), member.role);
+                .insert((name.clone(), member.username.clone()), member);
         }
         for user in write.remove {
             self.members.remove(&(name.clone(), user));
@@ -218,10 +253,7 @@ impl Store for MemoryStore {
             .members
             .iter()
             .filter(|((g, _), _)| g == group)
-            .map(|((_, username), &role)| Member {
-                username: username.clone(),
-                role,
-            })
+            .map(|(_, member)| member.clone())
             .collect())
     }
 
@@ -231,7 +263,7 @@ impl Store for MemoryStore {
             .members
             .iter()
             .filter(|((_, u), _)| u == user)
-            .map(|((g, _), &role)| (g.clone(), role))
+            .map(|((g, _), member)| (g.clone(), member.role))
             .collect())
     }
 

@@ -118,8 +118,9 @@ pub trait Store {
     /// The group named `name`, if there is one.
     fn find_group(&self, name: &GroupName) -> Result<Option<GroupRecord>, StoreError>;
 
-    /// `user`'s role in `group`, or `None` if not a member.
-    fn member_role(&self, group: &GroupName, user: &Username) -> Result<Option<Role>, StoreError>;
+    /// `user` as a member of `group` (their role, and where their view of it starts), or `None`
+    /// if not a member.
+    fn member(&self, group: &GroupName, user: &Username) -> Result<Option<Member>, StoreError>;
 
     /// Applies everything one group command changes, all of it or none of it: a crash or an
     /// error part-way leaves no half-made group, no membership without its notice. Returns the
@@ -138,14 +139,21 @@ pub trait Store {
 
 /// What one group command writes. Creating requires no group of that name; the group's record
 /// then starts at the notice's id. Ending removes the record and every membership; the history
-/// stays stored but no later group of the name reads it (its record starts later).
+/// stays stored but no later group of the name reads it (its members start later).
+///
+/// "This write's notice" below is the id the notice is stored under, or, in a write without
+/// one, the id it would have had.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupWrite {
     pub group: GroupName,
     /// Create the group at this time.
     pub create: Option<Timestamp>,
-    /// Members added, or whose role changes.
-    pub set: Vec<Member>,
+    /// People added (none of them a member), with their role: each one's view of the group
+    /// starts at this write's notice.
+    pub add: Vec<(Username, Role)>,
+    /// Members whose role changes. Where their view starts stays; a name that is not a member
+    /// is an error, and nothing of the write is applied.
+    pub set_roles: Vec<(Username, Role)>,
     /// Members taken out.
     pub remove: Vec<Username>,
     /// End the group.
@@ -159,7 +167,8 @@ impl GroupWrite {
         GroupWrite {
             group,
             create: None,
-            set: Vec::new(),
+            add: Vec::new(),
+            set_roles: Vec::new(),
             remove: Vec::new(),
             end: false,
             notice: None,

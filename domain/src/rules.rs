@@ -353,7 +353,9 @@ pub fn history(
     requested: Option<u32>,
     paging: HistoryPaging,
 ) -> Result<HistoryPage, HistoryError> {
-    match with {
+    // A member reads a group from the notice that added them: nothing said before they joined
+    // or while they were out, nor anything of an earlier group of the name.
+    let since = match with {
         Recipient::User(other) => {
             if other != reader
                 && store
@@ -363,23 +365,17 @@ pub fn history(
             {
                 return Err(HistoryError::UnknownUser(other.clone()));
             }
+            MessageId::FIRST
         }
         // Only members read a group: someone removed stops being able to at once.
         Recipient::Group(group) => {
-            groups::role_in(store, reader, group).map_err(|e| match e {
+            let member = groups::member_in(store, reader, group).map_err(|e| match e {
                 GroupError::Store(e) => HistoryError::Store(e),
                 GroupError::NotAMember(_) => HistoryError::NotAMember(group.clone()),
                 _ => HistoryError::UnknownGroup(group.clone()),
             })?;
+            member.since
         }
-    }
-    // A group's history starts at its creation: an earlier group of the name is not read.
-    let since = match with {
-        Recipient::User(_) => MessageId::FIRST,
-        Recipient::Group(group) => match store.find_group(group).map_err(HistoryError::Store)? {
-            Some(record) => record.first_message,
-            None => return Err(HistoryError::UnknownGroup(group.clone())),
-        },
     };
     let conversation = Conversation::of(reader, with);
     let (limit, clamped) = paging.clamp(requested);

@@ -83,10 +83,10 @@ const CREATED_MS: i64 = 1_700_000_000_000;
 fn create_group<S: Store>(store: &mut S, name: &str, owner: &str, members: &[&str]) -> Message {
     let mut write = GroupWrite::new(group(name));
     write.create = Some(Timestamp::from_millisecond(CREATED_MS).expect("in range"));
-    write.set.push(member(owner, Role::Owner));
+    write.add.push((user(owner), Role::Owner));
     write
-        .set
-        .extend(members.iter().map(|m| member(m, Role::Member)));
+        .add
+        .extend(members.iter().map(|m| (user(m), Role::Member)));
     let created = Notice::Created {
         members: members.iter().map(|m| user(m)).collect(),
     };
@@ -100,7 +100,7 @@ fn create_group<S: Store>(store: &mut S, name: &str, owner: &str, members: &[&st
 /// Changes roles in `name` (no notice).
 fn set_roles<S: Store>(store: &mut S, name: &str, roles: &[(&str, Role)]) {
     let mut write = GroupWrite::new(group(name));
-    write.set = roles.iter().map(|(u, r)| member(u, *r)).collect();
+    write.set_roles = roles.iter().map(|(u, r)| (user(u), *r)).collect();
     assert_eq!(store.write_group(write).expect("write group"), None);
 }
 
@@ -128,11 +128,19 @@ fn text(body: &str) -> Content {
     Content::Text(MessageBody::new(body.to_string()).expect("valid"))
 }
 
-fn member(name: &str, role: Role) -> Member {
+fn member(name: &str, role: Role, since: MessageId) -> Member {
     Member {
         username: user(name),
         role,
+        since,
     }
+}
+
+/// `name`'s membership of `group_name`, if any.
+fn membership<S: Store>(store: &S, group_name: &str, name: &str) -> Option<Member> {
+    store
+        .member(&group(group_name), &user(name))
+        .expect("member")
 }
 
 fn direct(a: &str, b: &str) -> Conversation {
@@ -499,9 +507,14 @@ pub fn groups_are_created_with_their_members_and_notice<S: Store>(open: Open<S>)
         record.created_at,
         Timestamp::from_millisecond(CREATED_MS).expect("in range")
     );
+    let since = created.id;
     assert_eq!(
         store.members(&group("team")).expect("members"),
-        vec![member("alice", Role::Owner), member("bob", Role::Member)]
+        vec![
+            member("alice", Role::Owner, since),
+            member("bob", Role::Member, since)
+        ],
+        "everyone named at creation reads from the creation notice"
     );
     assert_eq!(group_history(&store, "team"), vec![created]);
     // A group and a user may share a name without meeting.
@@ -510,35 +523,36 @@ pub fn groups_are_created_with_their_members_and_notice<S: Store>(open: Open<S>)
     // Creating a name that exists changes nothing.
     let mut again = GroupWrite::new(group("team"));
     again.create = Some(Timestamp::from_millisecond(CREATED_MS).expect("in range"));
-    again.set.push(member("bob", Role::Owner));
+    again.add.push((user("bob"), Role::Owner));
     assert!(store.write_group(again).is_err());
     assert_eq!(
         store.members(&group("team")).expect("members"),
-        vec![member("alice", Role::Owner), member("bob", Role::Member)]
+        vec![
+            member("alice", Role::Owner, since),
+            member("bob", Role::Member, since)
+        ]
     );
 }
 
 pub fn members_and_memberships_agree<S: Store>(open: Open<S>) {
     let dir = TempDir::new("members");
     let mut store = with_users(open, dir.path(), &["alice", "bob", "carol"]);
-    create_group(&mut store, "team", "alice", &["bob"]);
+    let since = create_group(&mut store, "team", "alice", &["bob"]).id;
     create_group(&mut store, "tea", "bob", &[]);
     create_group(&mut store, "team2", "carol", &[]);
     assert_eq!(
         store.members(&group("team")).expect("members"),
-        vec![member("alice", Role::Owner), member("bob", Role::Member)],
+        vec![
+            member("alice", Role::Owner, since),
+            member("bob", Role::Member, since)
+        ],
         "in name order, and no member of a group whose name merely starts the same"
     );
     assert_eq!(
         store.groups_of(&user("bob")).expect("groups"),
         vec![(group("tea"), Role::Owner), (group("team"), Role::Member)]
     );
-    assert_eq!(
-        store
-            .member_role(&group("team"), &user("carol"))
-            .expect("role"),
-        None
-    );
+    assert_eq!(membership(&store, "team", "carol"), None);
     // Roles change in place, two at once.
     set_roles(
         &mut store,
@@ -546,10 +560,8 @@ pub fn members_and_memberships_agree<S: Store>(open: Open<S>) {
         &[("bob", Role::Owner), ("alice", Role::Admin)],
     );
     assert_eq!(
-        store
-            .member_role(&group("team"), &user("bob"))
-            .expect("role"),
-        Some(Role::Owner)
+        membership(&store, "team", "bob"),
+        Some(member("bob", Role::Owner, since))
     );
     assert_eq!(
         store.groups_of(&user("alice")).expect("groups"),
@@ -562,11 +574,79 @@ pub fn members_and_memberships_agree<S: Store>(open: Open<S>) {
     let left = store.write_group(write).expect("write").expect("notice");
     assert_eq!(
         store.members(&group("team")).expect("members"),
-        vec![member("bob", Role::Owner)]
+        vec![member("bob", Role::Owner, since)]
     );
     assert!(store.groups_of(&user("alice")).expect("groups").is_empty());
     assert_eq!(group_history(&store, "team").last(), Some(&left));
     assert_eq!(store.members(&group("team2")).expect("members").len(), 1);
+}
+
+/// `user_name` joins `group_name` with a notice; returns the notice.
+fn add_member<S: Store>(store: &mut S, group_name: &str, user_name: &str, role: Role) -> Message {
+    let mut write = GroupWrite::new(group(group_name));
+    write.add.push((user(user_name), role));
+    let joined = Notice::Joined {
+        user: user(user_name),
+    };
+    write.notice = Some(to_group("alice", group_name, Content::Notice(joined), 3));
+    store
+        .write_group(write)
+        .expect("write group")
+        .expect("a notice")
+}
+
+/// A member's view of a group starts at the notice that added them, and stays there through
+/// role changes and a reopen; someone added again starts at the new notice. A role change for
+/// someone not in the group writes nothing at all.
+pub fn a_members_view_starts_at_the_notice_that_added_them<S: Store>(open: Open<S>) {
+    let dir = TempDir::new("member-since");
+    let mut store = with_users(open, dir.path(), &["alice", "bob", "carol", "dave"]);
+    let created = create_group(&mut store, "team", "alice", &["bob"]);
+    store
+        .append_message(to_group("bob", "team", text("before carol"), 2))
+        .expect("append");
+    let joined = add_member(&mut store, "team", "carol", Role::Member);
+    let carol_since = |store: &S| membership(store, "team", "carol").map(|m| m.since);
+    assert_eq!(carol_since(&store), Some(joined.id));
+    assert_eq!(
+        membership(&store, "team", "alice").map(|m| m.since),
+        Some(created.id)
+    );
+    set_roles(&mut store, "team", &[("carol", Role::Admin)]);
+    assert_eq!(
+        membership(&store, "team", "carol"),
+        Some(member("carol", Role::Admin, joined.id)),
+        "a new role keeps where the view starts"
+    );
+    // dave is not in the group: bob's change in the same write is not made either.
+    let mut write = GroupWrite::new(group("team"));
+    write.set_roles = vec![(user("bob"), Role::Admin), (user("dave"), Role::Admin)];
+    write.notice = Some(to_group("alice", "team", text("not stored"), 4));
+    assert!(store.write_group(write).is_err());
+    assert_eq!(
+        membership(&store, "team", "bob").map(|m| m.role),
+        Some(Role::Member)
+    );
+    assert_eq!(membership(&store, "team", "dave"), None);
+    assert_eq!(group_history(&store, "team").len(), 3, "no notice stored");
+    // Out, and in again: the new notice.
+    let mut write = GroupWrite::new(group("team"));
+    write.remove.push(user("carol"));
+    store.write_group(write).expect("remove");
+    let again = add_member(&mut store, "team", "carol", Role::Member);
+    assert!(again.id > joined.id);
+    assert_eq!(carol_since(&store), Some(again.id));
+    store.commit().expect("commit");
+    drop(store);
+    let store = open(dir.path(), Retention::Keep);
+    assert_eq!(
+        store.members(&group("team")).expect("members"),
+        vec![
+            member("alice", Role::Owner, created.id),
+            member("bob", Role::Member, created.id),
+            member("carol", Role::Member, again.id)
+        ]
+    );
 }
 
 pub fn group_history_holds_text_and_notices_in_order<S: Store>(open: Open<S>) {
@@ -631,9 +711,13 @@ pub fn groups_survive_a_reopen_with_keep<S: Store>(open: Open<S>) {
         vec![created, hello]
     };
     let mut store = open(dir.path(), Retention::Keep);
+    let since = sent[0].id;
     assert_eq!(
         store.members(&group("team")).expect("members"),
-        vec![member("alice", Role::Owner), member("bob", Role::Member)]
+        vec![
+            member("alice", Role::Owner, since),
+            member("bob", Role::Member, since)
+        ]
     );
     assert_eq!(
         store.groups_of(&user("bob")).expect("groups"),
@@ -880,6 +964,7 @@ macro_rules! store_contract_tests {
             a_deep_page_of_a_large_conversation,
             groups_are_created_with_their_members_and_notice,
             members_and_memberships_agree,
+            a_members_view_starts_at_the_notice_that_added_them,
             group_history_holds_text_and_notices_in_order,
             an_ended_group_and_a_new_one_of_its_name_share_nothing,
             groups_survive_a_reopen_with_keep,

@@ -6,8 +6,10 @@
 //!   numerically, so a history page is a reverse scan of one key range, and a message is one
 //!   insert (a second tree keyed by id alone cost half of each send: docs/benchmarks.md).
 //! - `groups`: group name -> postcard `StoredGroup`
-//! - `members`: group name, 0x00, username -> role name
-//! - `memberships`: username, 0x00, group name -> role name (the same facts, keyed for `groups_of`)
+//! - `members`: group name, 0x00, username -> postcard `StoredMember`: the role, and the id of
+//!   the notice that added them (where their view of the group starts)
+//! - `memberships`: username, 0x00, group name -> the same `StoredMember` (the same facts, keyed
+//!   for `groups_of`)
 //! - `partners`: username, 0x00, username -> nothing: who has a direct conversation with whom
 //! - `read_markers`: username, 0x00, conversation key -> the id read up to (u64 big-endian)
 //! - sled's default tree: `layout` -> the layout's version, one byte (`LAYOUT_VERSION`)
@@ -73,6 +75,14 @@ struct StoredMessage {
 #[derive(Deserialize)]
 struct SenderOnly {
     sender: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredMember {
+    /// `Role::as_str`.
+    role: String,
+    /// The id of the notice that added them: they read the group from there.
+    since: u64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -223,14 +233,36 @@ impl SledStore {
             })
             .collect()
     }
+
+    /// The memberships `write` adds or changes, each as the value both trees hold: those added
+    /// start at `notice_id`, those whose role changes keep their start. Read before the
+    /// transaction, as the loop thread is the only writer.
+    fn memberships_written(
+        &self,
+        write: &GroupWrite,
+        notice_id: MessageId,
+    ) -> Result<Vec<(Username, Vec<u8>)>, StoreError> {
+        let mut changed = Vec::with_capacity(write.add.len() + write.set_roles.len());
+        for (user, role) in &write.add {
+            changed.push((user.clone(), encode_member(*role, notice_id)?));
+        }
+        for (user, role) in &write.set_roles {
+            let Some(member) = self.member(&write.group, user)? else {
+                return Err(corrupt("set role", format!("{user} is not a member")));
+            };
+            changed.push((user.clone(), encode_member(*role, member.since)?));
+        }
+        Ok(changed)
+    }
 }
 
 /// The layout of the trees, kept under `LAYOUT_KEY` in the default tree. 2: messages live in
 /// `conversations` and carry the sender's client message id; 3: `partners` and
-/// `read_markers`. Stores of other layouts (the first kept no version) are refused, not
-/// misread.
+/// `read_markers`; 4: a membership is a `StoredMember` (its role and where the member's view
+/// starts), no longer the bare role name. Stores of other layouts (the first kept no version)
+/// are refused, not misread.
 const LAYOUT_KEY: &[u8] = b"layout";
-const LAYOUT_VERSION: u8 = 3;
+const LAYOUT_VERSION: u8 = 4;
 
 /// Whether an open may write (the server) or only read (the inspector).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -406,11 +438,19 @@ fn name_prefix(name: &str) -> Vec<u8> {
     pair_key(name, "")
 }
 
-fn decode_role(value: &[u8]) -> Result<Role, StoreError> {
-    std::str::from_utf8(value)
-        .ok()
-        .and_then(Role::parse)
-        .ok_or_else(|| corrupt("role", String::from_utf8_lossy(value)))
+fn encode_member(role: Role, since: MessageId) -> Result<Vec<u8>, StoreError> {
+    let stored = StoredMember {
+        role: role.as_str().to_string(),
+        since: since.get(),
+    };
+    postcard::to_stdvec(&stored).map_err(|e| corrupt("encode member", e))
+}
+
+/// A membership's role and where the member's view starts.
+fn decode_member(value: &[u8]) -> Result<(Role, MessageId), StoreError> {
+    let stored: StoredMember = postcard::from_bytes(value).map_err(|e| corrupt("member", e))?;
+    let role = Role::parse(&stored.role).ok_or_else(|| corrupt("role", &stored.role))?;
+    Ok((role, MessageId::new(stored.since)))
 }
 
 /// The name after the prefix of a pair key.
@@ -627,15 +667,17 @@ impl Store for SledStore {
         }))
     }
 
-    fn member_role(&self, group: &GroupName, user: &Username) -> Result<Option<Role>, StoreError> {
-        match self
-            .members
-            .get(pair_key(group.as_str(), user.as_str()))
-            .map_err(unavailable)?
-        {
-            None => Ok(None),
-            Some(value) => decode_role(&value).map(Some),
-        }
+    fn member(&self, group: &GroupName, user: &Username) -> Result<Option<Member>, StoreError> {
+        let key = pair_key(group.as_str(), user.as_str());
+        let Some(value) = self.members.get(key).map_err(unavailable)? else {
+            return Ok(None);
+        };
+        let (role, since) = decode_member(&value)?;
+        Ok(Some(Member {
+            username: user.clone(),
+            role,
+            since,
+        }))
     }
 
     fn write_group(&mut self, write: GroupWrite) -> Result<Option<Message>, StoreError> {
@@ -655,6 +697,7 @@ impl Store for SledStore {
             ),
             None => None,
         };
+        let changed = self.memberships_written(&write, id)?;
         // Ending removes every membership: read who they are before the transaction.
         let ending: Vec<Username> = if write.end {
             self.members(&write.group)?
@@ -682,11 +725,9 @@ impl Store for SledStore {
                     }
                     groups.insert(group, record.as_slice())?;
                 }
-                for member in &write.set {
-                    let role = member.role.as_str().as_bytes();
-                    let user = member.username.as_str();
-                    members.insert(pair_key(group, user), role)?;
-                    memberships.insert(pair_key(user, group), role)?;
+                for (user, value) in &changed {
+                    members.insert(pair_key(group, user.as_str()), value.as_slice())?;
+                    memberships.insert(pair_key(user.as_str(), group), value.as_slice())?;
                 }
                 for user in write.remove.iter().chain(&ending) {
                     members.remove(pair_key(group, user.as_str()))?;
@@ -717,9 +758,11 @@ impl Store for SledStore {
             .map(|entry| {
                 let (key, value) = entry.map_err(unavailable)?;
                 let name = second_name(&key, prefix.len())?;
+                let (role, since) = decode_member(&value)?;
                 Ok(Member {
                     username: Username::parse(name).map_err(|e| corrupt("member", e))?,
-                    role: decode_role(&value)?,
+                    role,
+                    since,
                 })
             })
             .collect()
@@ -733,7 +776,8 @@ impl Store for SledStore {
                 let (key, value) = entry.map_err(unavailable)?;
                 let name = second_name(&key, prefix.len())?;
                 let group = GroupName::parse(name).map_err(|e| corrupt("group", e))?;
-                Ok((group, decode_role(&value)?))
+                let (role, _since) = decode_member(&value)?;
+                Ok((group, role))
             })
             .collect()
     }

@@ -45,3 +45,31 @@ fn a_store_in_the_old_layout_is_refused_with_keep_and_wiped_without() {
     let store = SledStore::open(dir.path(), Retention::Wipe).expect("wiping opens it");
     assert!(store.all_messages().expect("read").is_empty());
 }
+
+#[test]
+fn a_store_of_the_previous_layout_is_refused_with_keep_and_wiped_without() {
+    let dir = chat_store_contract::TempDir::new("sled-layout-3");
+    {
+        // Layout 3: a membership was the bare role name, without where the member's view of
+        // the group starts.
+        let db = sled::open(SledStore::path_in(dir.path())).expect("sled opens");
+        db.insert(b"layout", &[3u8]).expect("insert");
+        let members = db.open_tree("members").expect("tree");
+        members
+            .insert(b"team\0alice", b"owner".as_slice())
+            .expect("insert");
+        db.flush().expect("flush");
+    }
+    let err = SledStore::open(dir.path(), Retention::Keep)
+        .err()
+        .expect("layout 3 is refused");
+    assert!(err.detail().contains("another version"), "{}", err.detail());
+    assert!(
+        err.detail().contains("without --keep-data"),
+        "{}",
+        err.detail()
+    );
+    let store = SledStore::open(dir.path(), Retention::Wipe).expect("wiping opens it");
+    drop(store);
+    SledStore::open(dir.path(), Retention::Keep).expect("this layout reopens");
+}

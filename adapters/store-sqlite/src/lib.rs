@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS members (
     group_name TEXT NOT NULL,
     username   TEXT NOT NULL,
     role       TEXT NOT NULL,                    -- owner, admin or member
+    since      INTEGER NOT NULL,                 -- the notice that added them: their view starts
     PRIMARY KEY (group_name, username)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS members_by_user ON members (username, group_name);
@@ -59,9 +60,9 @@ CREATE TABLE IF NOT EXISTS read_markers (           -- how far each user has rea
 ";
 
 /// The layout of the tables, kept in `PRAGMA user_version`. 2: messages carry the sender's
-/// client message id; 3: `partners` and `read_markers`. A kept store of another version is
-/// refused, not misread.
-const SCHEMA_VERSION: i64 = 3;
+/// client message id; 3: `partners` and `read_markers`; 4: `members.since`, where each
+/// member's view of the group starts. A kept store of another version is refused, not misread.
+const SCHEMA_VERSION: i64 = 4;
 
 /// Refuses a store whose tables are of another version. A new, empty file has version 0 and
 /// no tables.
@@ -258,6 +259,7 @@ impl SqliteStore {
     /// The writes of `write_group`, inside its savepoint.
     fn write_group_steps(&mut self, write: &GroupWrite) -> Result<Option<Message>, StoreError> {
         let group = write.group.as_str();
+        // The id this write's notice gets: the group's start, and its new members'.
         let first_message = self.next_id;
         let notice = match &write.notice {
             Some(notice) => Some(self.append_message(notice.clone())?),
@@ -281,15 +283,34 @@ impl SqliteStore {
                 return Err(corrupt("create group", "the name is taken"));
             }
         }
-        for member in &write.set {
+        for (user, role) in &write.add {
             self.connection
                 .prepare_cached(
-                    "INSERT INTO members (group_name, username, role) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (group_name, username) DO UPDATE SET role = excluded.role",
+                    "INSERT OR REPLACE INTO members (group_name, username, role, since)
+                     VALUES (?1, ?2, ?3, ?4)",
                 )
                 .map_err(unavailable)?
-                .execute([group, member.username.as_str(), member.role.as_str()])
+                .execute(params![
+                    group,
+                    user.as_str(),
+                    role.as_str(),
+                    id_to_sql(first_message)
+                ])
                 .map_err(unavailable)?;
+        }
+        for (user, role) in &write.set_roles {
+            // `since` is left as it is: a new role does not move where a view starts.
+            let changed = self
+                .connection
+                .prepare_cached(
+                    "UPDATE members SET role = ?3 WHERE group_name = ?1 AND username = ?2",
+                )
+                .map_err(unavailable)?
+                .execute([group, user.as_str(), role.as_str()])
+                .map_err(unavailable)?;
+            if changed != 1 {
+                return Err(corrupt("set role", format!("{user} is not a member")));
+            }
         }
         for user in &write.remove {
             self.connection
@@ -666,15 +687,27 @@ impl Store for SqliteStore {
             .transpose()
     }
 
-    fn member_role(&self, group: &GroupName, user: &Username) -> Result<Option<Role>, StoreError> {
-        let role: Option<String> = self
+    fn member(&self, group: &GroupName, user: &Username) -> Result<Option<Member>, StoreError> {
+        let found: Option<(String, i64)> = self
             .connection
-            .prepare_cached("SELECT role FROM members WHERE group_name = ?1 AND username = ?2")
+            .prepare_cached(
+                "SELECT role, since FROM members WHERE group_name = ?1 AND username = ?2",
+            )
             .map_err(unavailable)?
-            .query_row([group.as_str(), user.as_str()], |row| row.get(0))
+            .query_row([group.as_str(), user.as_str()], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
             .optional()
             .map_err(unavailable)?;
-        role.map(|r| role_from_sql(&r)).transpose()
+        found
+            .map(|(role, since)| {
+                Ok(Member {
+                    username: user.clone(),
+                    role: role_from_sql(&role)?,
+                    since: id_from_sql(since)?,
+                })
+            })
+            .transpose()
     }
 
     fn write_group(&mut self, write: GroupWrite) -> Result<Option<Message>, StoreError> {
@@ -706,19 +739,25 @@ impl Store for SqliteStore {
         let mut statement = self
             .connection
             .prepare_cached(
-                "SELECT username, role FROM members WHERE group_name = ?1 ORDER BY username",
+                "SELECT username, role, since FROM members WHERE group_name = ?1
+                 ORDER BY username",
             )
             .map_err(unavailable)?;
         let rows = statement
             .query_map([group.as_str()], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, i64>(2)?,
+                ))
             })
             .map_err(unavailable)?;
         rows.map(|row| {
-            let (name, role) = row.map_err(unavailable)?;
+            let (name, role, since) = row.map_err(unavailable)?;
             Ok(Member {
                 username: Username::parse(&name).map_err(|e| corrupt("member", e))?,
                 role: role_from_sql(&role)?,
+                since: id_from_sql(since)?,
             })
         })
         .collect()

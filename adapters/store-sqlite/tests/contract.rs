@@ -85,3 +85,35 @@ fn a_store_of_another_layout_is_refused_with_keep_and_wiped_without() {
     // And a store of this version opens again with keep.
     SqliteStore::open(dir.path(), Retention::Keep).expect("reopens");
 }
+
+#[test]
+fn a_store_of_the_previous_version_is_refused_with_keep_and_wiped_without() {
+    let dir = TempDir::new("sqlite-version-3");
+    {
+        // Version 3: members without `since`, where a member's view of the group starts.
+        let connection =
+            rusqlite::Connection::open(SqliteStore::path_in(dir.path())).expect("opens");
+        connection
+            .execute_batch(
+                "CREATE TABLE members (group_name TEXT NOT NULL, username TEXT NOT NULL,
+                 role TEXT NOT NULL, PRIMARY KEY (group_name, username)) WITHOUT ROWID;
+                 PRAGMA user_version = 3;",
+            )
+            .expect("version 3 schema");
+    }
+    let err = SqliteStore::open(dir.path(), Retention::Keep)
+        .err()
+        .expect("refused");
+    assert!(
+        err.detail().contains("layout 3, this one reads 4"),
+        "{}",
+        err.detail()
+    );
+    assert!(
+        err.detail().contains("without --keep-data"),
+        "{}",
+        err.detail()
+    );
+    drop(SqliteStore::open(dir.path(), Retention::Wipe).expect("wiping opens it"));
+    SqliteStore::open(dir.path(), Retention::Keep).expect("this version reopens");
+}

@@ -81,18 +81,32 @@ impl From<StoreError> for GroupError {
     }
 }
 
-/// `user`'s role in `group`: `UnknownGroup` if there is no such group, `NotAMember` if they are
-/// not in it.
-pub(crate) fn role_in(
+/// `user` as a member of `group`: `UnknownGroup` if there is no such group, `NotAMember` if they
+/// are not in it.
+pub(crate) fn member_in(
     store: &impl Store,
     user: &Username,
     group: &GroupName,
-) -> Result<Role, GroupError> {
-    match store.member_role(group, user)? {
-        Some(role) => Ok(role),
+) -> Result<Member, GroupError> {
+    match store.member(group, user)? {
+        Some(member) => Ok(member),
         None if store.find_group(group)?.is_some() => Err(GroupError::NotAMember(group.clone())),
         None => Err(GroupError::UnknownGroup(group.clone())),
     }
+}
+
+/// `user`'s role in `group`, refused as `member_in` refuses.
+fn role_in(store: &impl Store, user: &Username, group: &GroupName) -> Result<Role, GroupError> {
+    Ok(member_in(store, user, group)?.role)
+}
+
+/// `user`'s role in `group`, or `None` if they are not in it.
+fn role_of(
+    store: &impl Store,
+    group: &GroupName,
+    user: &Username,
+) -> Result<Option<Role>, GroupError> {
+    Ok(store.member(group, user)?.map(|member| member.role))
 }
 
 /// Refuses `user` if one more group would pass their limit.
@@ -151,8 +165,8 @@ fn audience(
     Ok(names)
 }
 
-/// Gives members their `roles` (adding any who were not in), writes the notice `what` by
-/// `actor`, and tells the members.
+/// Gives members their `roles` (where each one's view starts stays), writes the notice `what`
+/// by `actor`, and tells the members.
 fn change_roles(
     store: &mut impl Store,
     actor: &Username,
@@ -162,12 +176,9 @@ fn change_roles(
     now: Timestamp,
 ) -> Result<GroupChange, GroupError> {
     let mut write = GroupWrite::new(group.clone());
-    write.set = roles
+    write.set_roles = roles
         .iter()
-        .map(|&(user, role)| Member {
-            username: user.clone(),
-            role,
-        })
+        .map(|&(user, role)| (user.clone(), role))
         .collect();
     write.notice = Some(notice(actor, group, what, now));
     apply(store, write, None)
@@ -207,14 +218,11 @@ pub fn create(
     }
     let mut write = GroupWrite::new(group.clone());
     write.create = Some(to_millisecond(now));
-    write.set.push(Member {
-        username: creator.clone(),
-        role: Role::Owner,
-    });
-    write.set.extend(others.iter().map(|user| Member {
-        username: user.clone(),
-        role: Role::Member,
-    }));
+    // Everyone named at creation reads the group from its creation notice.
+    write.add.push((creator.clone(), Role::Owner));
+    write
+        .add
+        .extend(others.iter().map(|user| (user.clone(), Role::Member)));
     write.notice = Some(notice(
         creator,
         &group,
@@ -239,7 +247,7 @@ pub fn invite(
     if store.find_user(user)?.is_none() {
         return Err(GroupError::UnknownUser(user.clone()));
     }
-    if store.member_role(group, user)?.is_some() {
+    if role_of(store, group, user)?.is_some() {
         return Err(GroupError::AlreadyMember(user.clone(), group.clone()));
     }
     if store.members(group)?.len() >= limits.members_max {
@@ -249,8 +257,13 @@ pub fn invite(
         });
     }
     check_room_for_one_more_group(store, user, limits)?;
+    // They read the group from this notice on: nothing said before, nor while they were out
+    // if they were in it before.
+    let mut write = GroupWrite::new(group.clone());
+    write.add.push((user.clone(), Role::Member));
     let joined = Notice::Joined { user: user.clone() };
-    change_roles(store, actor, group, &[(user, Role::Member)], joined, now)
+    write.notice = Some(notice(actor, group, joined, now));
+    apply(store, write, None)
 }
 
 /// `/kick #group user`: the owner removes anyone else; an admin removes plain members.
@@ -265,7 +278,7 @@ pub fn kick(
     if !actor_role.manages_members() {
         return Err(GroupError::NotAllowed(Action::Kick, group.clone()));
     }
-    let Some(target_role) = store.member_role(group, user)? else {
+    let Some(target_role) = role_of(store, group, user)? else {
         return Err(GroupError::NotInGroup(user.clone(), group.clone()));
     };
     if user == actor {
@@ -314,7 +327,7 @@ pub fn hand_over(
     if role_in(store, actor, group)? != Role::Owner || user == actor {
         return Err(GroupError::NotAllowed(Action::HandOver, group.clone()));
     }
-    if store.member_role(group, user)?.is_none() {
+    if role_of(store, group, user)?.is_none() {
         return Err(GroupError::NotInGroup(user.clone(), group.clone()));
     }
     let new_owner = Notice::NewOwner { user: user.clone() };
@@ -333,7 +346,7 @@ pub fn make_admin(
     if role_in(store, actor, group)? != Role::Owner {
         return Err(GroupError::NotAllowed(Action::MakeAdmin, group.clone()));
     }
-    match store.member_role(group, user)? {
+    match role_of(store, group, user)? {
         None => return Err(GroupError::NotInGroup(user.clone(), group.clone())),
         Some(Role::Member) => {}
         Some(_) => return Err(GroupError::AlreadyAdmin(user.clone(), group.clone())),

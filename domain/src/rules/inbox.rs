@@ -13,7 +13,7 @@ use crate::ports::{Store, StoreError};
 use crate::username::Username;
 
 use super::HistoryPaging;
-use super::groups::{GroupError, role_in};
+use super::groups::{GroupError, member_in};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InboxError {
@@ -62,8 +62,8 @@ pub struct ConversationSummary {
     pub read_up_to: Option<MessageId>,
 }
 
-/// Where a conversation `reader` may read starts, or why they may not read it: a group's
-/// history starts at its creation notice, and only members read it.
+/// Where a conversation `reader` may read starts, or why they may not read it: only members
+/// read a group, each from the notice that added them.
 fn readable_from(
     store: &impl Store,
     reader: &Username,
@@ -77,21 +77,18 @@ fn readable_from(
             Ok(MessageId::FIRST)
         }
         Recipient::Group(group) => {
-            role_in(store, reader, group).map_err(|e| match e {
+            let member = member_in(store, reader, group).map_err(|e| match e {
                 GroupError::Store(e) => InboxError::Store(e),
                 GroupError::NotAMember(_) => InboxError::NotAMember(group.clone()),
                 _ => InboxError::UnknownGroup(group.clone()),
             })?;
-            match store.find_group(group)? {
-                Some(record) => Ok(record.first_message),
-                None => Err(InboxError::UnknownGroup(group.clone())),
-            }
+            Ok(member.since)
         }
     }
 }
 
 /// Everything `reader` can read: their direct conversations and their groups, each with where
-/// it starts.
+/// it starts (for a group, the notice that added them).
 fn conversations_of(
     store: &impl Store,
     reader: &Username,
@@ -102,8 +99,8 @@ fn conversations_of(
         .map(|other| (Recipient::User(other), MessageId::FIRST))
         .collect();
     for (group, _role) in store.groups_of(reader)? {
-        if let Some(record) = store.find_group(&group)? {
-            all.push((Recipient::Group(group), record.first_message));
+        if let Some(member) = store.member(&group, reader)? {
+            all.push((Recipient::Group(group), member.since));
         }
     }
     Ok(all)

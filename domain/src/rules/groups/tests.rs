@@ -30,7 +30,7 @@ fn the_team() -> MemoryStore {
 }
 
 fn role(store: &MemoryStore, name: &str) -> Option<Role> {
-    store.member_role(&team(), &user(name)).unwrap()
+    store.member(&team(), &user(name)).unwrap().map(|m| m.role)
 }
 
 fn code<T: std::fmt::Debug>(result: Result<T, GroupError>) -> &'static str {
@@ -437,6 +437,105 @@ fn members_read_the_whole_history_with_its_notices_in_one_order() {
         .unwrap_err()
         .code(),
         "unknown_group"
+    );
+}
+
+/// What `name` reads of #team, oldest first, as stored forms (notices start with `\0`).
+fn team_history(store: &MemoryStore, name: &str) -> Vec<String> {
+    let to_team = Recipient::Group(team());
+    let paging = HistoryPaging::default();
+    let page = history(store, &user(name), &to_team, None, Some(500), paging).unwrap();
+    assert!(!page.has_more, "nothing before where {name}'s view starts");
+    page.messages
+        .iter()
+        .map(|m| m.content.to_stored())
+        .collect()
+}
+
+fn say_to_team(store: &mut MemoryStore, from: &str, text: &str) {
+    let body = MessageBody::new(text.into()).unwrap();
+    let to_team = Recipient::Group(team());
+    send(store, &user(from), Outgoing::new(to_team, body), at(3)).unwrap();
+}
+
+#[test]
+fn a_member_reads_the_group_from_the_notice_that_added_them() {
+    let mut store = the_team();
+    let limits = GroupLimits::default();
+    say_to_team(&mut store, "alice", "before eve");
+    let added = invite(
+        &mut store,
+        &user("alice"),
+        &team(),
+        &user("eve"),
+        limits,
+        at(4),
+    )
+    .unwrap();
+    let since = added.notice.unwrap().id;
+    assert_eq!(
+        store.member(&team(), &user("eve")).unwrap().unwrap().since,
+        since
+    );
+    say_to_team(&mut store, "bob", "hello eve");
+    assert_eq!(team_history(&store, "eve"), ["\0joined eve", "hello eve"]);
+    // Others' views are as they were.
+    assert_eq!(team_history(&store, "dave").len(), 5);
+    // A new role does not move where a view starts, for the one made admin nor the one who
+    // hands the group over.
+    make_admin(&mut store, &user("alice"), &team(), &user("eve"), at(5)).unwrap();
+    hand_over(&mut store, &user("alice"), &team(), &user("eve"), at(6)).unwrap();
+    assert_eq!(team_history(&store, "eve").len(), 4);
+    assert_eq!(team_history(&store, "alice").len(), 7);
+}
+
+#[test]
+fn someone_added_again_reads_nothing_from_before_nor_from_while_they_were_out() {
+    let mut store = the_team();
+    let limits = GroupLimits::default();
+    say_to_team(&mut store, "carol", "carol was here");
+    kick(&mut store, &user("alice"), &team(), &user("carol"), at(4)).unwrap();
+    say_to_team(&mut store, "alice", "while carol was out");
+    invite(
+        &mut store,
+        &user("bob"),
+        &team(),
+        &user("carol"),
+        limits,
+        at(5),
+    )
+    .unwrap();
+    say_to_team(&mut store, "dave", "welcome back");
+    assert_eq!(
+        team_history(&store, "carol"),
+        ["\0joined carol", "welcome back"]
+    );
+    // The same after leaving of one's own accord.
+    leave(&mut store, &user("carol"), &team(), at(6)).unwrap();
+    say_to_team(&mut store, "alice", "carol left");
+    invite(
+        &mut store,
+        &user("alice"),
+        &team(),
+        &user("carol"),
+        limits,
+        at(7),
+    )
+    .unwrap();
+    assert_eq!(team_history(&store, "carol"), ["\0joined carol"]);
+    assert_eq!(
+        team_history(&store, "dave")[2..],
+        [
+            "carol was here",
+            "\0removed carol",
+            "while carol was out",
+            "\0joined carol",
+            "welcome back",
+            "\0left",
+            "carol left",
+            "\0joined carol"
+        ],
+        "dave sees it all"
     );
 }
 

@@ -4,7 +4,7 @@ use super::*;
 use crate::body::MessageBody;
 use crate::memory_store::MemoryStore;
 use crate::rules::Outgoing;
-use crate::rules::groups::{GroupLimits, create, kick};
+use crate::rules::groups::{GroupLimits, create, invite, kick};
 use crate::rules::test_support::{at, send_new as send, store_with, team, user};
 
 /// `owner` creates #team with `members`.
@@ -148,6 +148,51 @@ fn someone_removed_no_longer_catches_up_on_the_group() {
     )
     .unwrap();
     assert!(page.messages.is_empty(), "{:?}", page.messages);
+}
+
+#[test]
+fn someone_added_later_counts_and_catches_up_from_the_notice_that_added_them() {
+    let mut store = store_with(&["alice", "bob", "carol"]);
+    create_team(&mut store, "alice", &["bob"]);
+    let team_at = Recipient::Group(team());
+    say(&mut store, "bob", team_at.clone(), "before carol");
+    let limits = GroupLimits::default();
+    let invite_carol = |store: &mut MemoryStore| {
+        let change = invite(
+            store,
+            &user("alice"),
+            &team(),
+            &user("carol"),
+            limits,
+            at(2),
+        );
+        change.unwrap().notice.unwrap()
+    };
+    let added = invite_carol(&mut store);
+    let carol = user("carol");
+    let paging = HistoryPaging::default();
+    let list = conversations(&store, &carol).unwrap();
+    assert_eq!(list[0].last.as_ref(), Some(&added));
+    assert_eq!(
+        list[0].unread, 1,
+        "the notice that added her, not what came before"
+    );
+    let caught = catch_up(&store, &carol, MessageId::new(0), None, paging).unwrap();
+    assert_eq!(caught.messages, [added]);
+    assert_eq!(conversations(&store, &user("bob")).unwrap()[0].unread, 2);
+    // Removed, then added again: nothing from while she was out.
+    kick(&mut store, &user("alice"), &team(), &carol, at(3)).unwrap();
+    say(&mut store, "bob", team_at.clone(), "while carol was out");
+    let again = invite_carol(&mut store);
+    let back = say(&mut store, "bob", team_at, "welcome back");
+    let list = conversations(&store, &carol).unwrap();
+    assert_eq!(list[0].unread, 2, "the new notice and what followed");
+    let caught = catch_up(&store, &carol, MessageId::new(0), None, paging).unwrap();
+    assert_eq!(caught.messages, [again, back]);
+    // Marking read stops at the newest she can read, as ever.
+    let team_at = Recipient::Group(team());
+    let marked = mark_read(&mut store, &carol, &team_at, MessageId::new(1_000)).unwrap();
+    assert_eq!(marked, Some(caught.messages[1].id));
 }
 
 #[test]
