@@ -2,6 +2,7 @@
 //! way to start or find the server, and a blocking wire client.
 
 pub mod fanout;
+pub mod flood;
 pub mod history;
 pub mod idle;
 pub mod load;

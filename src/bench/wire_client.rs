@@ -66,6 +66,11 @@ impl WireClient {
         }
     }
 
+    /// The socket, for a caller that writes raw bytes from here on.
+    pub fn into_stream(self) -> TcpStream {
+        self.stream
+    }
+
     /// Sends a request without waiting; returns its id.
     pub fn send(&mut self, request: Request) -> io::Result<u32> {
         let id = self.next_id;

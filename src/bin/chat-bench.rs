@@ -8,7 +8,7 @@ use chat::bench::load::{self, Pace};
 use chat::bench::target::{Target, TargetOptions};
 // A run holds a socket per client, past the usual soft limit of 1,024 open files; servers
 // started here inherit the raised limit.
-use chat::bench::{fanout, history, idle};
+use chat::bench::{fanout, flood, history, idle};
 use chat::open_files;
 use chat::store::StoreKind;
 use clap::{Args, Parser, Subcommand};
@@ -121,6 +121,17 @@ enum Mode {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// One connection sends pings (before logging in) or history requests (logged in) without
+    /// reading the replies, while a bystander pings every 10 ms: its waits, the server's memory
+    /// peak, and how long SIGTERM then takes.
+    Flood {
+        #[arg(long, value_parser = ["ping", "history"], default_value = "ping")]
+        kind: String,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
 }
 
 fn main() -> ExitCode {
@@ -194,6 +205,24 @@ fn main() -> ExitCode {
                 server_flags: options.server_flags,
             })
             .map(|report| report.to_string())
+        }
+        Mode::Flood {
+            kind,
+            seconds,
+            server,
+        } => {
+            let kind = if kind == "history" {
+                flood::Kind::History
+            } else {
+                flood::Kind::Ping
+            };
+            let options = flood::Options {
+                kind,
+                duration: Duration::from_secs(seconds),
+            };
+            Target::start(&server.options())
+                .and_then(|target| flood::run(&target, &options))
+                .map(|report| report.to_string())
         }
     };
     match result {
