@@ -120,6 +120,36 @@ fn the_start_line_says_whether_the_data_was_wiped_or_kept(store: &'static str) {
     );
 }
 
+/// A server that cannot start (here: a hashing cost argon2 refuses) has wiped nothing: the
+/// store is opened last.
+fn a_server_that_fails_to_start_wipes_nothing(store: &'static str) {
+    let data = TempDir::new("e2e-start-fails");
+    {
+        let mut server = ServerProcess::start(store, &data, &["--keep-data"]);
+        drop(user(&server, "alice"));
+        server.signal("TERM");
+        assert!(server.wait_exit(Duration::from_secs(20)).is_some());
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_chat-server"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--store",
+            store,
+            "--hash-passes",
+            "0",
+        ])
+        .arg("--data")
+        .arg(data.path())
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("wiped"), "{stderr}");
+    let held = inspect_json(store, &data);
+    assert_eq!(held["users"].as_array().map(Vec::len), Some(1), "{held}");
+}
+
 #[test]
 fn help_says_the_default_wipes() {
     let output = Command::new(env!("CARGO_BIN_EXE_chat-server"))
@@ -131,6 +161,7 @@ fn help_says_the_default_wipes() {
 }
 
 on_both_stores!(
+    a_server_that_fails_to_start_wipes_nothing,
     a_second_server_on_the_same_port_touches_nothing,
     a_second_server_on_another_port_touches_nothing,
     the_start_line_says_whether_the_data_was_wiped_or_kept,

@@ -202,6 +202,26 @@ fn a_websocket_ping_flood_before_login_stalls_nobody() {
     bystander_served_then_sigterm(server, flood, memory_before);
 }
 
+/// Empty WebSocket pings carry no frame and almost no bytes: each still spends the turn.
+#[test]
+fn a_websocket_flood_of_empty_pings_stalls_nobody() {
+    let data = TempDir::new("e2e-ws-ping-frames");
+    let server = ServerProcess::start_with_abuse_limits("sled", &data, &["--http", "127.0.0.1:0"]);
+    let web = server.web_addr.expect("the web address");
+    let mut socket = TcpStream::connect(web).expect("connects");
+    let upgrade = format!(
+        "GET /ws HTTP/1.1\r\nHost: {web}\r\nOrigin: http://{web}\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\n\r\n"
+    );
+    socket.write_all(upgrade.as_bytes()).expect("writes");
+    // A masked ping with nothing in it: six bytes.
+    let pings: Vec<u8> = [0x89, 0x80, 0, 0, 0, 0].repeat(64 * 1024 / 6);
+    let memory_before = peak_resident_bytes_of(server.child.id()).expect("/proc");
+    let flood = Flood::start(socket, pings);
+    bystander_served_then_sigterm(server, flood, memory_before);
+}
+
 fn a_connection_that_stays_over_its_output_cap_is_closed(store: &'static str) {
     let data = TempDir::new("e2e-stalled");
     let server = ServerProcess::start_with_abuse_limits(

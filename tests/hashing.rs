@@ -3,9 +3,11 @@
 
 mod common;
 
+use std::net::Shutdown;
+
 use chat::bench::server_process::resident_bytes_of;
 use chat_store_contract::TempDir;
-use chat_wire::{ClientFrame, Reply, Request};
+use chat_wire::{ClientFrame, Reply, Request, ServerFrame};
 use common::*;
 
 const OWASP_COST: [&str; 4] = ["--hash-memory-kib", "19456", "--hash-passes", "2"];
@@ -71,4 +73,44 @@ fn password_checks_of_connections_that_closed_are_dropped() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no count in {line:?}"));
     assert!(dropped >= ABANDONED / 2, "{line}");
+}
+
+/// A client that shuts its sending side after its requests (as `nc -N` does) has not gone: it
+/// still gets the answer to its log-in, and to what followed it.
+#[test]
+fn a_log_in_then_a_half_close_still_gets_its_answers() {
+    let data = TempDir::new("e2e-hash-half-close");
+    let server = ServerProcess::start("sqlite", &data, &OWASP_COST);
+    drop(user(&server, "alice"));
+    let mut client = server.client();
+    client.write_frame(&ClientFrame::Request {
+        id: 1,
+        request: Request::LogIn {
+            username: "alice".into(),
+            password: PASSWORD.into(),
+        },
+    });
+    client.write_frame(&ClientFrame::Request {
+        id: 2,
+        request: Request::Ping,
+    });
+    client.stream.shutdown(Shutdown::Write).expect("half-close");
+    let mut replies = Vec::new();
+    while let Some(frame) = client.try_read_frame() {
+        if let ServerFrame::Reply { id, reply } = frame {
+            replies.push((id, reply));
+        }
+    }
+    assert_eq!(
+        replies,
+        [
+            (
+                1,
+                Reply::LoggedIn {
+                    username: "alice".into()
+                }
+            ),
+            (2, Reply::Pong)
+        ]
+    );
 }

@@ -9,10 +9,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::channel;
+use std::time::Duration;
 
 use chat::server::Server;
+use chat::server::abuse::AbuseLimits;
 use chat::server::config::{Config, HashingConfig, Limits};
 use chat::store::{AnyStore, StoreKind};
+use chat_domain::rate::RateLimit;
 use chat_domain::{
     ClientMessageId, Conversation, GroupName, GroupRecord, GroupWrite, Inserted, Member, Message,
     MessageId, NewMessage, Retention, Role, Store, StoreError, UserRecord, Username,
@@ -21,15 +24,22 @@ use chat_store_contract::TempDir;
 use chat_wire::{Reply, Request};
 use common::*;
 
-/// A store whose writes fail while `failing` is set; reads always pass through.
+/// A store whose writes fail while `faults.writes` is set, and whose commits alone fail while
+/// `faults.commits` is; reads always pass through.
 struct FaultyStore {
     inner: AnyStore,
-    failing: Arc<AtomicBool>,
+    faults: Faults,
+}
+
+#[derive(Clone, Default)]
+struct Faults {
+    writes: Arc<AtomicBool>,
+    commits: Arc<AtomicBool>,
 }
 
 impl FaultyStore {
     fn write_allowed(&self) -> Result<(), StoreError> {
-        if self.failing.load(Ordering::SeqCst) {
+        if self.faults.writes.load(Ordering::SeqCst) {
             return Err(StoreError::Unavailable("injected: the disk is full".into()));
         }
         Ok(())
@@ -123,19 +133,31 @@ impl Store for FaultyStore {
     }
     fn commit(&mut self) -> Result<(), StoreError> {
         self.write_allowed()?;
+        if self.faults.commits.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable(
+                "injected: the commit failed".into(),
+            ));
+        }
         self.inner.commit()
     }
 }
 
 /// Runs the server loop over a faulty `kind` store on a thread of this process.
-fn serve(kind: StoreKind, data: &TempDir) -> (SocketAddr, Arc<AtomicBool>) {
-    let failing = Arc::new(AtomicBool::new(false));
+fn serve(kind: StoreKind, data: &TempDir) -> (SocketAddr, Faults) {
+    let faults = Faults::default();
     let config = Config {
         listen: "127.0.0.1:0".parse().expect("address"),
         store: kind,
         data_dir: data.path().to_path_buf(),
         keep_data: false,
-        limits: Limits::default(),
+        // Senders here send in bursts: the message limit is not what is tested.
+        limits: Limits {
+            abuse: AbuseLimits {
+                messages: RateLimit::per(1_000_000, Duration::from_secs(1)),
+                ..AbuseLimits::default()
+            },
+            ..Limits::default()
+        },
         hashing: HashingConfig {
             memory_kib: 64,
             passes: 1,
@@ -146,7 +168,7 @@ fn serve(kind: StoreKind, data: &TempDir) -> (SocketAddr, Arc<AtomicBool>) {
     };
     let store = FaultyStore {
         inner: AnyStore::open(kind, data.path(), Retention::Wipe).expect("store opens"),
-        failing: Arc::clone(&failing),
+        faults: faults.clone(),
     };
     let (ready, addr) = channel();
     // The loop owns non-Send state, so it is built on its own thread; it runs until the test
@@ -156,13 +178,14 @@ fn serve(kind: StoreKind, data: &TempDir) -> (SocketAddr, Arc<AtomicBool>) {
         ready.send(server.local_addr()).expect("test waits");
         server.run().expect("loop runs");
     });
-    (addr.recv().expect("server ready"), failing)
+    (addr.recv().expect("server ready"), faults)
 }
 
 fn a_failing_write_is_refused_reads_go_on_and_writes_recover(store: &'static str) {
     let data = TempDir::new("e2e-faults");
     let kind: StoreKind = store.parse().expect("store kind");
-    let (addr, failing) = serve(kind, &data);
+    let (addr, faults) = serve(kind, &data);
+    let failing = faults.writes;
     let connect = || Client::connect(addr);
     let mut bob = connect();
     assert!(matches!(bob.register("bob"), Reply::Registered { .. }));
@@ -214,4 +237,30 @@ fn a_failing_write_is_refused_reads_go_on_and_writes_recover(store: &'static str
     ));
 }
 
-on_both_stores!(a_failing_write_is_refused_reads_go_on_and_writes_recover);
+/// Deliveries dropped by a failed commit were charged to their recipients' output when queued:
+/// the charge must go with them, or the recipients stop being read as if they owed that much.
+fn deliveries_a_failed_commit_dropped_cost_their_recipients_nothing(store: &'static str) {
+    let data = TempDir::new("e2e-faults-commit");
+    let kind: StoreKind = store.parse().expect("store kind");
+    let (addr, faults) = serve(kind, &data);
+    let mut bob = Client::connect(addr);
+    assert!(matches!(bob.register("bob"), Reply::Registered { .. }));
+    let mut alice = Client::connect(addr);
+    assert!(matches!(alice.register("alice"), Reply::Registered { .. }));
+    faults.commits.store(true, Ordering::SeqCst);
+    // 60 deliveries of 12 KB each: more than half of bob's 1 MiB output cap.
+    let body = "\u{4e2d}".repeat(4000);
+    for _ in 0..60 {
+        assert_eq!(error_code(&alice.send("bob", &body)), "storage_unavailable");
+    }
+    faults.commits.store(false, Ordering::SeqCst);
+    // Bob owes nothing: he is read and answered as before.
+    assert_eq!(bob.request(Request::Ping), Reply::Pong);
+    alice.send_ok("bob", "after");
+    assert_eq!(bob.next_message().body, "after");
+}
+
+on_both_stores!(
+    a_failing_write_is_refused_reads_go_on_and_writes_recover,
+    deliveries_a_failed_commit_dropped_cost_their_recipients_nothing,
+);

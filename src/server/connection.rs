@@ -88,8 +88,9 @@ pub struct Connection {
     pub output_paused: bool,
     /// Since when its output has been over the read-pause mark.
     pub stalled_since: Option<Instant>,
-    /// The peer has shut its side (epoll's RDHUP): nobody waits for a password check's answer.
-    pub peer_closed: bool,
+    /// Pinged to learn whether a peer that shut its side while its password was checked has
+    /// gone (a reset comes back) or only half-closed.
+    pub probed: bool,
     /// Set once the last frame is queued: close when the output is written.
     pub closing_since: Option<Instant>,
     pub opened_at: Instant,
@@ -105,8 +106,12 @@ pub struct Connection {
 
 /// What one read did.
 pub enum ReadOutcome {
-    /// This many bytes arrived (a WebSocket message: its length; zero for an interrupted read).
+    /// This many bytes arrived, and whatever frame they completed waits to be acted on (for a
+    /// WebSocket message, its length).
     Read(usize),
+    /// A WebSocket message that carries no frame (a ping or a pong, of this many bytes): it
+    /// spends a frame of the turn all the same.
+    Control(usize),
     /// The socket has nothing more for now.
     Drained,
     /// End of stream or an error.
@@ -134,7 +139,7 @@ impl Connection {
             in_ready: false,
             output_paused: false,
             stalled_since: None,
-            peer_closed: false,
+            probed: false,
             closing_since: None,
             opened_at: now,
             last_heard: now,

@@ -173,10 +173,13 @@ impl Server {
         } else {
             Retention::Wipe
         };
-        let store = AnyStore::open(config.store, &config.data_dir, retention)
-            .map_err(|e| cannot_open(e.detail().to_string()))?;
-        log_what_happened_to_the_data(&config, &store, retention);
-        let mut server = Server::start_with_listeners(config, store, listeners)?;
+        let open_store = |config: &Config| {
+            let store = AnyStore::open(config.store, &config.data_dir, retention)
+                .map_err(|e| cannot_open(e.detail().to_string()))?;
+            log_what_happened_to_the_data(config, &store, retention);
+            Ok(store)
+        };
+        let mut server = Server::start_with_listeners(config.clone(), listeners, open_store)?;
         server.data_lock = Some(data_lock);
         Ok(server)
     }
@@ -239,14 +242,16 @@ impl<S: Store> Server<S> {
     /// Binds the listeners and starts over `store` (in tests, one that fails on cue).
     pub fn start_with_store(config: Config, store: S) -> Result<Self, StartError> {
         let listeners = Listeners::bind(&config)?;
-        Self::start_with_listeners(config, store, listeners)
+        Self::start_with_listeners(config, listeners, |_| Ok(store))
     }
 
-    /// Starts the hashing pool and registers the listeners; `run` then serves.
+    /// Starts the hashing pool and registers the listeners, and only then opens the store with
+    /// `open_store`: a server that fails to start before it has touched no data. `run` then
+    /// serves.
     fn start_with_listeners(
         config: Config,
-        store: S,
         listeners: Listeners,
+        open_store: impl FnOnce(&Config) -> Result<S, StartError>,
     ) -> Result<Self, StartError> {
         let hasher = Argon2Hasher::with_cost(config.hashing.memory_kib, config.hashing.passes, 1)
             .map_err(|e| StartError(format!("bad hashing cost: {}", e.0)))?;
@@ -304,6 +309,7 @@ impl<S: Store> Server<S> {
         poll.registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)
             .map_err(io_error("cannot register signals"))?;
+        let store = open_store(&config)?;
         let now = Instant::now();
         Ok(Server {
             poll,
@@ -388,10 +394,10 @@ impl<S: Store> Server<S> {
                         if event.is_writable() {
                             self.flush(token);
                         }
-                        if event.is_read_closed()
-                            && let Some(connection) = self.connections.get_mut(&token)
-                        {
-                            connection.peer_closed = true;
+                        if event.is_error() || event.is_write_closed() {
+                            self.on_peer_gone(token);
+                        } else if event.is_read_closed() {
+                            self.on_peer_shut(token);
                         }
                         if event.is_readable() || event.is_read_closed() || event.is_error() {
                             self.mark_ready(token);
@@ -526,6 +532,31 @@ impl<S: Store> Server<S> {
         self.shutdown_deadline = Some(self.now + self.config.limits.shutdown_grace);
     }
 
+    /// The connection is broken (a reset, or both sides shut). One waiting for its password
+    /// check is closed now, which cancels the check; the others find out when they are served.
+    fn on_peer_gone(&mut self, token: Token) {
+        if self
+            .connections
+            .get(&token)
+            .is_some_and(Connection::hashing)
+        {
+            self.close(token, "gone while its password was checked");
+        }
+    }
+
+    /// The peer shut its sending side. Closed, or only half-closed (a script may still read
+    /// its answers)? While its password check waits, find out: a ping to a closed socket
+    /// brings back a reset, and `on_peer_gone`.
+    fn on_peer_shut(&mut self, token: Token) {
+        if let Some(connection) = self.connections.get_mut(&token)
+            && connection.hashing()
+            && !std::mem::replace(&mut connection.probed, true)
+        {
+            let ping = ServerFrame::Event(chat_wire::Event::Ping);
+            self.queue(token, ping, OnCommitFailure::Send);
+        }
+    }
+
     /// Puts a connection in line for a turn, once.
     fn mark_ready(&mut self, token: Token) {
         if let Some(connection) = self.connections.get_mut(&token)
@@ -566,11 +597,6 @@ impl<S: Store> Server<S> {
             let Some(connection) = self.connections.get_mut(&token) else {
                 return;
             };
-            if connection.hashing() && connection.peer_closed {
-                // Nobody is left to read the answer: drop the check rather than compute it.
-                self.close(token, "closed by peer while its password was checked");
-                return;
-            }
             if !connection.accepts_frames() {
                 return;
             }
@@ -613,6 +639,10 @@ impl<S: Store> Server<S> {
                     if connection.web_mut().is_some_and(|web| web.head().is_some()) {
                         self.answer_http(token);
                     }
+                }
+                ReadOutcome::Control(n) => {
+                    frames_left -= 1;
+                    bytes_left = bytes_left.saturating_sub(n);
                 }
                 ReadOutcome::Drained => {
                     // What is left is the start of a frame: it has `frame_timeout` to finish.
@@ -737,6 +767,10 @@ impl<S: Store> Server<S> {
         let mut touched = Vec::new();
         let mut overflowing = Vec::new();
         for outgoing in std::mem::take(&mut self.outbox) {
+            // Whatever becomes of the frame, it leaves the outbox: so does its charge.
+            if let Some(connection) = self.connections.get_mut(&outgoing.token) {
+                connection.queued_bytes = connection.queued_bytes.saturating_sub(outgoing.bytes);
+            }
             let payload = match (&committed, outgoing.on_commit_failure) {
                 (Ok(()), _) | (Err(_), OnCommitFailure::Send) => outgoing.payload,
                 (Err(e), OnCommitFailure::ReplyError(id)) => Payload::Frame(ServerFrame::Reply {
@@ -755,7 +789,6 @@ impl<S: Store> Server<S> {
             let Some(connection) = self.connections.get_mut(&outgoing.token) else {
                 continue;
             };
-            connection.queued_bytes = connection.queued_bytes.saturating_sub(outgoing.bytes);
             if overflowing
                 .iter()
                 .any(|(token, _)| *token == outgoing.token)
@@ -820,6 +853,7 @@ impl<S: Store> Server<S> {
 
     /// Writes what a connection has queued; closes it if that was its last frame.
     fn flush(&mut self, token: Token) {
+        let read_pause_bytes = self.read_pause_bytes();
         let Some(connection) = self.connections.get_mut(&token) else {
             return;
         };
@@ -828,10 +862,13 @@ impl<S: Store> Server<S> {
                 self.close(token, "closed after its last frame");
             }
             WriteOutcome::Done | WriteOutcome::Pending => {
-                if connection.output_paused
-                    && connection.pending_output() < self.config.limits.unsent_bytes_max / 2
-                {
+                if connection.output_paused && connection.pending_output() < read_pause_bytes {
                     connection.output_paused = false;
+                    // A frame half read before the pause gets its full time again: what was
+                    // left of it waited unread in the kernel meanwhile.
+                    if connection.partial_since.is_some() {
+                        connection.partial_since = Some(self.now);
+                    }
                     self.mark_ready(token);
                 }
             }
@@ -911,8 +948,10 @@ impl<S: Store> Server<S> {
                 }
                 continue;
             }
-            // Whole frames waiting behind a password check are not a trickle.
+            // Whole frames waiting behind a password check, or unread while the output drains,
+            // are not a trickle.
             if !connection.hashing()
+                && !connection.output_paused
                 && connection
                     .partial_since
                     .is_some_and(|since| now.duration_since(since) > limits.frame_timeout)

@@ -25,7 +25,9 @@ enum State {
         /// empty, so it holds a frame (or the refusal of a bad message) at most.
         inbox: VecDeque<Result<ClientFrame, FrameError>>,
         /// `Counted::read_bytes` when the last whole message arrived: bytes read since then
-        /// are a message still arriving, which has the frame timeout to finish.
+        /// are a message still arriving, which has the frame timeout to finish. (tungstenite
+        /// reads ahead, up to its 4 KiB read buffer: the start of a next message that came with
+        /// the last one, and then nothing more, is caught by the idle timeout instead.)
         read_bytes_at_last_message: u64,
         /// Bytes queued since the output was last written out whole: an upper bound of what
         /// tungstenite holds unsent.
@@ -294,8 +296,8 @@ fn read_message(
             refuse("bad_frame", "Frames are JSON text messages.".into()),
         ),
         // Pongs are queued by tungstenite itself and go with the next write.
-        Ok(Message::Ping(data) | Message::Pong(data)) => (ReadOutcome::Read(data.len()), None),
-        Ok(Message::Frame(frame)) => (ReadOutcome::Read(frame.len()), None),
+        Ok(Message::Ping(data) | Message::Pong(data)) => (ReadOutcome::Control(data.len()), None),
+        Ok(Message::Frame(frame)) => (ReadOutcome::Control(frame.len()), None),
         Ok(Message::Close(_)) => (ReadOutcome::Closed("closed by peer".into()), None),
         Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
             (ReadOutcome::Drained, None)
