@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use chat::bench::flood::spawn_flood;
 use chat::bench::server_process::peak_resident_bytes_of;
 use chat_store_contract::TempDir;
 use chat_wire::{ClientFrame, FRAME_BYTES_MAX, Reply, Request, WireRecipient, encode_frame};
@@ -31,32 +32,11 @@ struct Flood {
 }
 
 impl Flood {
-    fn start(mut stream: TcpStream, chunk: Vec<u8>) -> Self {
+    fn start(stream: TcpStream, chunk: Vec<u8>) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let written = Arc::new(AtomicU64::new(0));
-        stream
-            .set_write_timeout(Some(Duration::from_millis(100)))
-            .expect("write timeout");
-        let (stop_flag, count) = (Arc::clone(&stop), Arc::clone(&written));
-        let thread = std::thread::spawn(move || {
-            // Whole frames only, however the writes are cut.
-            let mut offset = 0;
-            while !stop_flag.load(Ordering::SeqCst) {
-                match stream.write(&chunk[offset..]) {
-                    Ok(n) => {
-                        offset = (offset + n) % chunk.len();
-                        count.fetch_add(n as u64, Ordering::SeqCst);
-                    }
-                    Err(e)
-                        if matches!(
-                            e.kind(),
-                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                        ) => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            Ok(())
-        });
+        let thread = spawn_flood(stream, chunk, Arc::clone(&stop), Arc::clone(&written))
+            .expect("the flood starts");
         Flood {
             stop,
             written,
@@ -94,6 +74,19 @@ impl Flood {
         let _ = self.thread.join();
         written
     }
+}
+
+/// A socket that has asked for the WebSocket upgrade, as the page would; its frames may follow
+/// at once, without waiting for the answer.
+fn websocket(web: std::net::SocketAddr) -> TcpStream {
+    let mut socket = TcpStream::connect(web).expect("connects");
+    let upgrade = format!(
+        "GET /ws HTTP/1.1\r\nHost: {web}\r\nOrigin: http://{web}\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\n\r\n"
+    );
+    socket.write_all(upgrade.as_bytes()).expect("writes");
+    socket
 }
 
 /// `frame` repeated to about 64 KiB.
@@ -177,13 +170,7 @@ fn a_websocket_ping_flood_before_login_stalls_nobody() {
     let data = TempDir::new("e2e-ws-flood");
     let server = ServerProcess::start_with_abuse_limits("sled", &data, &["--http", "127.0.0.1:0"]);
     let web = server.web_addr.expect("the web address");
-    let mut socket = TcpStream::connect(web).expect("connects");
-    let upgrade = format!(
-        "GET /ws HTTP/1.1\r\nHost: {web}\r\nOrigin: http://{web}\r\nUpgrade: websocket\r\n\
-         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-         Sec-WebSocket-Version: 13\r\n\r\n"
-    );
-    socket.write_all(upgrade.as_bytes()).expect("writes");
+    let mut socket = websocket(web);
     // Client frames are masked; a zero mask leaves the payload as it is.
     let masked_text = |payload: &str| {
         let mut frame = vec![0x81, 0x80 | u8::try_from(payload.len()).expect("short")];
@@ -208,13 +195,7 @@ fn a_websocket_flood_of_empty_pings_stalls_nobody() {
     let data = TempDir::new("e2e-ws-ping-frames");
     let server = ServerProcess::start_with_abuse_limits("sled", &data, &["--http", "127.0.0.1:0"]);
     let web = server.web_addr.expect("the web address");
-    let mut socket = TcpStream::connect(web).expect("connects");
-    let upgrade = format!(
-        "GET /ws HTTP/1.1\r\nHost: {web}\r\nOrigin: http://{web}\r\nUpgrade: websocket\r\n\
-         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-         Sec-WebSocket-Version: 13\r\n\r\n"
-    );
-    socket.write_all(upgrade.as_bytes()).expect("writes");
+    let socket = websocket(web);
     // A masked ping with nothing in it: six bytes.
     let pings: Vec<u8> = [0x89, 0x80, 0, 0, 0, 0].repeat(64 * 1024 / 6);
     let memory_before = peak_resident_bytes_of(server.child.id()).expect("/proc");

@@ -134,13 +134,14 @@ fn flood_chunk(kind: Kind) -> Result<Vec<u8>, String> {
     Ok(chunk)
 }
 
-/// Writes `chunk` over and over, never reading, until `stop` or an error.
-fn spawn_flood(
+/// Writes `chunk` over and over on a thread, never reading, until `stop` or an error (which
+/// the thread returns: the server closed the connection). Whole chunks, however writes are cut.
+pub fn spawn_flood(
     mut stream: TcpStream,
     chunk: Vec<u8>,
     stop: Arc<AtomicBool>,
     written: Arc<AtomicU64>,
-) -> Result<std::thread::JoinHandle<()>, String> {
+) -> Result<std::thread::JoinHandle<std::io::Result<()>>, String> {
     stream
         .set_write_timeout(Some(Duration::from_millis(100)))
         .map_err(|e| e.to_string())?;
@@ -157,9 +158,10 @@ fn spawn_flood(
                         e.kind(),
                         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
                     ) => {}
-                Err(_) => return,
+                Err(e) => return Err(e),
             }
         }
+        Ok(())
     }))
 }
 
