@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod client;
+pub mod core;
 pub mod data_lock;
 pub mod inspect;
 pub mod open_files;

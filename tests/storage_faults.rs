@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::channel;
 use std::time::Duration;
 
+use chat::core::abuse::AbuseLimits;
 use chat::server::Server;
-use chat::server::abuse::AbuseLimits;
 use chat::server::config::{Config, HashingConfig, Limits};
 use chat::store::{AnyStore, StoreKind};
 use chat_domain::rate::RateLimit;

@@ -157,6 +157,8 @@ pub enum SendError {
     UnknownRecipient(Username),
     UnknownGroup(GroupName),
     NotAMember(GroupName),
+    /// A resend without the number of the first send.
+    MissingNumber,
     Store(StoreError),
 }
 
@@ -183,9 +185,7 @@ pub enum Sent {
 pub struct Outgoing {
     pub recipient: Recipient,
     pub body: MessageBody,
-    pub client_message_id: Option<ClientMessageId>,
-    /// A resend: the client sent this before and never saw the acknowledgement.
-    pub resend: bool,
+    pub attempt: Attempt,
 }
 
 impl Outgoing {
@@ -194,8 +194,38 @@ impl Outgoing {
         Outgoing {
             recipient,
             body,
-            client_message_id: None,
-            resend: false,
+            attempt: Attempt::Unnumbered,
+        }
+    }
+}
+
+/// Which try of a message a send is, by the sender's own number for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// No number (0 on the wire): always stored as new.
+    Unnumbered,
+    /// A `Send`: a first try, or the original arriving late after its resend.
+    First(ClientMessageId),
+    /// A `Resend`: the client sent it before and never saw the acknowledgement.
+    Again(ClientMessageId),
+}
+
+impl Attempt {
+    /// The attempt a `Send` (`resend` false) or `Resend` with number `raw` makes; a resend
+    /// needs a number.
+    pub fn from_wire(raw: u64, resend: bool) -> Result<Self, SendError> {
+        match (ClientMessageId::new(raw), resend) {
+            (None, false) => Ok(Attempt::Unnumbered),
+            (None, true) => Err(SendError::MissingNumber),
+            (Some(number), false) => Ok(Attempt::First(number)),
+            (Some(number), true) => Ok(Attempt::Again(number)),
+        }
+    }
+
+    pub fn number(self) -> Option<ClientMessageId> {
+        match self {
+            Attempt::Unnumbered => None,
+            Attempt::First(number) | Attempt::Again(number) => Some(number),
         }
     }
 }
@@ -216,15 +246,15 @@ pub fn send(
     let Outgoing {
         recipient,
         body,
-        client_message_id,
-        resend,
+        attempt,
     } = outgoing;
+    let client_message_id = attempt.number();
     if let Some(id) = client_message_id {
         if let Some(original) = recent.find(sender, id) {
             return Ok(Sent::Before(original));
         }
         let conversation = Conversation::of(sender, &recipient);
-        if resend
+        if matches!(attempt, Attempt::Again(_))
             && let Some(message) = store
                 .find_resent(&conversation, sender, id, RESEND_WINDOW_MESSAGES)
                 .map_err(SendError::Store)?
@@ -275,6 +305,9 @@ impl fmt::Display for SendError {
         match self {
             SendError::UnknownRecipient(name) => write!(f, "There is no user named {name}."),
             SendError::UnknownGroup(group) => write!(f, "There is no group named {group}."),
+            SendError::MissingNumber => {
+                f.write_str("A resend needs the client message id of the first send.")
+            }
             SendError::NotAMember(group) => write!(f, "You are not a member of {group}."),
             SendError::Store(e) => e.fmt(f),
         }
@@ -287,6 +320,7 @@ impl ErrorCode for SendError {
             SendError::UnknownRecipient(_) => "unknown_user",
             SendError::UnknownGroup(_) => "unknown_group",
             SendError::NotAMember(_) => "not_a_member",
+            SendError::MissingNumber => "missing_client_message_id",
             SendError::Store(e) => e.code(),
         }
     }

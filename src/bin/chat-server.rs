@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use chat::core::abuse::AbuseLimits;
 use chat::server::Server;
-use chat::server::abuse::AbuseLimits;
 use chat::server::config::{Config, DEFAULT_PORT, HashingConfig, Limits, WebConfig};
 use chat::store::StoreKind;
 use chat_domain::rate::RateLimit;

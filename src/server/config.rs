@@ -9,7 +9,7 @@ use chat_domain::rules::HistoryPaging;
 use chat_domain::rules::groups::GroupLimits;
 use chat_wire::FRAME_BYTES_MAX;
 
-use super::abuse::AbuseLimits;
+use crate::core::abuse::AbuseLimits;
 use crate::store::StoreKind;
 
 /// The port the server listens on, and the client connects to, unless told otherwise.

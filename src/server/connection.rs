@@ -1,18 +1,16 @@
-//! One client connection: its stream (our frames over plain TCP or TLS, or a browser's
-//! WebSocket), its incremental decoder, its capped output buffer, and where it is in the
-//! protocol (handshake, logged out, logged in).
+//! One client connection as the loop holds it: its stream (our frames over plain TCP or TLS, or
+//! a browser's WebSocket), its incremental decoder, its capped output buffer, and what it is
+//! owed by the core (where it is in the protocol is the core's business).
 
+use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::Instant;
-
-use chat_domain::Username;
-use std::cell::OnceCell;
 
 use chat_wire::{ClientFrame, FrameDecoder, ServerFrame, encode_frame};
 use mio::net::TcpStream;
 
-use super::hashing::JobHandle;
 use super::web::WebStream;
 use crate::tls::Transport;
 
@@ -28,18 +26,18 @@ pub enum Stream {
 /// JSON the first time a browser needs it, then shared by every other browser.
 pub struct SharedFrame {
     pub bytes: Vec<u8>,
-    frame: ServerFrame,
-    json: OnceCell<Result<String, String>>,
+    frame: std::sync::Arc<ServerFrame>,
+    json: OnceLock<Result<String, String>>,
 }
 
 impl SharedFrame {
-    pub fn new(frame: ServerFrame, frame_bytes_max: usize) -> Result<Self, String> {
+    pub fn new(frame: std::sync::Arc<ServerFrame>, frame_bytes_max: usize) -> Result<Self, String> {
         let mut bytes = Vec::new();
-        encode_frame(&frame, frame_bytes_max, &mut bytes).map_err(|e| e.to_string())?;
+        encode_frame(frame.as_ref(), frame_bytes_max, &mut bytes).map_err(|e| e.to_string())?;
         Ok(SharedFrame {
             bytes,
             frame,
-            json: OnceCell::new(),
+            json: OnceLock::new(),
         })
     }
 
@@ -61,11 +59,16 @@ pub struct FrameError {
 /// Bytes read from a socket at a time.
 pub const READ_CHUNK_BYTES: usize = 16 * 1024;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Phase {
-    AwaitingHello,
-    LoggedOut,
-    LoggedIn(Username),
+/// A frame handed to the core and not yet answered.
+#[derive(Debug, Clone, Copy)]
+pub struct Owed {
+    /// Bytes reserved in the output for its answer: the most it may take.
+    pub answer_bytes: usize,
+    /// Its own bytes, held by the core until answered.
+    pub request_bytes: usize,
+    /// A register or log-in: its password is checked on a hashing thread, and nothing more is
+    /// handed over until it is answered (the core would only hold it meanwhile).
+    pub awaits_hashing: bool,
 }
 
 pub struct Connection {
@@ -75,25 +78,26 @@ pub struct Connection {
     /// Encoded frames not yet written; `out[out_written..]` is what remains.
     out: Vec<u8>,
     out_written: usize,
-    /// Bytes of the frames queued for it in the server's outbox this turn, not yet in `out`:
-    /// counted against its output cap from the moment they are queued.
-    pub queued_bytes: usize,
-    pub phase: Phase,
-    /// A password job is in flight: later frames wait in the decoder so replies keep their
-    /// order. Cancelled if the connection closes before a thread takes it.
-    pub hash_job: Option<JobHandle>,
+    /// Its frames handed to the core and not yet answered, oldest first (answers come in
+    /// order), and the output bytes reserved for their answers: counted against its output
+    /// cap from the moment a frame is handed over.
+    pub owed: VecDeque<Owed>,
+    pub reserved_bytes: usize,
     /// In the server's list of connections that may have input to act on.
     pub in_ready: bool,
-    /// Not read while its output is over the read-pause mark; read again once it drains.
-    pub output_paused: bool,
+    /// Stopped before its socket was drained, until its output drains or an answer comes:
+    /// either lines it up again.
+    pub paused: bool,
+    /// The loop asked the core to close it (a bad frame, a timeout, shutdown): nothing more
+    /// is read; the core's `Closing` comes after the answers owed.
+    pub ending: bool,
     /// Since when its output has been over the read-pause mark.
     pub stalled_since: Option<Instant>,
-    /// Pinged to learn whether a peer that shut its side while its password was checked has
-    /// gone (a reset comes back) or only half-closed.
+    /// Pinged to learn whether a peer that shut its side while answers are owed to it has gone
+    /// (a reset comes back) or only half-closed.
     pub probed: bool,
     /// Set once the last frame is queued: close when the output is written.
     pub closing_since: Option<Instant>,
-    pub opened_at: Instant,
     pub last_heard: Instant,
     /// When the unfinished frame in the decoder began to arrive, if there is one.
     pub partial_since: Option<Instant>,
@@ -133,15 +137,14 @@ impl Connection {
             decoder: FrameDecoder::new(frame_bytes_max),
             out: Vec::new(),
             out_written: 0,
-            queued_bytes: 0,
-            phase: Phase::AwaitingHello,
-            hash_job: None,
+            owed: VecDeque::new(),
+            reserved_bytes: 0,
             in_ready: false,
-            output_paused: false,
+            paused: false,
+            ending: false,
             stalled_since: None,
             probed: false,
             closing_since: None,
-            opened_at: now,
             last_heard: now,
             partial_since: None,
             pinged: false,
@@ -150,25 +153,10 @@ impl Connection {
         }
     }
 
-    pub fn user(&self) -> Option<&Username> {
-        match &self.phase {
-            Phase::LoggedIn(user) => Some(user),
-            _ => None,
-        }
-    }
-
-    pub fn hashing(&self) -> bool {
-        self.hash_job.is_some()
-    }
-
-    /// Whether decoded frames may be acted on now.
-    pub fn accepts_frames(&self) -> bool {
-        !self.hashing() && self.closing_since.is_none()
-    }
-
-    /// Output it owes: written to its buffer but not to the socket, and queued this turn.
+    /// Output it is owed: written to its buffer but not to the socket, and reserved for the
+    /// answers to come.
     pub fn pending_output(&self) -> usize {
-        self.unsent_bytes() + self.queued_bytes
+        self.unsent_bytes() + self.reserved_bytes
     }
 
     pub fn socket_mut(&mut self) -> Option<&mut TcpStream> {

@@ -3,70 +3,48 @@
 //! `mio::Waker` wakes the loop to collect them. A job whose connection closed before a thread
 //! took it is skipped, so a flood of abandoned log-ins costs no hashing.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use chat_domain::rules::LoginAttempt;
-use chat_domain::{HashError, Password, PasswordHash, PasswordHasher, Username};
-use mio::{Token, Waker};
+use chat_domain::PasswordHasher;
+use mio::Waker;
 
-/// Work for a hashing thread, tagged with the connection and request it answers.
-pub enum Job {
-    Register {
-        username: Username,
-        password: Password,
-    },
-    LogIn {
-        attempt: LoginAttempt,
-        password: Password,
-    },
-}
+use crate::core::{Busy, ConnId, HashJob, HashQueue, Hashed, Input};
 
+/// Work for a hashing thread, or its result, tagged with the connection and request it answers.
 pub struct Tagged<T> {
-    pub token: Token,
+    pub conn: ConnId,
     pub request_id: u32,
     pub work: T,
 }
 
-/// A finished job.
-pub enum Done {
-    Register {
-        username: Username,
-        hash: Result<PasswordHash, HashError>,
-    },
-    LogIn {
-        attempt: LoginAttempt,
-        matches: Result<bool, HashError>,
-    },
-}
-
-/// The loop's hold on a queued job: cancelling it before a thread takes it saves the hash.
-pub struct JobHandle(Arc<AtomicBool>);
+/// A hold on a queued job: cancelling it before a thread takes it saves the hash.
+struct JobHandle(Arc<AtomicBool>);
 
 impl JobHandle {
-    pub fn cancel(&self) {
+    fn cancel(&self) {
         self.0.store(true, Ordering::Relaxed);
     }
 }
 
 /// A job in the queue, with the flag its `JobHandle` sets.
 struct Queued {
-    job: Tagged<Job>,
+    job: Tagged<HashJob>,
     cancelled: Arc<AtomicBool>,
 }
 
 pub struct HashPool {
     jobs: Option<SyncSender<Queued>>,
-    results: Receiver<Tagged<Done>>,
+    results: Receiver<Tagged<Hashed>>,
     threads: Vec<JoinHandle<()>>,
+    /// The jobs out, by connection (one at a time each): cancelled if it closes first.
+    out: HashMap<ConnId, JobHandle>,
     /// Jobs skipped because they were cancelled, since the start.
     skipped: Arc<AtomicU64>,
 }
-
-/// The queue was full: the caller answers `server_busy`.
-pub struct Busy;
 
 impl HashPool {
     pub fn start(
@@ -103,7 +81,7 @@ impl HashPool {
                             continue;
                         }
                         let done = Tagged {
-                            token: job.token,
+                            conn: job.conn,
                             request_id: job.request_id,
                             work: run(hasher.as_ref(), job.work),
                         };
@@ -120,20 +98,9 @@ impl HashPool {
             jobs: Some(jobs_tx),
             results,
             threads: handles,
+            out: HashMap::new(),
             skipped,
         })
-    }
-
-    pub fn submit(&self, job: Tagged<Job>) -> Result<JobHandle, Busy> {
-        let Some(jobs) = &self.jobs else {
-            return Err(Busy);
-        };
-        let cancelled = Arc::new(AtomicBool::new(false));
-        let handle = JobHandle(Arc::clone(&cancelled));
-        match jobs.try_send(Queued { job, cancelled }) {
-            Ok(()) => Ok(handle),
-            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => Err(Busy),
-        }
     }
 
     /// Jobs skipped so far because their connections closed first.
@@ -141,9 +108,53 @@ impl HashPool {
         self.skipped.load(Ordering::Relaxed)
     }
 
-    /// Every result ready now, without waiting.
-    pub fn finished(&self) -> impl Iterator<Item = Tagged<Done>> + '_ {
-        self.results.try_iter()
+    /// Every result ready now, without waiting, as inputs for the core.
+    pub fn finished(&mut self) -> Vec<Input> {
+        let done: Vec<Tagged<Hashed>> = self.results.try_iter().collect();
+        done.into_iter()
+            .map(
+                |Tagged {
+                     conn,
+                     request_id,
+                     work,
+                 }| {
+                    self.out.remove(&conn);
+                    Input::Hashed {
+                        conn,
+                        request_id,
+                        done: work,
+                    }
+                },
+            )
+            .collect()
+    }
+}
+
+impl HashQueue for HashPool {
+    fn submit(&mut self, conn: ConnId, request_id: u32, job: HashJob) -> Result<(), Busy> {
+        let Some(jobs) = &self.jobs else {
+            return Err(Busy);
+        };
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let handle = JobHandle(Arc::clone(&cancelled));
+        let job = Tagged {
+            conn,
+            request_id,
+            work: job,
+        };
+        match jobs.try_send(Queued { job, cancelled }) {
+            Ok(()) => {
+                self.out.insert(conn, handle);
+                Ok(())
+            }
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => Err(Busy),
+        }
+    }
+
+    fn cancel(&mut self, conn: ConnId) {
+        if let Some(job) = self.out.remove(&conn) {
+            job.cancel();
+        }
     }
 }
 
@@ -157,15 +168,15 @@ impl Drop for HashPool {
     }
 }
 
-fn run(hasher: &dyn PasswordHasher, job: Job) -> Done {
+fn run(hasher: &dyn PasswordHasher, job: HashJob) -> Hashed {
     match job {
-        Job::Register { username, password } => Done::Register {
+        HashJob::Register { username, password } => Hashed::Register {
             username,
             hash: hasher.hash(&password),
         },
-        Job::LogIn { attempt, password } => {
+        HashJob::LogIn { attempt, password } => {
             let matches = hasher.verify(&password, &attempt.hash);
-            Done::LogIn { attempt, matches }
+            Hashed::LogIn { attempt, matches }
         }
     }
 }

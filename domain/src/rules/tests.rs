@@ -118,8 +118,7 @@ fn send_stores_and_numbers_messages_in_order() {
 
 fn numbered(to: &str, text: &str, number: u64, resend: bool) -> Outgoing {
     Outgoing {
-        client_message_id: ClientMessageId::new(number),
-        resend,
+        attempt: Attempt::from_wire(number, resend).unwrap(),
         ..Outgoing::new(Recipient::User(user(to)), body(text))
     }
 }
@@ -259,6 +258,13 @@ fn only_the_same_sender_with_the_same_number_matches() {
     );
     assert_ne!(acked_id(&other.unwrap()), alices);
     assert_eq!(stored_count(&store, "alice", "bob"), 3);
+}
+
+#[test]
+fn a_resend_needs_a_number() {
+    let missing = Attempt::from_wire(0, true).unwrap_err();
+    assert_eq!(missing.code(), "missing_client_message_id");
+    assert_eq!(Attempt::from_wire(0, false), Ok(Attempt::Unnumbered));
 }
 
 #[test]

@@ -1,7 +1,7 @@
-//! The abuse limits the loop enforces per user and per address: failed log-ins, new accounts,
-//! messages, and connections open at once. The arithmetic is the domain's (`chat_domain::rate`);
-//! this keeps the buckets and counts, each map bounded. Times are durations since the server
-//! started.
+//! The abuse limits per user and per address: failed log-ins, new accounts and messages (kept
+//! by the core), and connections open at once (counted by the loop, which accepts them). The
+//! arithmetic is the domain's (`chat_domain::rate`); this keeps the buckets and counts, each map
+//! bounded. Times are durations since the server started.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -55,8 +55,12 @@ pub struct Guards {
     failures_by_address: Limiter<IpAddr>,
     registrations: Limiter<IpAddr>,
     messages: Limiter<Username>,
-    connections: HashMap<IpAddr, usize>,
-    connections_per_address: usize,
+}
+
+/// Connections open per address, against `AbuseLimits::connections_per_address`.
+pub struct OpenConnections {
+    by_address: HashMap<IpAddr, usize>,
+    per_address_max: usize,
 }
 
 /// The key an address is limited by: an IPv6 host usually holds a whole /64, so that is one
@@ -86,8 +90,6 @@ impl Guards {
             failures_by_address: Limiter::new(limits.login_failures, limits.keys_max),
             registrations: Limiter::new(limits.registrations, limits.keys_max),
             messages: Limiter::new(limits.messages, limits.keys_max),
-            connections: HashMap::new(),
-            connections_per_address: limits.connections_per_address,
         }
     }
 
@@ -151,32 +153,41 @@ impl Guards {
             .map_err(limited(Limited::Messages))
     }
 
-    /// Counts a new connection from `ip`; false if the address already has its limit open.
-    pub fn connection_opened(&mut self, ip: IpAddr) -> bool {
-        let open = self.connections.entry(address_key(ip)).or_insert(0);
-        if *open >= self.connections_per_address {
-            return false;
-        }
-        *open += 1;
-        true
-    }
-
-    pub fn connection_closed(&mut self, ip: IpAddr) {
-        let key = address_key(ip);
-        if let Some(open) = self.connections.get_mut(&key) {
-            *open = open.saturating_sub(1);
-            if *open == 0 {
-                self.connections.remove(&key);
-            }
-        }
-    }
-
     /// Forgets the buckets that are full again, keeping each map to recent actors.
     pub fn forget_full(&mut self, now: Duration) {
         self.failures_by_name.forget_full(now);
         self.failures_by_address.forget_full(now);
         self.registrations.forget_full(now);
         self.messages.forget_full(now);
+    }
+}
+
+impl OpenConnections {
+    pub fn new(per_address_max: usize) -> Self {
+        OpenConnections {
+            by_address: HashMap::new(),
+            per_address_max,
+        }
+    }
+
+    /// Counts a new connection from `ip`; false if the address already has its limit open.
+    pub fn opened(&mut self, ip: IpAddr) -> bool {
+        let open = self.by_address.entry(address_key(ip)).or_insert(0);
+        if *open >= self.per_address_max {
+            return false;
+        }
+        *open += 1;
+        true
+    }
+
+    pub fn closed(&mut self, ip: IpAddr) {
+        let key = address_key(ip);
+        if let Some(open) = self.by_address.get_mut(&key) {
+            *open = open.saturating_sub(1);
+            if *open == 0 {
+                self.by_address.remove(&key);
+            }
+        }
     }
 }
 
@@ -200,16 +211,13 @@ mod tests {
 
     #[test]
     fn connections_per_address_are_counted_and_released() {
-        let mut guards = Guards::new(&AbuseLimits {
-            connections_per_address: 2,
-            ..AbuseLimits::default()
-        });
+        let mut open = OpenConnections::new(2);
         let ip: IpAddr = "192.0.2.1".parse().expect("ip");
-        assert!(guards.connection_opened(ip));
-        assert!(guards.connection_opened(ip));
-        assert!(!guards.connection_opened(ip));
-        assert!(guards.connection_opened("192.0.2.2".parse().expect("ip")));
-        guards.connection_closed(ip);
-        assert!(guards.connection_opened(ip));
+        assert!(open.opened(ip));
+        assert!(open.opened(ip));
+        assert!(!open.opened(ip));
+        assert!(open.opened("192.0.2.2".parse().expect("ip")));
+        open.closed(ip);
+        assert!(open.opened(ip));
     }
 }
