@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use chat::server::Server;
-use chat::server::abuse::AbuseLimits;
+use chat::core::abuse::AbuseLimits;
 use chat::server::config::{Config, HashingConfig, Limits};
 use chat::store::{AnyStore, StoreKind};
 use chat_domain::Retention;
