@@ -9,8 +9,8 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use chat::server::Server;
 use chat::core::abuse::AbuseLimits;
+use chat::server::Server;
 use chat::server::config::{Config, HashingConfig, Limits};
 use chat::store::{AnyStore, StoreKind};
 use chat_domain::Retention;
