@@ -171,3 +171,6 @@ impl<S: Store> Core<S> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

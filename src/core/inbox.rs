@@ -82,3 +82,6 @@ impl<S: Store> Core<S> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

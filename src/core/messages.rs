@@ -126,3 +126,6 @@ impl<S: Store> Core<S> {
         self.send_frame(conn, frame, OnCommitFailure::ReplyError(id));
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -229,3 +229,6 @@ impl<S: Store> Core<S> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
