@@ -93,7 +93,7 @@ impl World {
 
     pub fn advance(&mut self, by: Duration) {
         self.clock.since_start += by;
-        self.clock.wall = self.clock.wall + by;
+        self.clock.wall += by;
     }
 
     /// A new connection from an address of its own, not yet past its Hello.
