@@ -1,21 +1,21 @@
-//! The password-hashing worker pool: argon2 takes tens of milliseconds, so it never runs on the
-//! loop thread. Jobs go in through a bounded queue; results come back through a channel, and a
-//! `mio::Waker` wakes the loop to collect them. A job whose connection closed before a thread
-//! took it is skipped, so a flood of abandoned log-ins costs no hashing.
+//! The password-hashing worker pool: argon2 takes tens of milliseconds, so it runs on threads
+//! of its own. The core's thread queues jobs (a bounded queue) and gets the results back in its
+//! inbox. A job whose connection closed before a thread took it is skipped, so a flood of
+//! abandoned log-ins costs no hashing.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Sender, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use chat_domain::PasswordHasher;
-use mio::Waker;
 
+use super::core_thread::ToCore;
 use crate::core::{Busy, ConnId, HashJob, HashQueue, Hashed, Input};
 
-/// Work for a hashing thread, or its result, tagged with the connection and request it answers.
-pub struct Tagged<T> {
+/// Work for a hashing thread, tagged with the connection and request it answers.
+struct Tagged<T> {
     pub conn: ConnId,
     pub request_id: u32,
     pub work: T,
@@ -38,7 +38,6 @@ struct Queued {
 
 pub struct HashPool {
     jobs: Option<SyncSender<Queued>>,
-    results: Receiver<Tagged<Hashed>>,
     threads: Vec<JoinHandle<()>>,
     /// The jobs out, by connection (one at a time each): cancelled if it closes first.
     out: HashMap<ConnId, JobHandle>,
@@ -51,10 +50,9 @@ impl HashPool {
         hasher: Arc<dyn PasswordHasher>,
         threads: usize,
         queue_max: usize,
-        waker: Arc<Waker>,
+        results_tx: Sender<ToCore>,
     ) -> std::io::Result<Self> {
         let (jobs_tx, jobs_rx) = mpsc::sync_channel::<Queued>(queue_max);
-        let (results_tx, results) = mpsc::channel();
         let jobs_rx = Arc::new(Mutex::new(jobs_rx));
         let skipped = Arc::new(AtomicU64::new(0));
         let mut handles = Vec::with_capacity(threads);
@@ -62,7 +60,6 @@ impl HashPool {
             let jobs_rx = Arc::clone(&jobs_rx);
             let results_tx = results_tx.clone();
             let hasher = Arc::clone(&hasher);
-            let waker = Arc::clone(&waker);
             let skipped = Arc::clone(&skipped);
             let handle = std::thread::Builder::new()
                 .name(format!("hash-{n}"))
@@ -80,23 +77,20 @@ impl HashPool {
                             skipped.fetch_add(1, Ordering::Relaxed);
                             continue;
                         }
-                        let done = Tagged {
+                        let done = Input::Hashed {
                             conn: job.conn,
                             request_id: job.request_id,
-                            work: run(hasher.as_ref(), job.work),
+                            done: run(hasher.as_ref(), job.work),
                         };
-                        if results_tx.send(done).is_err() {
+                        if results_tx.send(ToCore::Hashed(done)).is_err() {
                             return;
                         }
-                        // If waking fails the loop still collects the result on its next turn.
-                        let _ = waker.wake();
                     }
                 })?;
             handles.push(handle);
         }
         Ok(HashPool {
             jobs: Some(jobs_tx),
-            results,
             threads: handles,
             out: HashMap::new(),
             skipped,
@@ -108,25 +102,9 @@ impl HashPool {
         self.skipped.load(Ordering::Relaxed)
     }
 
-    /// Every result ready now, without waiting, as inputs for the core.
-    pub fn finished(&mut self) -> Vec<Input> {
-        let done: Vec<Tagged<Hashed>> = self.results.try_iter().collect();
-        done.into_iter()
-            .map(
-                |Tagged {
-                     conn,
-                     request_id,
-                     work,
-                 }| {
-                    self.out.remove(&conn);
-                    Input::Hashed {
-                        conn,
-                        request_id,
-                        done: work,
-                    }
-                },
-            )
-            .collect()
+    /// `conn`'s job is done: nothing is left to cancel.
+    pub fn finished(&mut self, conn: ConnId) {
+        self.out.remove(&conn);
     }
 }
 

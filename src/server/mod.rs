@@ -1,11 +1,12 @@
-//! The event loop: one thread, one mio `Poll`, every socket non-blocking. It accepts, reads,
-//! cuts frames and hands them to the core (`crate::core`) as inputs; once a turn it applies the
-//! inputs through the core, which commits once, and writes the frames the core answers with.
-//! Password hashing runs on a small pool and comes back through a `Waker`. Nothing on this
-//! thread blocks except `poll` itself (and, for now, the core's store).
+//! The event loop: one thread, one mio `Poll`, every socket non-blocking, and the only thread
+//! that touches a socket. It accepts, reads, cuts frames and hands them, once a turn, to the
+//! core's thread (`core_thread`), which applies them to the store, commits once and sends the
+//! effects back through a `Waker`; the loop writes them. Nothing on this thread blocks but
+//! `poll` itself: not a password hash, not a commit, not an fsync.
 
 pub mod config;
 mod connection;
+mod core_thread;
 mod hashing;
 mod reading;
 mod timers;
@@ -21,6 +22,8 @@ use std::time::{Duration, Instant};
 
 use chat_argon2::Argon2Hasher;
 use chat_domain::{Password, PasswordHasher, Retention, Store};
+
+use self::core_thread::CoreThread;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use signal_hook::consts::{SIGINT, SIGTERM};
@@ -28,7 +31,6 @@ use signal_hook_mio::v1_0::Signals;
 
 use self::config::Config;
 use self::connection::{Connection, Stream};
-use self::hashing::HashPool;
 use crate::core::abuse::OpenConnections;
 use crate::core::{Clock, ConnId, Core, Input, Settings};
 use crate::data_lock::DataDirLock;
@@ -51,9 +53,9 @@ macro_rules! log {
 }
 pub(crate) use log;
 
-/// The loop and everything it owns, over a `Store`: the adapter `--store` picks, or (in tests)
-/// one wrapped to fail on cue.
-pub struct Server<S = AnyStore> {
+/// The loop and everything it owns, and the core's thread it feeds (over the store `--store`
+/// picks, or in tests one wrapped to fail on cue).
+pub struct Server {
     poll: Poll,
     listener: Option<TcpListener>,
     local_addr: SocketAddr,
@@ -72,12 +74,11 @@ pub struct Server<S = AnyStore> {
     /// Tokens are never reused, so a late effect or hash result cannot reach a newer
     /// connection.
     next_token: usize,
-    core: Core<S>,
+    core: CoreThread,
     /// What this turn hands the core.
     inputs: Vec<Input>,
     /// Request bytes handed to the core and not yet answered, all connections together.
     in_flight_bytes: usize,
-    pool: HashPool,
     /// Connections with deliveries encoded but not yet written, oldest first. At most
     /// `delivery_writes_per_turn` of them are written each turn, so a fan-out to a thousand
     /// members is spread over turns and the replies of other clients go out in between.
@@ -87,8 +88,6 @@ pub struct Server<S = AnyStore> {
     started: Instant,
     now: Instant,
     next_timer_check: Instant,
-    /// Password jobs skipped as of the last log line about them.
-    hash_jobs_skipped_logged: u64,
     shutdown_deadline: Option<Instant>,
     /// Held for the server's life once `start` took it (tests that bring their own store
     /// take none). Declared after `core`, so the store closes before the lock goes.
@@ -190,9 +189,12 @@ impl Listeners {
     }
 }
 
-impl<S: Store> Server<S> {
+impl Server {
     /// Binds the listeners and starts over `store` (in tests, one that fails on cue).
-    pub fn start_with_store(config: Config, store: S) -> Result<Self, StartError> {
+    pub fn start_with_store<S: Store + Send + 'static>(
+        config: Config,
+        store: S,
+    ) -> Result<Self, StartError> {
         let listeners = Listeners::bind(&config)?;
         Self::start_with_listeners(config, listeners, |_| Ok(store))
     }
@@ -200,7 +202,7 @@ impl<S: Store> Server<S> {
     /// Starts the hashing pool and registers the listeners, and only then opens the store with
     /// `open_store`: a server that fails to start before it has touched no data. `run` then
     /// serves.
-    fn start_with_listeners(
+    fn start_with_listeners<S: Store + Send + 'static>(
         config: Config,
         listeners: Listeners,
         open_store: impl FnOnce(&Config) -> Result<S, StartError>,
@@ -224,13 +226,6 @@ impl<S: Store> Server<S> {
         let poll = Poll::new().map_err(io_error("cannot create poll"))?;
         let waker =
             Arc::new(Waker::new(poll.registry(), WAKER).map_err(io_error("cannot create waker"))?);
-        let pool = HashPool::start(
-            Arc::new(hasher),
-            config.hashing.threads,
-            config.hashing.queue_max,
-            waker,
-        )
-        .map_err(io_error("cannot start hashing threads"))?;
         raise_open_files_limit(config.limits.connections_max);
         let Listeners {
             chat: mut listener,
@@ -271,6 +266,13 @@ impl<S: Store> Server<S> {
             handshake_timeout: limits.handshake_timeout,
             login_timeout: limits.login_timeout,
         };
+        let core = CoreThread::start(
+            Core::new(store, settings, dummy_hash),
+            Arc::new(hasher),
+            &config.hashing,
+            waker,
+        )
+        .map_err(io_error("cannot start the core's and the hashing threads"))?;
         let now = Instant::now();
         Ok(Server {
             poll,
@@ -284,16 +286,14 @@ impl<S: Store> Server<S> {
             open_per_address: OpenConnections::new(limits.abuse.connections_per_address),
             ready: VecDeque::new(),
             next_token: FIRST_CONNECTION,
-            core: Core::new(store, settings, dummy_hash),
+            core,
             inputs: Vec::new(),
             in_flight_bytes: 0,
-            pool,
             write_queue: VecDeque::new(),
             config,
             started: now,
             now,
             next_timer_check: now + TIMER_TICK,
-            hash_jobs_skipped_logged: 0,
             shutdown_deadline: None,
             data_lock: None,
         })
@@ -336,7 +336,7 @@ impl<S: Store> Server<S> {
                 }
             }
             // Collected every turn, not only on the waker's event: wake-ups may coalesce.
-            self.collect_hash_results();
+            self.collect_effects();
             self.serve_ready();
             if self.now >= self.next_timer_check {
                 self.check_timers();
@@ -348,9 +348,7 @@ impl<S: Store> Server<S> {
                 .shutdown_deadline
                 .is_some_and(|deadline| self.connections.is_empty() || self.now >= deadline)
             {
-                if let Err(e) = self.core.store_mut().commit() {
-                    log!("final commit failed: {}", e.detail());
-                }
+                self.core.stop();
                 log!("stopped");
                 return Ok(());
             }
@@ -371,8 +369,8 @@ impl<S: Store> Server<S> {
         }
     }
 
-    /// Hands the turn's inputs to the core, which commits once, and puts what it answers in
-    /// the connections' output.
+    /// Hands the turn's inputs to the core's thread, with the turn's time; the answers come
+    /// back later, through the waker.
     fn end_turn(&mut self) {
         if self.inputs.is_empty() {
             return;
@@ -381,14 +379,15 @@ impl<S: Store> Server<S> {
             since_start: self.now.duration_since(self.started),
             wall: jiff::Timestamp::now(),
         };
-        let inputs = std::mem::take(&mut self.inputs);
-        let effects = self.core.apply(inputs, clock, &mut self.pool);
-        self.apply_effects(effects);
+        self.core.send(std::mem::take(&mut self.inputs), clock);
     }
 
-    /// Finished password jobs go to the core with the turn's other inputs.
-    fn collect_hash_results(&mut self) {
-        self.inputs.extend(self.pool.finished());
+    /// Puts in the connections' output whatever the core has answered since the last turn.
+    fn collect_effects(&mut self) {
+        let ready: Vec<Vec<crate::core::Effect>> = self.core.effects().collect();
+        for effects in ready {
+            self.apply_effects(effects);
+        }
     }
 
     /// Accepts every waiting connection on the chat listener or, with `web`, the web one.

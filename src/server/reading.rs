@@ -25,7 +25,7 @@ const IN_FLIGHT_BYTES_MAX: usize = 32 * 1024 * 1024;
 /// an error's sentence.
 const SMALL_ANSWER_BYTES: usize = 1024;
 
-impl<S: chat_domain::Store> Server<S> {
+impl Server {
     /// Puts a connection in line for a turn, once.
     pub(super) fn mark_ready(&mut self, token: Token) {
         if let Some(connection) = self.connections.get_mut(&token)

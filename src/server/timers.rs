@@ -7,7 +7,7 @@ use mio::Token;
 use super::Server;
 use crate::core::Input;
 
-impl<S: chat_domain::Store> Server<S> {
+impl Server {
     pub(super) fn check_timers(&mut self) {
         let limits = self.config.limits.clone();
         let now = self.now;
@@ -65,18 +65,5 @@ impl<S: chat_domain::Store> Server<S> {
             self.send_event(token, chat_wire::Event::Ping);
         }
         self.inputs.push(Input::Tick);
-        self.log_skipped_hash_jobs();
-    }
-
-    /// Says how many password checks were dropped since the last time, if any were.
-    fn log_skipped_hash_jobs(&mut self) {
-        let skipped = self.pool.skipped();
-        if skipped > self.hash_jobs_skipped_logged {
-            super::log!(
-                "dropped {} queued password checks of connections that closed ({skipped} in all)",
-                skipped - self.hash_jobs_skipped_logged
-            );
-            self.hash_jobs_skipped_logged = skipped;
-        }
     }
 }

@@ -313,7 +313,7 @@ fn read_message(
     }
 }
 
-impl<S: chat_domain::Store> super::Server<S> {
+impl super::Server {
     /// Answers a browser's request once its head is whole: a page (then close), the upgrade
     /// to WebSocket, or a refusal.
     pub(super) fn answer_http(&mut self, token: mio::Token) {

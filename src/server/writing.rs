@@ -12,7 +12,7 @@ use super::connection::{SharedFrame, WriteOutcome};
 use super::{Server, conn_id, log, token_of};
 use crate::core::{ConnId, Effect, Input, Outbound};
 
-impl<S: chat_domain::Store> Server<S> {
+impl Server {
     /// Puts the core's effects in the connections' output, in order, and writes what the
     /// sockets take of the answers (deliveries wait in the write queue).
     pub(super) fn apply_effects(&mut self, effects: Vec<Effect>) {
