@@ -252,7 +252,7 @@ fn serve(args: Args) -> ExitCode {
     match server.run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("chat-server: event loop failed: {e}");
+            eprintln!("chat-server: {e}");
             ExitCode::FAILURE
         }
     }

@@ -138,6 +138,12 @@ pub enum Effect {
         conns: Vec<ConnId>,
         frame: Arc<ServerFrame>,
     },
+    /// A commit failed: what was written since the last good one may or may not be on disk
+    /// (after a failed fsync the kernel may have dropped it already), so the store is not
+    /// trusted again. The server stops, for a restart on what really is there.
+    StoreFailed {
+        detail: String,
+    },
 }
 
 /// The operator's settings the core applies.
@@ -212,6 +218,8 @@ pub struct Core<S> {
     numbers_this_batch: Vec<(Username, ClientMessageId)>,
     next_forget: Duration,
     clock: Clock,
+    /// A commit failed: every write is refused from then on, and nothing more is committed.
+    store_failed: bool,
 }
 
 impl<S: Store> Core<S> {
@@ -228,6 +236,7 @@ impl<S: Store> Core<S> {
             wrote: false,
             numbers_this_batch: Vec::new(),
             next_forget: FORGET_EVERY,
+            store_failed: false,
             clock: Clock {
                 since_start: Duration::ZERO,
                 wall: Timestamp::UNIX_EPOCH,
@@ -347,6 +356,9 @@ impl<S: Store> Core<S> {
             (Phase::LoggedIn(user), ClientFrame::Request { id, request }) => {
                 let user = user.clone();
                 if request_may_write(&request) {
+                    if self.store_failed {
+                        return self.refuse_write(conn, id);
+                    }
                     self.wrote = true;
                 }
                 self.request(conn, id, &user, request);
@@ -501,6 +513,12 @@ impl<S: Store> Core<S> {
         self.reply_error(conn, id, error.code(), error.to_string());
     }
 
+    /// A write after a failed commit: refused without touching the store.
+    fn refuse_write(&mut self, conn: ConnId, id: u32) {
+        let error = StoreError::Unavailable("the store failed to commit earlier".into());
+        self.reply(conn, id, Reply::Error(ErrorBody::from_error(&error)));
+    }
+
     /// Sends `frame` last: the connection closes once it is written.
     fn send_then_close(&mut self, conn: ConnId, frame: ServerFrame, answers: bool) {
         if let Some(state) = self.conns.get_mut(&conn) {
@@ -570,15 +588,15 @@ impl<S: Store> Core<S> {
     }
 
     /// Commits the batch if it may have written, then releases its effects as the outcome
-    /// allows.
+    /// allows. A failed commit is not retried: the store is not trusted again.
     fn release(&mut self) -> Vec<Effect> {
-        let committed = if std::mem::take(&mut self.wrote) {
+        let committed = if std::mem::take(&mut self.wrote) && !self.store_failed {
             self.store.commit()
         } else {
             Ok(())
         };
-        if let Err(e) = &committed {
-            crate::server::log!("commit failed: {}", e.detail());
+        if committed.is_err() {
+            self.store_failed = true;
             for (sender, number) in std::mem::take(&mut self.numbers_this_batch) {
                 self.recent_sends.forget(&sender, number);
             }
@@ -600,6 +618,11 @@ impl<S: Store> Core<S> {
                     effects.push(unavailable(effect, id, e));
                 }
             }
+        }
+        if let Err(e) = committed {
+            effects.push(Effect::StoreFailed {
+                detail: e.detail().to_string(),
+            });
         }
         effects
     }

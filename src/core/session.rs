@@ -172,6 +172,9 @@ impl<S: Store> Core<S> {
         let ip = state.peer;
         let now = self.clock.since_start;
         match done {
+            Hashed::Register { hash: Ok(_), .. } if self.store_failed => {
+                self.refuse_write(conn, id)
+            }
             Hashed::Register {
                 username,
                 hash: Ok(hash),

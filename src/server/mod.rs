@@ -89,6 +89,8 @@ pub struct Server {
     now: Instant,
     next_timer_check: Instant,
     shutdown_deadline: Option<Instant>,
+    /// Why the server stops on its own (a failed commit): `run` returns it as an error.
+    failure: Option<String>,
     /// Held for the server's life once `start` took it (tests that bring their own store
     /// take none). Declared after `core`, so the store closes before the lock goes.
     data_lock: Option<DataDirLock>,
@@ -295,6 +297,7 @@ impl Server {
             now,
             next_timer_check: now + TIMER_TICK,
             shutdown_deadline: None,
+            failure: None,
             data_lock: None,
         })
     }
@@ -350,7 +353,10 @@ impl Server {
             {
                 self.core.stop();
                 log!("stopped");
-                return Ok(());
+                return match self.failure.take() {
+                    None => Ok(()),
+                    Some(failure) => Err(io::Error::other(failure)),
+                };
             }
         }
     }
@@ -494,6 +500,15 @@ impl Server {
             std::process::exit(130);
         }
         log!("shutting down");
+        self.shut_down("The server is shutting down.");
+    }
+
+    /// Stops accepting, tells every connection why after the answers it is owed, and gives
+    /// them `shutdown_grace` to read it; then `run` ends.
+    fn shut_down(&mut self, why: &'static str) {
+        if self.shutdown_deadline.is_some() {
+            return;
+        }
         for mut listener in [self.listener.take(), self.web_listener.take()]
             .into_iter()
             .flatten()
@@ -502,7 +517,7 @@ impl Server {
         }
         let tokens: Vec<Token> = self.connections.keys().copied().collect();
         for token in tokens {
-            self.close_with(token, "server_shutdown", "The server is shutting down.");
+            self.close_with(token, "server_shutdown", why);
         }
         self.shutdown_deadline = Some(self.now + self.config.limits.shutdown_grace);
     }

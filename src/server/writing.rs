@@ -26,6 +26,15 @@ impl Server {
                     }
                 }
                 Effect::Deliver { conns, frame } => self.deliver(&conns, frame),
+                Effect::StoreFailed { detail } => {
+                    log!(
+                        "the store failed to commit ({detail}): what was written since the last \
+                         commit may or may not be on disk, so it is not trusted again; stopping \
+                         for a restart on what is there"
+                    );
+                    self.failure = Some(format!("the store failed to commit: {detail}"));
+                    self.shut_down("The server is stopping: its store failed.");
+                }
             }
         }
         for token in touched {
