@@ -7,9 +7,11 @@
 pub mod config;
 mod connection;
 mod core_thread;
+mod framed;
 mod hashing;
 mod reading;
 mod timers;
+mod transport;
 mod web;
 mod writing;
 
@@ -30,7 +32,10 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
 
 use self::config::Config;
-use self::connection::{Connection, Stream};
+use self::connection::Connection;
+use self::framed::FramedStream;
+use self::transport::{ClientStream, OutputLimits};
+use self::web::{WebSettings, WebStream};
 use crate::core::abuse::OpenConnections;
 use crate::core::{Clock, ConnId, Core, Input, Settings};
 use crate::data_lock::DataDirLock;
@@ -62,9 +67,9 @@ pub struct Server {
     /// The page and its WebSocket, with `--http`.
     web_listener: Option<TcpListener>,
     web_addr: Option<SocketAddr>,
-    /// The origins whose pages may open the WebSocket: the web listener's own, and
-    /// `--allow-origin`'s; fixed at start, never taken from a request.
-    web_origins: Vec<String>,
+    /// What every browser's connection is served with: the origins whose pages may open the
+    /// WebSocket (the web listener's own, and `--allow-origin`'s), its limits.
+    web_settings: Arc<WebSettings>,
     signals: Signals,
     connections: HashMap<Token, Connection>,
     open_per_address: OpenConnections,
@@ -252,7 +257,10 @@ impl Server {
                 )
             }
         };
-        let web_origins = web_origins(&config, web_addr);
+        let web_settings = Arc::new(WebSettings::new(
+            web_origins(&config, web_addr),
+            output_limits(&config),
+        ));
         let mut signals =
             Signals::new([SIGINT, SIGTERM]).map_err(io_error("cannot handle signals"))?;
         poll.registry()
@@ -282,7 +290,7 @@ impl Server {
             local_addr,
             web_listener,
             web_addr,
-            web_origins,
+            web_settings,
             signals,
             connections: HashMap::new(),
             open_per_address: OpenConnections::new(limits.abuse.connections_per_address),
@@ -460,13 +468,13 @@ impl Server {
             self.open_per_address.closed(peer.ip());
             return;
         }
-        let stream = if web {
-            Stream::Web(web::WebStream::new(socket))
+        let stream: Box<dyn ClientStream> = if web {
+            Box::new(WebStream::new(socket, Arc::clone(&self.web_settings)))
         } else {
-            Stream::Frames(Transport::new(socket, tls))
+            let transport = Transport::new(socket, tls);
+            Box::new(FramedStream::new(transport, output_limits(&self.config)))
         };
-        let connection =
-            Connection::new(stream, peer, self.config.limits.frame_bytes_max, self.now);
+        let connection = Connection::new(stream, peer, self.now);
         self.connections.insert(token, connection);
         self.inputs.push(Input::Opened {
             conn: conn_id(token),
@@ -520,6 +528,13 @@ impl Server {
             self.close_with(token, "server_shutdown", why);
         }
         self.shutdown_deadline = Some(self.now + self.config.limits.shutdown_grace);
+    }
+}
+
+fn output_limits(config: &Config) -> OutputLimits {
+    OutputLimits {
+        frame_bytes_max: config.limits.frame_bytes_max,
+        unsent_bytes_max: config.limits.unsent_bytes_max,
     }
 }
 

@@ -6,7 +6,8 @@
 use chat_wire::{ClientFrame, Request};
 use mio::Token;
 
-use super::connection::{Connection, Owed, ReadOutcome};
+use super::connection::Owed;
+use super::transport::ReadOutcome;
 use super::{Server, conn_id, log};
 use crate::core::Input;
 
@@ -90,7 +91,7 @@ impl Server {
                 self.mark_ready(token);
                 return;
             }
-            match connection.next_frame() {
+            match connection.stream.next_frame() {
                 Ok(Some(frame)) => {
                     connection.partial_since = None;
                     connection.last_heard = self.now;
@@ -127,26 +128,22 @@ impl Server {
                 self.finish_reading(token);
                 return;
             }
-            match connection.read_chunk() {
-                ReadOutcome::Read(n) => {
-                    bytes_left = bytes_left.saturating_sub(n);
-                    if connection.web_mut().is_some_and(|web| web.head().is_some()) {
-                        self.answer_http(token);
-                    }
-                }
+            match connection.stream.read() {
+                ReadOutcome::Read(n) => bytes_left = bytes_left.saturating_sub(n),
                 ReadOutcome::Control(n) => {
                     frames_left -= 1;
                     bytes_left = bytes_left.saturating_sub(n);
                 }
                 ReadOutcome::Drained => {
                     // What is left is the start of a frame: it has `frame_timeout` to finish.
-                    if connection.has_partial_frame() {
+                    if connection.stream.has_partial_frame() {
                         connection.partial_since.get_or_insert(self.now);
                     } else {
                         connection.partial_since = None;
                     }
                     return;
                 }
+                ReadOutcome::Answered => connection.read_closed = true,
                 ReadOutcome::Closed(reason) => {
                     connection.read_closed = true;
                     log!("{}: {reason}", connection.peer);
@@ -217,24 +214,5 @@ fn answer_bytes_max(frame: &ClientFrame, frame_bytes_max: usize) -> usize {
             | Request::Ping
             | Request::Quit => SMALL_ANSWER_BYTES,
         },
-    }
-}
-
-impl Connection {
-    /// The answer to its oldest frame came: its reservation goes. Returns the request bytes
-    /// the core no longer holds.
-    pub(super) fn answered(&mut self) -> usize {
-        let Some(owed) = self.owed.pop_front() else {
-            return 0;
-        };
-        self.reserved_bytes = self.reserved_bytes.saturating_sub(owed.answer_bytes);
-        owed.request_bytes
-    }
-
-    /// Nothing more will be answered (it closes): every reservation goes. Returns the request
-    /// bytes the core no longer holds.
-    pub(super) fn owed_nothing_more(&mut self) -> usize {
-        self.reserved_bytes = 0;
-        self.owed.drain(..).map(|owed| owed.request_bytes).sum()
     }
 }

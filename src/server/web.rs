@@ -1,19 +1,42 @@
-//! A browser's connection: its HTTP request head, answered with a page or upgraded, then the
-//! protocol's frames as JSON text in WebSocket messages (tungstenite, non-blocking, on the same
-//! loop). `chat_web` decides; this moves the bytes.
+//! A browser as a transport: its HTTP request head, answered with a page or upgraded, then
+//! the protocol's frames as JSON text in WebSocket messages (tungstenite, non-blocking, on the
+//! same loop). `chat_web` decides; this moves the bytes.
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
+use std::sync::Arc;
 
-use chat_web::tungstenite::protocol::{Message, Role, WebSocket};
+use chat_web::tungstenite::protocol::{Message, Role, WebSocket, WebSocketConfig};
 use chat_web::tungstenite::{self, error::CapacityError};
 use chat_wire::{ClientFrame, ServerFrame};
 use mio::net::TcpStream;
 
-use super::connection::{FrameError, READ_CHUNK_BYTES, ReadOutcome, WriteOutcome};
+use super::transport::{
+    ClientStream, FrameError, OutputLimits, READ_CHUNK_BYTES, ReadOutcome, SharedFrame,
+    WriteOutcome,
+};
 
-/// The connection's state; `None` only for an instant while it changes.
-pub struct WebStream(Option<State>);
+/// What every browser's connection is served with, fixed at start.
+pub struct WebSettings {
+    /// The origins whose pages may open the WebSocket (never taken from a request).
+    pub origins: Vec<String>,
+    pub socket: WebSocketConfig,
+}
+
+impl WebSettings {
+    pub fn new(origins: Vec<String>, limits: OutputLimits) -> Self {
+        WebSettings {
+            origins,
+            socket: chat_web::socket_config(limits.frame_bytes_max, limits.unsent_bytes_max),
+        }
+    }
+}
+
+/// The connection's state (`None` only for an instant while it changes), and its settings.
+pub struct WebStream {
+    state: Option<State>,
+    settings: Arc<WebSettings>,
+}
 
 enum State {
     /// Reading the request head.
@@ -62,102 +85,97 @@ impl Write for Counted {
 }
 
 impl WebStream {
-    pub fn new(socket: TcpStream) -> Self {
-        WebStream(Some(State::Head {
-            socket,
-            head: Vec::new(),
-        }))
-    }
-
-    pub fn socket_mut(&mut self) -> Option<&mut TcpStream> {
-        match self.0.as_mut()? {
-            State::Head { socket, .. } | State::Answered { socket, .. } => Some(socket),
-            State::Socket { socket, .. } => Some(&mut socket.get_mut().socket),
+    pub fn new(socket: TcpStream, settings: Arc<WebSettings>) -> Self {
+        WebStream {
+            state: Some(State::Head {
+                socket,
+                head: Vec::new(),
+            }),
+            settings,
         }
     }
+}
 
-    /// Reads once: head bytes, or one WebSocket message decoded into the inbox.
-    pub fn read(&mut self) -> ReadOutcome {
-        let Some(state) = self.0.as_mut() else {
-            return ReadOutcome::Closed("gone".into());
+impl WebStream {
+    /// Reads head bytes; once the head is whole, answers it.
+    fn read_head(&mut self) -> ReadOutcome {
+        let Some(State::Head { socket, head }) = self.state.as_mut() else {
+            return ReadOutcome::Drained;
         };
-        match state {
-            State::Head { socket, head } => {
-                let mut chunk = [0u8; READ_CHUNK_BYTES];
-                match socket.read(&mut chunk) {
-                    Ok(0) => ReadOutcome::Closed("closed by peer".into()),
-                    Ok(n) => {
-                        head.extend_from_slice(&chunk[..n]);
-                        ReadOutcome::Read(n)
+        let mut chunk = [0u8; READ_CHUNK_BYTES];
+        let n = match socket.read(&mut chunk) {
+            Ok(0) => return ReadOutcome::Closed("closed by peer".into()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadOutcome::Drained,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return ReadOutcome::Read(0),
+            Err(e) => return ReadOutcome::Closed(format!("read failed: {e}")),
+        };
+        head.extend_from_slice(&chunk[..n]);
+        match chat_web::http::parse_head(head) {
+            Ok(None) => ReadOutcome::Read(n),
+            Ok(Some((parsed, head_bytes))) => {
+                match chat_web::http::answer(&parsed, &self.settings.origins) {
+                    chat_web::http::Answer::Respond(response) => self.answer(response),
+                    chat_web::http::Answer::Upgrade(response) => {
+                        self.upgrade(&response, head_bytes, n)
                     }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => ReadOutcome::Drained,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => ReadOutcome::Read(0),
-                    Err(e) => ReadOutcome::Closed(format!("read failed: {e}")),
                 }
             }
-            State::Answered { .. } => ReadOutcome::Drained,
-            State::Socket {
-                socket,
-                inbox,
-                read_bytes_at_last_message,
-                ..
-            } => {
-                let read = socket.read();
-                if read.is_ok() {
-                    *read_bytes_at_last_message = socket.get_ref().read_bytes;
-                }
-                let (outcome, decoded) = read_message(read);
-                inbox.extend(decoded);
-                outcome
+            Err(e) => self.answer(chat_web::http::refuse(&e)),
+        }
+    }
+
+    /// Sends `response` and closes after it: the answer to a plain HTTP request.
+    fn answer(&mut self, response: Vec<u8>) -> ReadOutcome {
+        self.state = match self.state.take() {
+            Some(State::Head { socket, .. } | State::Answered { socket, .. }) => {
+                Some(State::Answered {
+                    socket,
+                    out: response,
+                })
             }
-        }
+            other => other,
+        };
+        ReadOutcome::Answered
     }
 
-    /// The next frame the page sent, if any; an error for a message that was not a frame.
-    pub fn next_frame(&mut self) -> Result<Option<ClientFrame>, FrameError> {
-        match self.0.as_mut() {
-            Some(State::Socket { inbox, .. }) => inbox.pop_front().transpose(),
-            _ => Ok(None),
-        }
-    }
-
-    /// Part of a WebSocket message has arrived, the rest not yet.
-    pub fn has_partial_message(&self) -> bool {
-        match self.0.as_ref() {
-            Some(State::Socket {
+    /// Sends the 101 response and speaks WebSocket from here on; closes if the response could
+    /// not be written at once (a fresh socket always takes it).
+    fn upgrade(&mut self, response: &[u8], head_bytes: usize, read_bytes: usize) -> ReadOutcome {
+        let Some(State::Head { mut socket, head }) = self.state.take() else {
+            return ReadOutcome::Closed("not a head".into());
+        };
+        if !matches!(socket.write(response), Ok(n) if n == response.len()) {
+            self.state = Some(State::Answered {
                 socket,
-                read_bytes_at_last_message,
-                ..
-            }) => socket.get_ref().read_bytes > *read_bytes_at_last_message,
-            _ => false,
+                out: Vec::new(),
+            });
+            return ReadOutcome::Closed("the upgrade could not be written".into());
         }
-    }
-
-    /// Output queued and not yet known to be written.
-    pub fn unsent_bytes(&self) -> usize {
-        match self.0.as_ref() {
-            Some(State::Socket { unsent_bytes, .. }) => *unsent_bytes,
-            Some(State::Answered { out, .. }) => out.len(),
-            _ => 0,
-        }
-    }
-
-    /// Queues a frame as a JSON text message; an error if the output cap would be passed.
-    pub fn queue(&mut self, frame: &ServerFrame) -> Result<(), String> {
-        if !matches!(self.0, Some(State::Socket { .. })) {
-            // Before the upgrade a frame has nowhere to go (a timeout's Closing, say).
-            return Ok(());
-        }
-        self.queue_text(&chat_web::json::encode_server(frame)?)
+        // Whatever came after the head is the WebSocket's first bytes.
+        let rest = head.get(head_bytes..).unwrap_or_default().to_vec();
+        let counted = Counted {
+            socket,
+            read_bytes: 0,
+        };
+        let socket =
+            WebSocket::from_partially_read(counted, rest, Role::Server, Some(self.settings.socket));
+        self.state = Some(State::Socket {
+            socket: Box::new(socket),
+            inbox: VecDeque::new(),
+            read_bytes_at_last_message: 0,
+            unsent_bytes: 0,
+        });
+        ReadOutcome::Read(read_bytes)
     }
 
     /// Queues a frame already encoded as JSON.
-    pub fn queue_text(&mut self, text: &str) -> Result<(), String> {
+    fn queue_text(&mut self, text: &str) -> Result<(), String> {
         let Some(State::Socket {
             socket,
             unsent_bytes,
             ..
-        }) = self.0.as_mut()
+        }) = self.state.as_mut()
         else {
             return Ok(());
         };
@@ -172,10 +190,88 @@ impl WebStream {
             Err(e) => Err(format!("websocket: {e}")),
         }
     }
+}
 
-    /// Writes what is queued as far as the socket takes it.
-    pub fn write_out(&mut self) -> WriteOutcome {
-        let Some(state) = self.0.as_mut() else {
+impl ClientStream for WebStream {
+    fn socket_mut(&mut self) -> Option<&mut TcpStream> {
+        match self.state.as_mut()? {
+            State::Head { socket, .. } | State::Answered { socket, .. } => Some(socket),
+            State::Socket { socket, .. } => Some(&mut socket.get_mut().socket),
+        }
+    }
+
+    /// Reads once: head bytes (answered once whole), or one WebSocket message decoded into the
+    /// inbox.
+    fn read(&mut self) -> ReadOutcome {
+        match self.state.as_mut() {
+            None => ReadOutcome::Closed("gone".into()),
+            Some(State::Head { .. }) => self.read_head(),
+            Some(State::Answered { .. }) => ReadOutcome::Drained,
+            Some(State::Socket {
+                socket,
+                inbox,
+                read_bytes_at_last_message,
+                ..
+            }) => {
+                let read = socket.read();
+                if read.is_ok() {
+                    *read_bytes_at_last_message = socket.get_ref().read_bytes;
+                }
+                let (outcome, decoded) = read_message(read);
+                inbox.extend(decoded);
+                outcome
+            }
+        }
+    }
+
+    fn next_frame(&mut self) -> Result<Option<ClientFrame>, FrameError> {
+        match self.state.as_mut() {
+            Some(State::Socket { inbox, .. }) => inbox.pop_front().transpose(),
+            _ => Ok(None),
+        }
+    }
+
+    /// Part of a WebSocket message has arrived, the rest not yet.
+    fn has_partial_frame(&self) -> bool {
+        match self.state.as_ref() {
+            Some(State::Socket {
+                socket,
+                read_bytes_at_last_message,
+                ..
+            }) => socket.get_ref().read_bytes > *read_bytes_at_last_message,
+            _ => false,
+        }
+    }
+
+    fn unsent_bytes(&self) -> usize {
+        match self.state.as_ref() {
+            Some(State::Socket { unsent_bytes, .. }) => *unsent_bytes,
+            Some(State::Answered { out, .. }) => out.len(),
+            _ => 0,
+        }
+    }
+
+    /// Queues a frame as a JSON text message; an error if the output cap would be passed.
+    /// Before the upgrade a frame has nowhere to go (a timeout's Closing, say).
+    fn queue(&mut self, frame: &ServerFrame) -> Result<(), String> {
+        if !matches!(self.state, Some(State::Socket { .. })) {
+            return Ok(());
+        }
+        self.queue_text(&chat_web::json::encode_server(frame)?)
+    }
+
+    fn queue_shared(&mut self, shared: &SharedFrame) -> Result<(), String> {
+        let json = shared.encoded("json", |frame| {
+            chat_web::json::encode_server(frame).map(String::into_bytes)
+        });
+        let json = json.as_ref().as_ref().map_err(Clone::clone)?;
+        // Made from a String just above: always UTF-8.
+        let text = std::str::from_utf8(json).map_err(|e| e.to_string())?;
+        self.queue_text(text)
+    }
+
+    fn write_out(&mut self) -> WriteOutcome {
+        let Some(state) = self.state.as_mut() else {
             return WriteOutcome::Done;
         };
         match state {
@@ -214,66 +310,11 @@ impl WebStream {
     }
 
     /// Ends a WebSocket politely (a close frame), as far as the socket takes it now.
-    pub fn close(&mut self) {
-        if let Some(State::Socket { socket, .. }) = self.0.as_mut() {
+    fn close(&mut self) {
+        if let Some(State::Socket { socket, .. }) = self.state.as_mut() {
             let _ = socket.close(None);
             let _ = socket.flush();
         }
-    }
-
-    /// The request head received so far, while it is being read.
-    pub fn head(&self) -> Option<&[u8]> {
-        match self.0.as_ref()? {
-            State::Head { head, .. } => Some(head),
-            _ => None,
-        }
-    }
-
-    /// Sends `response` and closes after it: the answer to a plain HTTP request.
-    pub fn answer(&mut self, response: Vec<u8>) {
-        self.0 = match self.0.take() {
-            Some(State::Head { socket, .. } | State::Answered { socket, .. }) => {
-                Some(State::Answered {
-                    socket,
-                    out: response,
-                })
-            }
-            other => other,
-        };
-    }
-
-    /// Sends the 101 response and speaks WebSocket from here on. False if the response could
-    /// not be written at once (a fresh socket always takes it) or this is not a head.
-    pub fn upgrade(
-        &mut self,
-        response: &[u8],
-        head_bytes: usize,
-        config: tungstenite::protocol::WebSocketConfig,
-    ) -> bool {
-        let Some(State::Head { mut socket, head }) = self.0.take() else {
-            return false;
-        };
-        if !matches!(socket.write(response), Ok(n) if n == response.len()) {
-            self.0 = Some(State::Answered {
-                socket,
-                out: Vec::new(),
-            });
-            return false;
-        }
-        // Whatever came after the head is the WebSocket's first bytes.
-        let rest = head.get(head_bytes..).unwrap_or_default().to_vec();
-        let counted = Counted {
-            socket,
-            read_bytes: 0,
-        };
-        let socket = WebSocket::from_partially_read(counted, rest, Role::Server, Some(config));
-        self.0 = Some(State::Socket {
-            socket: Box::new(socket),
-            inbox: VecDeque::new(),
-            read_bytes_at_last_message: 0,
-            unsent_bytes: 0,
-        });
-        true
     }
 }
 
@@ -310,45 +351,5 @@ fn read_message(
             ),
         ),
         Err(e) => (ReadOutcome::Closed(format!("websocket: {e}")), None),
-    }
-}
-
-impl super::Server {
-    /// Answers a browser's request once its head is whole: a page (then close), the upgrade
-    /// to WebSocket, or a refusal.
-    pub(super) fn answer_http(&mut self, token: mio::Token) {
-        let socket_config = chat_web::socket_config(
-            self.config.limits.frame_bytes_max,
-            self.config.limits.unsent_bytes_max,
-        );
-        let Some(connection) = self.connections.get_mut(&token) else {
-            return;
-        };
-        let Some(web) = connection.web_mut() else {
-            return;
-        };
-        let parsed = chat_web::http::parse_head(web.head().unwrap_or_default());
-        match parsed {
-            Ok(None) => {}
-            Ok(Some((head, head_bytes))) => {
-                match chat_web::http::answer(&head, &self.web_origins) {
-                    chat_web::http::Answer::Respond(response) => {
-                        web.answer(response);
-                        connection.closing_since.get_or_insert(self.now);
-                        self.flush(token);
-                    }
-                    chat_web::http::Answer::Upgrade(response) => {
-                        if !web.upgrade(&response, head_bytes, socket_config) {
-                            self.close(token, "the upgrade could not be written");
-                        }
-                    }
-                }
-            }
-            Err(e) => {
-                web.answer(chat_web::http::refuse(&e));
-                connection.closing_since.get_or_insert(self.now);
-                self.flush(token);
-            }
-        }
     }
 }

@@ -2,13 +2,12 @@
 //! encoded once for its whole audience), written as the sockets take them, and connections
 //! closed once their last frame is out.
 
-use std::rc::Rc;
 use std::sync::Arc;
 
 use chat_wire::ServerFrame;
 use mio::Token;
 
-use super::connection::{SharedFrame, WriteOutcome};
+use super::transport::{SharedFrame, WriteOutcome};
 use super::{Server, conn_id, log, token_of};
 use crate::core::{ConnId, Effect, Input, Outbound};
 
@@ -45,10 +44,6 @@ impl Server {
     /// One frame for one connection; false if it is gone (or went for a slow reader).
     fn send_outbound(&mut self, outbound: Outbound) -> bool {
         let token = token_of(outbound.conn);
-        let (frame_bytes_max, unsent_bytes_max) = (
-            self.config.limits.frame_bytes_max,
-            self.config.limits.unsent_bytes_max,
-        );
         let Some(connection) = self.connections.get_mut(&token) else {
             return false;
         };
@@ -65,7 +60,7 @@ impl Server {
             self.in_flight_bytes -= connection.owed_nothing_more();
             connection.closing_since.get_or_insert(self.now);
         }
-        if let Err(reason) = connection.queue(&outbound.frame, frame_bytes_max, unsent_bytes_max) {
+        if let Err(reason) = connection.stream.queue(&outbound.frame) {
             self.close(token, &reason);
             return false;
         }
@@ -74,28 +69,13 @@ impl Server {
 
     /// `frame` for every connection in `conns`, encoded once; written by `write_deliveries`.
     fn deliver(&mut self, conns: &[ConnId], frame: Arc<ServerFrame>) {
-        let unsent_bytes_max = self.config.limits.unsent_bytes_max;
-        let shared = match SharedFrame::new(frame, self.config.limits.frame_bytes_max) {
-            Ok(shared) => Rc::new(shared),
-            Err(e) => {
-                log!("cannot encode a delivery: {e}");
-                return;
-            }
-        };
+        let shared = SharedFrame::new(frame);
         for conn in conns {
             let token = token_of(*conn);
             let Some(connection) = self.connections.get_mut(&token) else {
                 continue;
             };
-            // What waits in the write queue is not a slow reader's backlog: before it counts
-            // against the limit, give the socket what it will take now.
-            if connection.unsent_bytes() + shared.bytes.len() > unsent_bytes_max
-                && let WriteOutcome::Failed(reason) = connection.write_out()
-            {
-                self.close(token, &reason);
-                continue;
-            }
-            if let Err(reason) = connection.queue_shared(&shared, unsent_bytes_max) {
+            if let Err(reason) = connection.stream.queue_shared(&shared) {
                 self.close(token, &reason);
                 continue;
             }
@@ -125,7 +105,7 @@ impl Server {
         let Some(connection) = self.connections.get_mut(&token) else {
             return;
         };
-        match connection.write_out() {
+        match connection.stream.write_out() {
             WriteOutcome::Done
                 if connection.closing_since.is_some() && connection.owed.is_empty() =>
             {
@@ -148,15 +128,10 @@ impl Server {
 
     /// An event of the loop's own (a ping), sent at once.
     pub(super) fn send_event(&mut self, token: Token, event: chat_wire::Event) {
-        let (frame_bytes_max, unsent_bytes_max) = (
-            self.config.limits.frame_bytes_max,
-            self.config.limits.unsent_bytes_max,
-        );
         let Some(connection) = self.connections.get_mut(&token) else {
             return;
         };
-        let frame = ServerFrame::Event(event);
-        match connection.queue(&frame, frame_bytes_max, unsent_bytes_max) {
+        match connection.stream.queue(&ServerFrame::Event(event)) {
             Ok(()) => self.flush(token),
             Err(reason) => self.close(token, &reason),
         }
@@ -185,8 +160,8 @@ impl Server {
             return;
         };
         self.in_flight_bytes -= connection.owed_nothing_more();
-        connection.close_stream();
-        if let Some(socket) = connection.socket_mut() {
+        connection.stream.close();
+        if let Some(socket) = connection.stream.socket_mut() {
             let _ = self.poll.registry().deregister(socket);
         }
         self.open_per_address.closed(connection.peer.ip());
