@@ -555,7 +555,28 @@ fn groups_survive_a_restart_with_keep_data(store: &'static str) {
     assert!(after > before);
 }
 
+/// On the wire a group is named bare (docs/protocol.md section 3): `#team` is refused there,
+/// and the sentence says nothing of a `#`.
+fn a_group_name_with_a_hash_on_the_wire_is_refused(store: &'static str) {
+    let data = TempDir::new("groups-hash");
+    let server = ServerProcess::start(store, &data, &[]);
+    let mut alice = user(&server, "alice");
+    let created = alice.request(Request::CreateGroup {
+        group: "#team".into(),
+        members: vec![],
+    });
+    assert_eq!(error_code(&created), "invalid_group_name");
+    let Reply::Error(body) = &created else {
+        panic!("{created:?}")
+    };
+    assert!(!body.message.contains(" # "), "{}", body.message);
+    create(&mut alice, "team", &[]);
+    let sent = send_to(&mut alice, WireRecipient::Group("#team".into()), "hi");
+    assert_eq!(error_code(&sent), "invalid_group_name");
+}
+
 on_both_stores!(
+    a_group_name_with_a_hash_on_the_wire_is_refused,
     every_command_works_and_tells_the_members,
     who_may_do_what,
     a_member_reads_the_group_from_the_notice_that_added_them,

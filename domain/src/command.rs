@@ -203,7 +203,7 @@ fn group_arg(word: &str, usage: &'static str) -> Result<GroupName, CommandError>
     if !word.starts_with('#') {
         return Err(CommandError::Usage(usage));
     }
-    GroupName::parse(word).map_err(CommandError::InvalidGroup)
+    GroupName::typed(word).map_err(CommandError::InvalidGroup)
 }
 
 fn user_arg(word: &str) -> Result<Username, CommandError> {
@@ -251,7 +251,7 @@ fn no_arguments(
 /// `#team` is a group, anything else a user.
 fn recipient(token: &str) -> Result<Recipient, CommandError> {
     if token.starts_with('#') {
-        return GroupName::parse(token)
+        return GroupName::typed(token)
             .map(Recipient::Group)
             .map_err(CommandError::InvalidGroup);
     }

@@ -18,10 +18,19 @@ pub struct GroupName(Username);
 pub struct GroupNameError(pub UsernameError);
 
 impl GroupName {
-    /// Validates a bare name (`team`) or one written with its `#` (`#team`).
-    pub fn parse(raw: &str) -> Result<Self, GroupNameError> {
-        let bare = raw.strip_prefix('#').unwrap_or(raw);
+    /// Validates a bare name (`team`), as the wire and the stores carry it: `#team` is not one.
+    pub fn parse(bare: &str) -> Result<Self, GroupNameError> {
         Username::parse(bare).map(GroupName).map_err(GroupNameError)
+    }
+
+    /// Validates a name as people type it, with its `#` (`#team`).
+    pub fn typed(raw: &str) -> Result<Self, GroupNameError> {
+        match raw.strip_prefix('#') {
+            Some(bare) => Self::parse(bare),
+            None => Err(GroupNameError(UsernameError::InvalidChar(
+                raw.chars().next().unwrap_or(' '),
+            ))),
+        }
     }
 
     /// The bare name, without `#`: what the wire and the stores carry.
@@ -44,7 +53,7 @@ impl fmt::Debug for GroupName {
 
 impl fmt::Display for GroupNameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let rule = "a group name is # and then 3 to 32 characters of a-z, 0-9, _ and -";
+        let rule = "a group name is 3 to 32 characters of a-z, 0-9, _ and -";
         match &self.0 {
             UsernameError::TooShort { chars } => {
                 write!(f, "That group name is too short ({chars}): {rule}.")
@@ -134,8 +143,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_follow_the_username_rules_with_or_without_the_hash() {
-        let team = GroupName::parse("#Team").unwrap();
+    fn names_follow_the_username_rules_bare_on_the_wire_and_with_a_hash_when_typed() {
+        let team = GroupName::typed("#Team").unwrap();
         assert_eq!(team, GroupName::parse("team").unwrap());
         assert_eq!(team.as_str(), "team");
         assert_eq!(team.to_string(), "#team");
@@ -144,12 +153,17 @@ mod tests {
             "##team",
             "#te am",
             "#",
+            "team",
             &format!("#{}", "a".repeat(33)),
         ] {
-            let err = GroupName::parse(bad).unwrap_err();
+            let err = GroupName::typed(bad).unwrap_err();
             assert_eq!(err.code(), "invalid_group_name", "{bad}");
             assert!(err.to_string().contains("group name"), "{err}");
         }
+        // On the wire a name is bare: the `#` is for people, and refused there.
+        let hashed = GroupName::parse("#team").unwrap_err();
+        assert_eq!(hashed.code(), "invalid_group_name");
+        assert!(!hashed.to_string().contains(" # "), "{hashed}");
     }
 
     #[test]

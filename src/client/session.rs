@@ -74,7 +74,7 @@ struct HistoryRead {
 }
 
 /// The most messages one `/history` shows, which bounds what the client holds for it.
-pub const HISTORY_COUNT_MAX: u32 = 500;
+pub const HISTORY_COUNT_MAX: u32 = chat_domain::limits::HISTORY_PAGE_MAX;
 /// `/history` reads in flight at most: each may hold `HISTORY_COUNT_MAX` messages of up to
 /// 16 KiB while it pages back, so this caps what the client holds for them (32 MiB).
 pub const HISTORY_READS_IN_FLIGHT_MAX: usize = 4;
