@@ -22,7 +22,7 @@ use crate::ports::{Inserted, Store, StoreError, UserRecord};
 use crate::recent_sends::{Original, RecentSends};
 use crate::username::Username;
 
-use groups::GroupError;
+pub use access::ReadError;
 
 // ---- register ---------------------------------------------------------------------------
 
@@ -133,7 +133,7 @@ impl LoginAttempt {
 impl fmt::Display for LoginError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LoginError::UnknownUser(name) => write!(f, "There is no user named {name}."),
+            LoginError::UnknownUser(name) => access::unknown_user(f, name),
             LoginError::WrongPassword => f.write_str("Wrong password."),
             LoginError::Store(e) => e.fmt(f),
         }
@@ -303,12 +303,12 @@ pub fn send(
 impl fmt::Display for SendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SendError::UnknownRecipient(name) => write!(f, "There is no user named {name}."),
-            SendError::UnknownGroup(group) => write!(f, "There is no group named {group}."),
+            SendError::UnknownRecipient(name) => access::unknown_user(f, name),
+            SendError::UnknownGroup(group) => access::unknown_group(f, group),
             SendError::MissingNumber => {
                 f.write_str("A resend needs the client message id of the first send.")
             }
-            SendError::NotAMember(group) => write!(f, "You are not a member of {group}."),
+            SendError::NotAMember(group) => access::not_a_member(f, group),
             SendError::Store(e) => e.fmt(f),
         }
     }
@@ -370,14 +370,6 @@ pub struct HistoryPage {
     pub clamped: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HistoryError {
-    UnknownUser(Username),
-    UnknownGroup(GroupName),
-    NotAMember(GroupName),
-    Store(StoreError),
-}
-
 /// The page of `reader`'s conversation with `with` before `before` (the newest page if `None`).
 pub fn history(
     store: &impl Store,
@@ -386,38 +378,17 @@ pub fn history(
     before: Option<MessageId>,
     requested: Option<u32>,
     paging: HistoryPaging,
-) -> Result<HistoryPage, HistoryError> {
+) -> Result<HistoryPage, ReadError> {
     // A member reads a group from the notice that added them: nothing said before they joined
     // or while they were out, nor anything of an earlier group of the name.
-    let since = match with {
-        Recipient::User(other) => {
-            if other != reader
-                && store
-                    .find_user(other)
-                    .map_err(HistoryError::Store)?
-                    .is_none()
-            {
-                return Err(HistoryError::UnknownUser(other.clone()));
-            }
-            MessageId::FIRST
-        }
-        // Only members read a group: someone removed stops being able to at once.
-        Recipient::Group(group) => {
-            let member = groups::member_in(store, reader, group).map_err(|e| match e {
-                GroupError::Store(e) => HistoryError::Store(e),
-                GroupError::NotAMember(_) => HistoryError::NotAMember(group.clone()),
-                _ => HistoryError::UnknownGroup(group.clone()),
-            })?;
-            member.since
-        }
-    };
+    let since = access::readable_from(store, reader, with)?;
     let conversation = Conversation::of(reader, with);
     let (limit, clamped) = paging.clamp(requested);
     // One extra tells whether there is more without a second query.
     let page = limit as usize;
     let mut messages = store
         .history(&conversation, since, before, page + 1)
-        .map_err(HistoryError::Store)?;
+        .map_err(ReadError::Store)?;
     let has_more = messages.len() > page;
     if has_more {
         messages.drain(..messages.len() - page);
@@ -430,28 +401,7 @@ pub fn history(
     })
 }
 
-impl fmt::Display for HistoryError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HistoryError::UnknownUser(name) => write!(f, "There is no user named {name}."),
-            HistoryError::UnknownGroup(group) => write!(f, "There is no group named {group}."),
-            HistoryError::NotAMember(group) => write!(f, "You are not a member of {group}."),
-            HistoryError::Store(e) => e.fmt(f),
-        }
-    }
-}
-
-impl ErrorCode for HistoryError {
-    fn code(&self) -> &'static str {
-        match self {
-            HistoryError::UnknownUser(_) => "unknown_user",
-            HistoryError::UnknownGroup(_) => "unknown_group",
-            HistoryError::NotAMember(_) => "not_a_member",
-            HistoryError::Store(e) => e.code(),
-        }
-    }
-}
-
+pub mod access;
 pub mod groups;
 pub mod inbox;
 #[cfg(test)]

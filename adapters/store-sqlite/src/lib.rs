@@ -404,8 +404,8 @@ fn recipient_to_sql(recipient: &Recipient) -> String {
 }
 
 fn recipient_from_sql(text: &str) -> Result<Recipient, StoreError> {
-    if text.starts_with('#') {
-        return GroupName::parse(text)
+    if let Some(bare) = text.strip_prefix('#') {
+        return GroupName::parse(bare)
             .map(Recipient::Group)
             .map_err(|e| corrupt("group", e));
     }

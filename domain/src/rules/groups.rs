@@ -376,9 +376,9 @@ pub fn groups_of(
 impl fmt::Display for GroupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            GroupError::UnknownGroup(g) => write!(f, "There is no group named {g}."),
+            GroupError::UnknownGroup(g) => super::access::unknown_group(f, g),
             GroupError::GroupExists(g) => write!(f, "A group named {g} exists already."),
-            GroupError::NotAMember(g) => write!(f, "You are not a member of {g}."),
+            GroupError::NotAMember(g) => super::access::not_a_member(f, g),
             GroupError::NotInGroup(u, g) => write!(f, "{u} is not a member of {g}."),
             GroupError::AlreadyMember(u, g) => write!(f, "{u} is a member of {g} already."),
             GroupError::AlreadyAdmin(u, g) => write!(f, "{u} is an admin of {g} already."),
@@ -410,7 +410,7 @@ impl fmt::Display for GroupError {
                     "{user} is in {groups_max} groups, the most one can be in."
                 )
             }
-            GroupError::UnknownUser(u) => write!(f, "There is no user named {u}."),
+            GroupError::UnknownUser(u) => super::access::unknown_user(f, u),
             GroupError::Store(e) => e.fmt(f),
         }
     }

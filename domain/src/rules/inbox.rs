@@ -3,53 +3,14 @@
 //! devices), and catching up on everything after a message id.
 
 use std::collections::VecDeque;
-use std::fmt;
 
-use crate::error::ErrorCode;
-use crate::group::GroupName;
 use crate::limits::{CATCH_UP_CHUNK, UNREAD_COUNTED_MAX, UNREAD_SCANNED_MAX};
 use crate::message::{Conversation, Message, MessageId, Recipient};
-use crate::ports::{Store, StoreError};
+use crate::ports::Store;
 use crate::username::Username;
 
 use super::HistoryPaging;
-use super::groups::{GroupError, member_in};
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InboxError {
-    UnknownUser(Username),
-    UnknownGroup(GroupName),
-    NotAMember(GroupName),
-    Store(StoreError),
-}
-
-impl From<StoreError> for InboxError {
-    fn from(e: StoreError) -> Self {
-        InboxError::Store(e)
-    }
-}
-
-impl fmt::Display for InboxError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            InboxError::UnknownUser(name) => write!(f, "There is no user named {name}."),
-            InboxError::UnknownGroup(group) => write!(f, "There is no group named {group}."),
-            InboxError::NotAMember(group) => write!(f, "You are not a member of {group}."),
-            InboxError::Store(e) => e.fmt(f),
-        }
-    }
-}
-
-impl ErrorCode for InboxError {
-    fn code(&self) -> &'static str {
-        match self {
-            InboxError::UnknownUser(_) => "unknown_user",
-            InboxError::UnknownGroup(_) => "unknown_group",
-            InboxError::NotAMember(_) => "not_a_member",
-            InboxError::Store(e) => e.code(),
-        }
-    }
-}
+use super::access::{ReadError, readable_from};
 
 /// One conversation as the inbox lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,37 +23,12 @@ pub struct ConversationSummary {
     pub read_up_to: Option<MessageId>,
 }
 
-/// Where a conversation `reader` may read starts, or why they may not read it: only members
-/// read a group, each from the notice that added them.
-fn readable_from(
-    store: &impl Store,
-    reader: &Username,
-    with: &Recipient,
-) -> Result<MessageId, InboxError> {
-    match with {
-        Recipient::User(other) => {
-            if other != reader && store.find_user(other)?.is_none() {
-                return Err(InboxError::UnknownUser(other.clone()));
-            }
-            Ok(MessageId::FIRST)
-        }
-        Recipient::Group(group) => {
-            let member = member_in(store, reader, group).map_err(|e| match e {
-                GroupError::Store(e) => InboxError::Store(e),
-                GroupError::NotAMember(_) => InboxError::NotAMember(group.clone()),
-                _ => InboxError::UnknownGroup(group.clone()),
-            })?;
-            Ok(member.since)
-        }
-    }
-}
-
 /// Everything `reader` can read: their direct conversations and their groups, each with where
 /// it starts (for a group, the notice that added them).
 fn conversations_of(
     store: &impl Store,
     reader: &Username,
-) -> Result<Vec<(Recipient, MessageId)>, InboxError> {
+) -> Result<Vec<(Recipient, MessageId)>, ReadError> {
     let mut all: Vec<(Recipient, MessageId)> = store
         .partners(reader)?
         .into_iter()
@@ -111,7 +47,7 @@ fn conversations_of(
 pub fn conversations(
     store: &impl Store,
     reader: &Username,
-) -> Result<Vec<ConversationSummary>, InboxError> {
+) -> Result<Vec<ConversationSummary>, ReadError> {
     let mut summaries = Vec::new();
     for (with, since) in conversations_of(store, reader)? {
         let conversation = Conversation::of(reader, &with);
@@ -146,7 +82,7 @@ pub fn mark_read(
     reader: &Username,
     with: &Recipient,
     up_to: MessageId,
-) -> Result<Option<MessageId>, InboxError> {
+) -> Result<Option<MessageId>, ReadError> {
     let since = readable_from(store, reader, with)?;
     let conversation = Conversation::of(reader, with);
     let newest = store
@@ -185,7 +121,7 @@ pub fn catch_up(
     after: MessageId,
     requested: Option<u32>,
     paging: HistoryPaging,
-) -> Result<CatchUpPage, InboxError> {
+) -> Result<CatchUpPage, ReadError> {
     let (limit, clamped) = paging.clamp(requested);
     let page = limit as usize;
     let mut cursors = Vec::new();

@@ -496,8 +496,8 @@ fn every_rule_error_code_is_snake_case() {
         LoginError::UnknownUser(user("abc")).code(),
         LoginError::WrongPassword.code(),
         SendError::UnknownRecipient(user("abc")).code(),
-        HistoryError::UnknownUser(user("abc")).code(),
-        HistoryError::Store(store_error).code(),
+        ReadError::UnknownUser(user("abc")).code(),
+        ReadError::Store(store_error).code(),
     ];
     for code in codes {
         assert!(crate::error::is_snake_case(code), "{code}");

@@ -2,6 +2,8 @@
 
 use super::*;
 use crate::body::MessageBody;
+use crate::error::ErrorCode;
+use crate::group::GroupName;
 use crate::memory_store::MemoryStore;
 use crate::rules::Outgoing;
 use crate::rules::groups::{GroupLimits, create, invite, kick};
