@@ -12,6 +12,7 @@ use hdrhistogram::Histogram;
 use polling::{Event, Events, PollMode, Poller};
 
 use super::peer::{Codec, Incoming};
+use super::probe::{self, Probe};
 use super::server_process::{cpu_time_of, own_cpu_time};
 use super::target::Target;
 
@@ -37,6 +38,8 @@ pub struct Options {
     pub clients: usize,
     pub pace: Pace,
     pub body_bytes: usize,
+    /// Time a probe's pings beside the load (`probe.rs`).
+    pub probe: bool,
 }
 
 pub struct Report {
@@ -50,6 +53,8 @@ pub struct Report {
     pub latency: Histogram<u64>,
     pub server_cpu: Option<Duration>,
     pub bench_cpu: Option<Duration>,
+    /// The probe's ping round trips, in nanoseconds, with `Options::probe`.
+    pub probe: Option<Histogram<u64>>,
 }
 
 struct Client {
@@ -110,6 +115,7 @@ pub fn run(target: &Target, options: &Options) -> Result<Report, String> {
     let mut random = Random(0x9e37_79b9_7f4a_7c15);
     let padding = "x".repeat(options.body_bytes.saturating_sub(16));
     let (mut delivered, mut duplicated, mut scheduled) = (0u64, 0u64, 0u64);
+    let probe = options.probe.then(|| Probe::start(target)).transpose()?;
     let server_cpu_before = target.pid.and_then(cpu_time_of);
     let bench_cpu_before = own_cpu_time();
     let start = Instant::now();
@@ -209,6 +215,7 @@ pub fn run(target: &Target, options: &Options) -> Result<Report, String> {
         }
     }
     let elapsed = last_delivery - start;
+    let probe = probe.map(Probe::finish).transpose()?;
     let server_cpu = match (server_cpu_before, target.pid.and_then(cpu_time_of)) {
         (Some(before), Some(after)) => Some(after.saturating_sub(before)),
         _ => None,
@@ -227,6 +234,7 @@ pub fn run(target: &Target, options: &Options) -> Result<Report, String> {
         latency,
         server_cpu,
         bench_cpu,
+        probe,
     })
 }
 
@@ -446,6 +454,9 @@ impl std::fmt::Display for Report {
             us(0.999),
             self.latency.max() as f64 / 1000.0
         )?;
+        if let Some(round_trips) = &self.probe {
+            writeln!(f, "{}", probe::describe(round_trips))?;
+        }
         if let Some(cpu) = self.server_cpu {
             writeln!(
                 f,

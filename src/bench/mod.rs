@@ -7,6 +7,7 @@ pub mod history;
 pub mod idle;
 pub mod load;
 pub mod peer;
+pub mod probe;
 pub mod server_process;
 pub mod target;
 mod wire_client;

@@ -88,6 +88,10 @@ enum Mode {
         seconds: u64,
         #[arg(long, default_value_t = 32)]
         body_bytes: usize,
+        /// Also time a probe's pings (every 5 ms, on a connection of its own) beside the load:
+        /// whether anyone waits while the server commits. Our protocol only.
+        #[arg(long)]
+        probe: bool,
         #[command(flatten)]
         server: ServerArgs,
     },
@@ -148,6 +152,7 @@ fn main() -> ExitCode {
                 clients,
                 pace: Pace::Window { window, messages },
                 body_bytes,
+                probe: false,
             },
         ),
         Mode::Rate {
@@ -155,6 +160,7 @@ fn main() -> ExitCode {
             per_second,
             seconds,
             body_bytes,
+            probe,
             server,
         } => run_load(
             &server,
@@ -165,6 +171,7 @@ fn main() -> ExitCode {
                     duration: Duration::from_secs(seconds),
                 },
                 body_bytes,
+                probe,
             },
         ),
         Mode::Idle {

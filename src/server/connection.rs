@@ -51,6 +51,8 @@ pub struct Connection {
     pub read_closed: bool,
     /// In the server's write queue: deliveries are waiting to be written.
     pub write_queued: bool,
+    /// Its Hello was answered with a Welcome: the loop may answer its pings itself.
+    pub welcomed: bool,
 }
 
 impl Connection {
@@ -71,6 +73,7 @@ impl Connection {
             pinged: false,
             read_closed: false,
             write_queued: false,
+            welcomed: false,
         }
     }
 

@@ -3,7 +3,7 @@
 //! may be owed. A peer that shuts its side while answers are owed is told from one that has
 //! gone.
 
-use chat_wire::{ClientFrame, Request};
+use chat_wire::{ClientFrame, Reply, Request, ServerFrame};
 use mio::Token;
 
 use super::connection::Owed;
@@ -96,6 +96,26 @@ impl Server {
                     connection.partial_since = None;
                     connection.last_heard = self.now;
                     connection.pinged = false;
+                    frames_left -= 1;
+                    // A ping needs nothing of the core: with nothing owed before it, it is
+                    // answered here, and never waits behind a commit.
+                    if let ClientFrame::Request {
+                        id,
+                        request: Request::Ping,
+                    } = frame
+                        && connection.welcomed
+                        && connection.owed.is_empty()
+                    {
+                        let pong = ServerFrame::Reply {
+                            id,
+                            reply: Reply::Pong,
+                        };
+                        match connection.stream.queue(&pong) {
+                            Ok(()) => self.flush(token),
+                            Err(reason) => self.close(token, &reason),
+                        }
+                        continue;
+                    }
                     let owed = Owed {
                         answer_bytes: answer_bytes_max(&frame, frame_bytes_max),
                         request_bytes: chat_wire::frame_bytes(&frame),
@@ -110,7 +130,6 @@ impl Server {
                     connection.owed.push_back(owed);
                     connection.reserved_bytes += owed.answer_bytes;
                     self.in_flight_bytes += owed.request_bytes;
-                    frames_left -= 1;
                     bytes_left = bytes_left.saturating_sub(owed.answer_bytes);
                     self.inputs.push(Input::Frame {
                         conn: conn_id(token),

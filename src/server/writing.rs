@@ -60,6 +60,9 @@ impl Server {
             self.in_flight_bytes -= connection.owed_nothing_more();
             connection.closing_since.get_or_insert(self.now);
         }
+        if matches!(outbound.frame, ServerFrame::Welcome { .. }) {
+            connection.welcomed = true;
+        }
         if let Err(reason) = connection.stream.queue(&outbound.frame) {
             self.close(token, &reason);
             return false;
