@@ -42,5 +42,6 @@ pub const RESEND_WINDOW_MESSAGES: usize = 1_000;
 pub const RECENT_SENDS_PER_SENDER: usize = 256;
 /// How long a client message id is remembered after its message was sent.
 pub const RECENT_SENDS_FOR_SECS: i64 = 60 * 60;
-/// Senders whose ids are remembered at once: 10,000 x 256 x 32 bytes is 80 MiB at most.
+/// Senders whose ids are remembered at once: 10,000 x 256 numbers of about 40 bytes (a map
+/// entry and its place in line) is 100 MiB at most.
 pub const RECENT_SENDERS_MAX: usize = 10_000;

@@ -31,18 +31,20 @@ impl Original {
 /// looked up in the store instead (`Store::find_resent`, on a resend only).
 #[derive(Debug, Default)]
 pub struct RecentSends {
-    by_sender: HashMap<Username, VecDeque<(ClientMessageId, Original)>>,
+    by_sender: HashMap<Username, SenderSends>,
+}
+
+/// One sender's numbers: looked up by number, forgotten oldest first.
+#[derive(Debug, Default)]
+struct SenderSends {
+    by_number: HashMap<ClientMessageId, Original>,
+    order: VecDeque<ClientMessageId>,
 }
 
 impl RecentSends {
-    /// The message `sender` stored lately under `id`, if it is remembered. A linear scan: a
-    /// sender holds a few hundred entries of 32 bytes.
+    /// The message `sender` stored lately under `id`, if it is remembered.
     pub fn find(&self, sender: &Username, id: ClientMessageId) -> Option<Original> {
-        self.by_sender
-            .get(sender)?
-            .iter()
-            .find(|(remembered, _)| *remembered == id)
-            .map(|(_, original)| *original)
+        self.by_sender.get(sender)?.by_number.get(&id).copied()
     }
 
     /// Remembers that `sender`'s `id` stored `original`, forgetting the sender's oldest past
@@ -52,21 +54,28 @@ impl RecentSends {
             if self.by_sender.len() >= RECENT_SENDERS_MAX {
                 return;
             }
-            self.by_sender.insert(sender.clone(), VecDeque::new());
+            self.by_sender
+                .insert(sender.clone(), SenderSends::default());
         }
-        if let Some(ids) = self.by_sender.get_mut(sender) {
-            if ids.len() >= RECENT_SENDS_PER_SENDER {
-                ids.pop_front();
-            }
-            ids.push_back((id, original));
+        let Some(sends) = self.by_sender.get_mut(sender) else {
+            return;
+        };
+        if sends.by_number.insert(id, original).is_none() {
+            sends.order.push_back(id);
+        }
+        if sends.order.len() > RECENT_SENDS_PER_SENDER
+            && let Some(oldest) = sends.order.pop_front()
+        {
+            sends.by_number.remove(&oldest);
         }
     }
 
     /// Forgets `sender`'s `id`: what it stored was not committed after all.
     pub fn forget(&mut self, sender: &Username, id: ClientMessageId) {
-        if let Some(ids) = self.by_sender.get_mut(sender) {
-            ids.retain(|(remembered, _)| *remembered != id);
-            if ids.is_empty() {
+        if let Some(sends) = self.by_sender.get_mut(sender) {
+            sends.by_number.remove(&id);
+            sends.order.retain(|remembered| *remembered != id);
+            if sends.order.is_empty() {
                 self.by_sender.remove(sender);
             }
         }
@@ -76,14 +85,17 @@ impl RecentSends {
     /// and senders left with none.
     pub fn forget_old(&mut self, now: Timestamp) {
         let kept_for = SignedDuration::from_secs(RECENT_SENDS_FOR_SECS);
-        self.by_sender.retain(|_, ids| {
-            while ids
-                .front()
-                .is_some_and(|(_, original)| now.duration_since(original.sent_at) > kept_for)
+        self.by_sender.retain(|_, sends| {
+            while let Some(oldest) = sends.order.front()
+                && sends
+                    .by_number
+                    .get(oldest)
+                    .is_none_or(|original| now.duration_since(original.sent_at) > kept_for)
             {
-                ids.pop_front();
+                sends.by_number.remove(oldest);
+                sends.order.pop_front();
             }
-            !ids.is_empty()
+            !sends.order.is_empty()
         });
     }
 
