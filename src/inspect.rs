@@ -4,10 +4,10 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use chat_domain::{Content, GroupRecord, Member, Message, Recipient, Store, UserRecord};
+use chat_domain::{Content, GroupRecord, Member, Message, Recipient, StoreReads, UserRecord};
 use serde::Serialize;
 
-use crate::store::{AnyStore, StoreKind};
+use crate::store::{self, StoreKind};
 
 /// Reads the store of `kind` in `data_dir` and writes its contents to `out`. The error is a
 /// sentence for the person.
@@ -17,7 +17,7 @@ pub fn inspect(
     json: bool,
     out: &mut impl Write,
 ) -> Result<(), String> {
-    let store = AnyStore::open_for_reading(kind, data_dir).map_err(|e| e.detail().to_string())?;
+    let store = store::open_for_reading(kind, data_dir).map_err(|e| e.detail().to_string())?;
     let users = store.all_users().map_err(|e| e.detail().to_string())?;
     let messages = store.all_messages().map_err(|e| e.detail().to_string())?;
     let groups = store
@@ -94,11 +94,7 @@ type GroupWithMembers = (GroupRecord, Vec<Member>);
 fn kind_and_body(content: &Content) -> (&'static str, String) {
     match content {
         Content::Text(body) => ("text", body.as_str().to_string()),
-        // The stored form of a notice is NUL then its words.
-        Content::Notice(_) => (
-            "notice",
-            content.to_stored().trim_start_matches('\0').to_string(),
-        ),
+        Content::Notice(notice) => ("notice", notice.to_string()),
     }
 }
 

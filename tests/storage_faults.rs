@@ -6,6 +6,7 @@
 mod common;
 
 use std::net::SocketAddr;
+use std::ops::Deref;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, channel};
@@ -14,18 +15,18 @@ use std::time::Duration;
 use chat::core::abuse::AbuseLimits;
 use chat::server::Server;
 use chat::server::config::{Config, HashingConfig, Limits};
-use chat::store::{AnyStore, StoreKind};
+use chat::store::{self, AnyStore, StoreKind};
 use chat_domain::rate::RateLimit;
 use chat_domain::{
-    ClientMessageId, Conversation, GroupName, GroupRecord, GroupWrite, Inserted, Member, Message,
-    MessageId, NewMessage, Retention, Role, Store, StoreError, UserRecord, Username,
+    Conversation, GroupWrite, Inserted, Message, MessageId, NewMessage, Retention, Store,
+    StoreError, UserRecord, Username,
 };
 use chat_store_contract::TempDir;
 use chat_wire::{Reply, Request, ServerFrame};
 use common::*;
 
 /// A store whose writes fail while `faults.writes` is set, and whose commits fail while
-/// `faults.commits` is; reads always pass through.
+/// `faults.commits` is; reads go through to the real store (`Deref`).
 struct FaultyStore {
     inner: AnyStore,
     faults: Faults,
@@ -46,10 +47,14 @@ impl FaultyStore {
     }
 }
 
-impl Store for FaultyStore {
-    fn find_user(&self, username: &Username) -> Result<Option<UserRecord>, StoreError> {
-        self.inner.find_user(username)
+impl Deref for FaultyStore {
+    type Target = AnyStore;
+    fn deref(&self) -> &AnyStore {
+        &self.inner
     }
+}
+
+impl Store for FaultyStore {
     fn insert_user(&mut self, user: &UserRecord) -> Result<Inserted, StoreError> {
         self.write_allowed()?;
         self.inner.insert_user(user)
@@ -57,45 +62,6 @@ impl Store for FaultyStore {
     fn append_message(&mut self, message: NewMessage) -> Result<Message, StoreError> {
         self.write_allowed()?;
         self.inner.append_message(message)
-    }
-    fn find_resent(
-        &self,
-        conversation: &Conversation,
-        sender: &Username,
-        client_message_id: ClientMessageId,
-        window: usize,
-    ) -> Result<Option<Message>, StoreError> {
-        self.inner
-            .find_resent(conversation, sender, client_message_id, window)
-    }
-    fn after(
-        &self,
-        conversation: &Conversation,
-        after: MessageId,
-        limit: usize,
-    ) -> Result<Vec<Message>, StoreError> {
-        self.inner.after(conversation, after, limit)
-    }
-    fn count_from_others(
-        &self,
-        conversation: &Conversation,
-        after: MessageId,
-        reader: &Username,
-        cap: usize,
-        scan_max: usize,
-    ) -> Result<usize, StoreError> {
-        self.inner
-            .count_from_others(conversation, after, reader, cap, scan_max)
-    }
-    fn partners(&self, user: &Username) -> Result<Vec<Username>, StoreError> {
-        self.inner.partners(user)
-    }
-    fn read_marker(
-        &self,
-        user: &Username,
-        conversation: &Conversation,
-    ) -> Result<Option<MessageId>, StoreError> {
-        self.inner.read_marker(user, conversation)
     }
     fn set_read_marker(
         &mut self,
@@ -106,30 +72,9 @@ impl Store for FaultyStore {
         self.write_allowed()?;
         self.inner.set_read_marker(user, conversation, up_to)
     }
-    fn history(
-        &self,
-        conversation: &Conversation,
-        since: MessageId,
-        before: Option<MessageId>,
-        limit: usize,
-    ) -> Result<Vec<Message>, StoreError> {
-        self.inner.history(conversation, since, before, limit)
-    }
-    fn find_group(&self, name: &GroupName) -> Result<Option<GroupRecord>, StoreError> {
-        self.inner.find_group(name)
-    }
-    fn member(&self, group: &GroupName, user: &Username) -> Result<Option<Member>, StoreError> {
-        self.inner.member(group, user)
-    }
     fn write_group(&mut self, write: GroupWrite) -> Result<Option<Message>, StoreError> {
         self.write_allowed()?;
         self.inner.write_group(write)
-    }
-    fn members(&self, group: &GroupName) -> Result<Vec<Member>, StoreError> {
-        self.inner.members(group)
-    }
-    fn groups_of(&self, user: &Username) -> Result<Vec<(GroupName, Role)>, StoreError> {
-        self.inner.groups_of(user)
     }
     fn commit(&mut self) -> Result<(), StoreError> {
         // A refused write left nothing to commit: the commit itself goes through.
@@ -142,7 +87,6 @@ impl Store for FaultyStore {
     }
 }
 
-/// Runs the server loop over a faulty `kind` store on a thread of this process.
 /// The running server: where it listens, its store's faults, and what `run` returned once it
 /// ends.
 struct Running {
@@ -175,7 +119,7 @@ fn serve(kind: StoreKind, data: &TempDir) -> Running {
         web: None,
     };
     let store = FaultyStore {
-        inner: AnyStore::open(kind, data.path(), Retention::Wipe).expect("store opens"),
+        inner: store::open(kind, data.path(), Retention::Wipe).expect("store opens"),
         faults: faults.clone(),
     };
     let (ready, addr) = channel();

@@ -1,8 +1,8 @@
 //! `--store sled|sqlite` picks a real adapter: each kind writes its own files in the data
 //! directory, keeps them with `Retention::Keep`, and erases them with `Retention::Wipe`.
 
-use chat::store::{AnyStore, StoreKind};
-use chat_domain::{Inserted, PasswordHash, Retention, Store, UserRecord};
+use chat::store::{self, StoreKind};
+use chat_domain::{Inserted, PasswordHash, Retention, Store, StoreReads, UserRecord};
 use chat_store_contract::{TempDir, user};
 use chat_store_sled::SledStore;
 use chat_store_sqlite::SqliteStore;
@@ -37,7 +37,7 @@ fn each_kind_keeps_its_data_in_its_own_files_and_wipes_only_them() {
         let bystander = dir.path().join("notes.txt");
         std::fs::write(&bystander, "not the store's").unwrap();
         {
-            let mut store = AnyStore::open(kind, dir.path(), Retention::Keep).unwrap();
+            let mut store = store::open(kind, dir.path(), Retention::Keep).unwrap();
             assert_eq!(store.insert_user(&alice()).unwrap(), Inserted::Yes);
             store.commit().unwrap();
         }
@@ -47,14 +47,14 @@ fn each_kind_keeps_its_data_in_its_own_files_and_wipes_only_them() {
         };
         assert!(own_path.exists(), "{kind}: {} missing", own_path.display());
         {
-            let store = AnyStore::open(kind, dir.path(), Retention::Keep).unwrap();
+            let store = store::open(kind, dir.path(), Retention::Keep).unwrap();
             assert_eq!(
                 store.find_user(&user("alice")).unwrap(),
                 Some(alice()),
                 "{kind} kept"
             );
         }
-        let store = AnyStore::open(kind, dir.path(), Retention::Wipe).unwrap();
+        let store = store::open(kind, dir.path(), Retention::Wipe).unwrap();
         assert_eq!(
             store.find_user(&user("alice")).unwrap(),
             None,

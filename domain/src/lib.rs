@@ -27,7 +27,8 @@ pub use message::{
 };
 pub use password::{Password, PasswordError, PasswordHash};
 pub use ports::{
-    GroupWrite, HashError, Inserted, PasswordHasher, Retention, Store, StoreError, UserRecord,
+    GroupWrite, HashError, Inserted, PasswordHasher, Retention, Store, StoreError, StoreReads,
+    UserRecord,
 };
 pub use username::{Username, UsernameError};
 

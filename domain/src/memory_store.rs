@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::group::{GroupName, GroupRecord, Member, Role};
 use crate::message::{ClientMessageId, Conversation, Message, MessageId, NewMessage};
-use crate::ports::{GroupWrite, Inserted, Store, StoreError, UserRecord};
+use crate::ports::{GroupWrite, Inserted, Store, StoreError, StoreReads, UserRecord};
 use crate::username::Username;
 
 #[derive(Default)]
@@ -16,7 +16,7 @@ pub struct MemoryStore {
     groups: BTreeMap<GroupName, GroupRecord>,
     members: BTreeMap<(GroupName, Username), Member>,
     partners: BTreeSet<(Username, Username)>,
-    read_markers: BTreeMap<(Username, String), MessageId>,
+    read_markers: BTreeMap<(Username, Conversation), MessageId>,
     /// When set, every call fails with this error: how tests reach the storage error paths.
     pub failing: Option<StoreError>,
 }
@@ -66,32 +66,10 @@ impl MemoryStore {
     }
 }
 
-impl Store for MemoryStore {
+impl StoreReads for MemoryStore {
     fn find_user(&self, username: &Username) -> Result<Option<UserRecord>, StoreError> {
         self.check()?;
         Ok(self.users.get(username).cloned())
-    }
-
-    fn insert_user(&mut self, user: &UserRecord) -> Result<Inserted, StoreError> {
-        self.check()?;
-        if self.users.contains_key(&user.username) {
-            return Ok(Inserted::NameTaken);
-        }
-        self.users.insert(user.username.clone(), user.clone());
-        Ok(Inserted::Yes)
-    }
-
-    fn append_message(&mut self, message: NewMessage) -> Result<Message, StoreError> {
-        self.check()?;
-        let id = self.next_id();
-        self.client_message_ids.push(message.client_message_id);
-        if let crate::message::Recipient::User(to) = &message.recipient {
-            self.partners.insert((message.sender.clone(), to.clone()));
-            self.partners.insert((to.clone(), message.sender.clone()));
-        }
-        let message = message.with_id(id);
-        self.messages.push(message.clone());
-        Ok(message)
     }
 
     fn find_resent(
@@ -187,20 +165,8 @@ impl Store for MemoryStore {
         self.check()?;
         Ok(self
             .read_markers
-            .get(&(user.clone(), conversation.key()))
+            .get(&(user.clone(), conversation.clone()))
             .copied())
-    }
-
-    fn set_read_marker(
-        &mut self,
-        user: &Username,
-        conversation: &Conversation,
-        up_to: MessageId,
-    ) -> Result<(), StoreError> {
-        self.check()?;
-        self.read_markers
-            .insert((user.clone(), conversation.key()), up_to);
-        Ok(())
     }
 
     fn find_group(&self, name: &GroupName) -> Result<Option<GroupRecord>, StoreError> {
@@ -211,6 +177,62 @@ impl Store for MemoryStore {
     fn member(&self, group: &GroupName, user: &Username) -> Result<Option<Member>, StoreError> {
         self.check()?;
         Ok(self.members.get(&(group.clone(), user.clone())).cloned())
+    }
+
+    fn members(&self, group: &GroupName) -> Result<Vec<Member>, StoreError> {
+        self.check()?;
+        Ok(self
+            .members
+            .iter()
+            .filter(|((g, _), _)| g == group)
+            .map(|(_, member)| member.clone())
+            .collect())
+    }
+
+    fn groups_of(&self, user: &Username) -> Result<Vec<(GroupName, Role)>, StoreError> {
+        self.check()?;
+        Ok(self
+            .members
+            .iter()
+            .filter(|((_, u), _)| u == user)
+            .map(|((g, _), member)| (g.clone(), member.role))
+            .collect())
+    }
+}
+
+impl Store for MemoryStore {
+    fn insert_user(&mut self, user: &UserRecord) -> Result<Inserted, StoreError> {
+        self.check()?;
+        if self.users.contains_key(&user.username) {
+            return Ok(Inserted::NameTaken);
+        }
+        self.users.insert(user.username.clone(), user.clone());
+        Ok(Inserted::Yes)
+    }
+
+    fn append_message(&mut self, message: NewMessage) -> Result<Message, StoreError> {
+        self.check()?;
+        let id = self.next_id();
+        self.client_message_ids.push(message.client_message_id);
+        if let crate::message::Recipient::User(to) = &message.recipient {
+            self.partners.insert((message.sender.clone(), to.clone()));
+            self.partners.insert((to.clone(), message.sender.clone()));
+        }
+        let message = message.with_id(id);
+        self.messages.push(message.clone());
+        Ok(message)
+    }
+
+    fn set_read_marker(
+        &mut self,
+        user: &Username,
+        conversation: &Conversation,
+        up_to: MessageId,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.read_markers
+            .insert((user.clone(), conversation.clone()), up_to);
+        Ok(())
     }
 
     fn write_group(&mut self, write: GroupWrite) -> Result<Option<Message>, StoreError> {
@@ -245,26 +267,6 @@ impl Store for MemoryStore {
             self.members.retain(|(group, _), _| *group != name);
         }
         Ok(notice)
-    }
-
-    fn members(&self, group: &GroupName) -> Result<Vec<Member>, StoreError> {
-        self.check()?;
-        Ok(self
-            .members
-            .iter()
-            .filter(|((g, _), _)| g == group)
-            .map(|(_, member)| member.clone())
-            .collect())
-    }
-
-    fn groups_of(&self, user: &Username) -> Result<Vec<(GroupName, Role)>, StoreError> {
-        self.check()?;
-        Ok(self
-            .members
-            .iter()
-            .filter(|((_, u), _)| u == user)
-            .map(|((g, _), member)| (g.clone(), member.role))
-            .collect())
     }
 
     fn commit(&mut self) -> Result<(), StoreError> {

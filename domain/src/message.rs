@@ -73,7 +73,7 @@ impl fmt::Display for Recipient {
 
 /// The thread a message belongs to and history is read from. A direct conversation is the
 /// unordered pair of its two people, so Alice-to-Bob and Bob-to-Alice land in the same one.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Conversation {
     /// Invariant: `low <= high`. Both may be the same person (notes to self).
     Direct { low: Username, high: Username },
@@ -95,16 +95,6 @@ impl Conversation {
         match recipient {
             Recipient::User(other) => Conversation::direct(sender.clone(), other.clone()),
             Recipient::Group(group) => Conversation::Group(group.clone()),
-        }
-    }
-
-    /// A stable text key, unique per conversation, for stores to index by. `:` is outside the
-    /// name alphabet, so no two conversations share a key; the kind letter tells a direct
-    /// conversation (`d:alice:bob`) from a group's (`g:team`).
-    pub fn key(&self) -> String {
-        match self {
-            Conversation::Direct { low, high } => format!("d:{low}:{high}"),
-            Conversation::Group(group) => format!("g:{}", group.as_str()),
         }
     }
 }
@@ -135,71 +125,64 @@ pub enum Notice {
     NewAdmin { user: Username },
 }
 
-/// Stored content that does not decode: the store was damaged.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredContentError(pub String);
+impl Notice {
+    /// The change in one word: `created`, `joined`, `left`, `removed`, `owner`, `admin`.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Notice::Created { .. } => "created",
+            Notice::Joined { .. } => "joined",
+            Notice::Left => "left",
+            Notice::Removed { .. } => "removed",
+            Notice::NewOwner { .. } => "owner",
+            Notice::NewAdmin { .. } => "admin",
+        }
+    }
 
-impl fmt::Display for StoredContentError {
+    /// Who the notice names besides its sender, in order.
+    pub fn names(&self) -> &[Username] {
+        match self {
+            Notice::Created { members } => members,
+            Notice::Left => &[],
+            Notice::Joined { user }
+            | Notice::Removed { user }
+            | Notice::NewOwner { user }
+            | Notice::NewAdmin { user } => std::slice::from_ref(user),
+        }
+    }
+}
+
+/// The notice in words: its verb, then each name after a space (`joined bob`).
+impl fmt::Display for Notice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "stored content does not decode: {}", self.0)
+        f.write_str(self.verb())?;
+        for name in self.names() {
+            write!(f, " {name}")?;
+        }
+        Ok(())
     }
 }
 
 impl Content {
-    /// One string for stores to keep: a text as it is; a notice as NUL, a word and names split
-    /// by spaces (`"\0joined bob"`). No text starts with NUL (bodies hold no control
-    /// characters) and no name holds a space, so the two never mix.
-    pub fn to_stored(&self) -> String {
-        let notice = match self {
-            Content::Text(body) => return body.as_str().to_string(),
-            Content::Notice(notice) => notice,
-        };
-        let (word, names): (&str, Vec<&Username>) = match notice {
-            Notice::Created { members } => ("created", members.iter().collect()),
-            Notice::Joined { user } => ("joined", vec![user]),
-            Notice::Left => ("left", vec![]),
-            Notice::Removed { user } => ("removed", vec![user]),
-            Notice::NewOwner { user } => ("owner", vec![user]),
-            Notice::NewAdmin { user } => ("admin", vec![user]),
-        };
-        let mut stored = format!("\0{word}");
-        for name in names {
-            stored.push(' ');
-            stored.push_str(name.as_str());
+    /// The bytes the content carries: a text's, or a notice's words and one byte for its kind.
+    /// What a reply that holds the message must make room for, besides its fixed fields.
+    pub fn size_bytes(&self) -> usize {
+        match self {
+            Content::Text(body) => body.as_str().len(),
+            Content::Notice(notice) => {
+                let names: usize = notice.names().iter().map(|n| 1 + n.as_str().len()).sum();
+                1 + notice.verb().len() + names
+            }
         }
-        stored
     }
 
-    /// The inverse of `to_stored`.
-    pub fn from_stored(stored: String) -> Result<Content, StoredContentError> {
-        let Some(notice) = stored.strip_prefix('\0') else {
-            return MessageBody::new(stored)
-                .map(Content::Text)
-                .map_err(|e| StoredContentError(e.to_string()));
-        };
-        let mut words = notice.split(' ');
-        let word = words.next().unwrap_or_default();
-        let names = words
-            .map(Username::parse)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| StoredContentError(e.to_string()))?;
-        let one = |names: Vec<Username>| match <[Username; 1]>::try_from(names) {
-            Ok([user]) => Ok(user),
-            Err(names) => Err(StoredContentError(format!(
-                "{word} names {} users, not one",
-                names.len()
-            ))),
-        };
-        let notice = match word {
-            "created" => Notice::Created { members: names },
-            "joined" => Notice::Joined { user: one(names)? },
-            "left" if names.is_empty() => Notice::Left,
-            "removed" => Notice::Removed { user: one(names)? },
-            "owner" => Notice::NewOwner { user: one(names)? },
-            "admin" => Notice::NewAdmin { user: one(names)? },
-            other => return Err(StoredContentError(format!("unknown notice {other:?}"))),
-        };
-        Ok(Content::Notice(notice))
+    /// One string for tests to compare: a text as it is, a notice as NUL and its words (no
+    /// text starts with NUL).
+    #[cfg(test)]
+    pub(crate) fn to_spelled(&self) -> String {
+        match self {
+            Content::Text(body) => body.as_str().to_string(),
+            Content::Notice(notice) => format!("\0{notice}"),
+        }
     }
 
     /// The text, if this is text.
@@ -274,15 +257,6 @@ mod tests {
         let ab = Conversation::direct(user("alice"), user("bob"));
         let ba = Conversation::direct(user("bob"), user("alice"));
         assert_eq!(ab, ba);
-        assert_eq!(ab.key(), "d:alice:bob");
-    }
-
-    #[test]
-    fn conversation_keys_never_collide_on_prefixes() {
-        // "ab"+"c" and "a"+"bc" would collide in a naive concatenation.
-        let one = Conversation::direct(user("abc"), user("abcd"));
-        let two = Conversation::direct(user("abca"), user("bcd"));
-        assert_ne!(one.key(), two.key());
     }
 
     #[test]
@@ -291,50 +265,23 @@ mod tests {
         let from_alice = Conversation::of(&user("alice"), &Recipient::Group(team.clone()));
         let from_bob = Conversation::of(&user("bob"), &Recipient::Group(team));
         assert_eq!(from_alice, from_bob);
-        assert_eq!(from_alice.key(), "g:team");
     }
 
     #[test]
-    fn content_round_trips_through_its_stored_form() {
-        let contents = [
-            Content::Text(MessageBody::new("hi\tthere\nyou".into()).unwrap()),
-            Content::Notice(Notice::Created { members: vec![] }),
-            Content::Notice(Notice::Created {
-                members: vec![user("bob"), user("carol")],
-            }),
-            Content::Notice(Notice::Joined { user: user("bob") }),
-            Content::Notice(Notice::Left),
-            Content::Notice(Notice::Removed { user: user("bob") }),
-            Content::Notice(Notice::NewOwner { user: user("bob") }),
-            Content::Notice(Notice::NewAdmin { user: user("bob") }),
-        ];
-        for content in contents {
-            let stored = content.to_stored();
-            assert_eq!(
-                Content::from_stored(stored.clone()),
-                Ok(content),
-                "{stored:?}"
-            );
+    fn a_notice_in_words_and_its_size() {
+        let created = Notice::Created {
+            members: vec![user("bob"), user("carol")],
+        };
+        assert_eq!(created.to_string(), "created bob carol");
+        assert_eq!(Notice::Left.to_string(), "left");
+        let joined = Notice::Joined { user: user("bob") };
+        assert_eq!(joined.to_string(), "joined bob");
+        for notice in [created, Notice::Left, joined] {
+            let words = notice.to_string().len();
+            assert_eq!(Content::Notice(notice).size_bytes(), 1 + words);
         }
-        assert_eq!(
-            Content::Notice(Notice::Joined { user: user("bob") }).to_stored(),
-            "\0joined bob"
-        );
-    }
-
-    #[test]
-    fn damaged_stored_content_is_an_error_not_a_panic() {
-        for bad in [
-            "\0joined",
-            "\0joined a b",
-            "\0left bob",
-            "\0party",
-            "\0joined B!",
-            "",
-            "\u{7}",
-        ] {
-            assert!(Content::from_stored(bad.to_string()).is_err(), "{bad:?}");
-        }
+        let text = Content::Text(MessageBody::new("héllo".into()).unwrap());
+        assert_eq!(text.size_bytes(), "héllo".len());
     }
 
     #[test]

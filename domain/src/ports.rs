@@ -1,6 +1,7 @@
 //! The ports: what the rules need from the outside world, as traits that adapters implement.
 
 use std::fmt;
+use std::ops::Deref;
 
 use jiff::Timestamp;
 
@@ -37,22 +38,12 @@ pub enum Retention {
     Keep,
 }
 
-/// The storage port. One loop thread owns the store and makes every call, so writes are
-/// serialised by construction and no method needs to be thread-safe.
+/// What may be read from the store: the storage port without its writes (`Store`).
 ///
-/// Writes become visible to reads at once, and durable (under `Retention::Keep`) at the next
-/// `commit`. The server appends everything one loop turn accepted, commits once, and only then
-/// acknowledges (group commit).
-pub trait Store {
+/// Anything that derefs to a store reads through it (a `Box<dyn Store>`, a reference, a store
+/// that wraps another to change its writes), so such a wrapper implements only `Store`'s writes.
+pub trait StoreReads {
     fn find_user(&self, username: &Username) -> Result<Option<UserRecord>, StoreError>;
-
-    /// Adds a user unless the name is taken. Names are lowercase by construction, so this is
-    /// unique case-insensitively.
-    fn insert_user(&mut self, user: &UserRecord) -> Result<Inserted, StoreError>;
-
-    /// Numbers and stores a message. Ids strictly increase, across reopenings too. A direct
-    /// message also makes its two people each other's partners.
-    fn append_message(&mut self, message: NewMessage) -> Result<Message, StoreError>;
 
     /// The message `sender` sent with `client_message_id`, if it is among the newest `window`
     /// of `conversation`. Costs O(window).
@@ -107,6 +98,36 @@ pub trait Store {
         conversation: &Conversation,
     ) -> Result<Option<MessageId>, StoreError>;
 
+    /// The group named `name`, if there is one.
+    fn find_group(&self, name: &GroupName) -> Result<Option<GroupRecord>, StoreError>;
+
+    /// `user` as a member of `group` (their role, and where their view of it starts), or `None`
+    /// if not a member.
+    fn member(&self, group: &GroupName, user: &Username) -> Result<Option<Member>, StoreError>;
+
+    /// Every member of `group`, in name order. Costs O(members).
+    fn members(&self, group: &GroupName) -> Result<Vec<Member>, StoreError>;
+
+    /// Every group `user` belongs to, in name order, with their role. Costs O(their groups).
+    fn groups_of(&self, user: &Username) -> Result<Vec<(GroupName, Role)>, StoreError>;
+}
+
+/// The storage port: its reads (`StoreReads`) and its writes. One thread owns the store and
+/// makes every call, so writes are serialised by construction and no method needs to be
+/// thread-safe.
+///
+/// Writes become visible to reads at once, and durable (under `Retention::Keep`) at the next
+/// `commit`. The server appends everything one loop turn accepted, commits once, and only then
+/// acknowledges (group commit).
+pub trait Store: StoreReads {
+    /// Adds a user unless the name is taken. Names are lowercase by construction, so this is
+    /// unique case-insensitively.
+    fn insert_user(&mut self, user: &UserRecord) -> Result<Inserted, StoreError>;
+
+    /// Numbers and stores a message. Ids strictly increase, across reopenings too. A direct
+    /// message also makes its two people each other's partners.
+    fn append_message(&mut self, message: NewMessage) -> Result<Message, StoreError>;
+
     /// Sets `user`'s read marker of `conversation` (the rules never move it back).
     fn set_read_marker(
         &mut self,
@@ -115,26 +136,120 @@ pub trait Store {
         up_to: MessageId,
     ) -> Result<(), StoreError>;
 
-    /// The group named `name`, if there is one.
-    fn find_group(&self, name: &GroupName) -> Result<Option<GroupRecord>, StoreError>;
-
-    /// `user` as a member of `group` (their role, and where their view of it starts), or `None`
-    /// if not a member.
-    fn member(&self, group: &GroupName, user: &Username) -> Result<Option<Member>, StoreError>;
-
     /// Applies everything one group command changes, all of it or none of it: a crash or an
     /// error part-way leaves no half-made group, no membership without its notice. Returns the
     /// notice as stored, if there was one. Costs O(members changed), however long the history.
     fn write_group(&mut self, write: GroupWrite) -> Result<Option<Message>, StoreError>;
 
-    /// Every member of `group`, in name order. Costs O(members).
-    fn members(&self, group: &GroupName) -> Result<Vec<Member>, StoreError>;
-
-    /// Every group `user` belongs to, in name order, with their role. Costs O(their groups).
-    fn groups_of(&self, user: &Username) -> Result<Vec<(GroupName, Role)>, StoreError>;
-
     /// Makes every write so far durable together (one transaction, one flush).
     fn commit(&mut self) -> Result<(), StoreError>;
+}
+
+/// Reads through whatever derefs to a store: `Box<dyn Store>`, `&S`, or a wrapper.
+impl<T> StoreReads for T
+where
+    T: Deref,
+    T::Target: StoreReads,
+{
+    fn find_user(&self, username: &Username) -> Result<Option<UserRecord>, StoreError> {
+        (**self).find_user(username)
+    }
+
+    fn find_resent(
+        &self,
+        conversation: &Conversation,
+        sender: &Username,
+        client_message_id: ClientMessageId,
+        window: usize,
+    ) -> Result<Option<Message>, StoreError> {
+        (**self).find_resent(conversation, sender, client_message_id, window)
+    }
+
+    fn history(
+        &self,
+        conversation: &Conversation,
+        since: MessageId,
+        before: Option<MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        (**self).history(conversation, since, before, limit)
+    }
+
+    fn after(
+        &self,
+        conversation: &Conversation,
+        after: MessageId,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        (**self).after(conversation, after, limit)
+    }
+
+    fn count_from_others(
+        &self,
+        conversation: &Conversation,
+        after: MessageId,
+        reader: &Username,
+        cap: usize,
+        scan_max: usize,
+    ) -> Result<usize, StoreError> {
+        (**self).count_from_others(conversation, after, reader, cap, scan_max)
+    }
+
+    fn partners(&self, user: &Username) -> Result<Vec<Username>, StoreError> {
+        (**self).partners(user)
+    }
+
+    fn read_marker(
+        &self,
+        user: &Username,
+        conversation: &Conversation,
+    ) -> Result<Option<MessageId>, StoreError> {
+        (**self).read_marker(user, conversation)
+    }
+
+    fn find_group(&self, name: &GroupName) -> Result<Option<GroupRecord>, StoreError> {
+        (**self).find_group(name)
+    }
+
+    fn member(&self, group: &GroupName, user: &Username) -> Result<Option<Member>, StoreError> {
+        (**self).member(group, user)
+    }
+
+    fn members(&self, group: &GroupName) -> Result<Vec<Member>, StoreError> {
+        (**self).members(group)
+    }
+
+    fn groups_of(&self, user: &Username) -> Result<Vec<(GroupName, Role)>, StoreError> {
+        (**self).groups_of(user)
+    }
+}
+
+/// A boxed store is a store: how the application holds the adapter it chose at start.
+impl<S: Store + ?Sized> Store for Box<S> {
+    fn insert_user(&mut self, user: &UserRecord) -> Result<Inserted, StoreError> {
+        (**self).insert_user(user)
+    }
+
+    fn append_message(&mut self, message: NewMessage) -> Result<Message, StoreError> {
+        (**self).append_message(message)
+    }
+
+    fn set_read_marker(
+        &mut self,
+        user: &Username,
+        conversation: &Conversation,
+        up_to: MessageId,
+    ) -> Result<(), StoreError> {
+        (**self).set_read_marker(user, conversation, up_to)
+    }
+
+    fn write_group(&mut self, write: GroupWrite) -> Result<Option<Message>, StoreError> {
+        (**self).write_group(write)
+    }
+
+    fn commit(&mut self) -> Result<(), StoreError> {
+        (**self).commit()
+    }
 }
 
 /// What one group command writes. Creating requires no group of that name; the group's record

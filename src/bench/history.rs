@@ -15,7 +15,7 @@ use jiff::Timestamp;
 use super::peer::PASSWORD;
 use super::server_process::{ServerProcess, temp_dir};
 use super::wire_client::WireClient;
-use crate::store::{AnyStore, StoreKind};
+use crate::store::{self, StoreKind};
 
 /// Appends between commits while filling.
 const COMMIT_EVERY: usize = 10_000;
@@ -99,7 +99,7 @@ pub fn run(options: &Options) -> Result<Report, String> {
 /// Writes alice, bob and `messages` messages between them; returns the first message's id.
 fn fill(dir: &std::path::Path, options: &Options) -> Result<u64, String> {
     let mut store =
-        AnyStore::open(options.store, dir, Retention::Wipe).map_err(|e| e.detail().to_string())?;
+        store::open(options.store, dir, Retention::Wipe).map_err(|e| e.detail().to_string())?;
     let hasher = Argon2Hasher::with_cost(64, 1, 1).map_err(|e| e.0)?;
     let password = Password::new(PASSWORD.into()).map_err(|e| e.to_string())?;
     let hash = hasher.hash(&password).map_err(|e| e.0)?;

@@ -22,11 +22,8 @@ fn entry_bytes(message: &chat_domain::Message) -> usize {
         Recipient::User(to) => to.as_str().len(),
         Recipient::Group(to) => to.as_str().len(),
     };
-    // The stored form is the text, or a notice's names: the bytes the entry carries.
-    MESSAGE_OVERHEAD_BYTES
-        + message.content.to_stored().len()
-        + message.sender.as_str().len()
-        + to_bytes
+    // The text, or a notice's words: the bytes the entry carries.
+    MESSAGE_OVERHEAD_BYTES + message.content.size_bytes() + message.sender.as_str().len() + to_bytes
 }
 
 /// Converts a page to wire form, keeping only as many of its newest entries as fit in one

@@ -132,7 +132,7 @@ impl Server {
             Retention::Wipe
         };
         let open_store = |config: &Config| {
-            let store = AnyStore::open(config.store, &config.data_dir, retention)
+            let store = crate::store::open(config.store, &config.data_dir, retention)
                 .map_err(|e| cannot_open(e.detail().to_string()))?;
             log_what_happened_to_the_data(config, &store, retention);
             Ok(store)

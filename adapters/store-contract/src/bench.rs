@@ -1,6 +1,6 @@
 //! criterion bodies shared by both adapters' store benchmarks: appending messages (a loop turn's
-//! batch, committed once) and reading history pages at the newest end and deep in a large
-//! conversation.
+//! batch, committed once) to one conversation and across many, as the relay benchmark sends
+//! them, and reading history pages at the newest end and deep in a large conversation.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -14,6 +14,9 @@ use crate::{TempDir, new_message, record, user};
 const STORED: u64 = 100_000;
 /// Appends committed together, as one busy loop turn might.
 const BATCH: usize = 100;
+/// People sending to each other at random in the many-conversations benchmark, as in
+/// `chat-bench throughput --clients 100`: 4,950 conversations.
+const SENDERS: usize = 100;
 
 pub fn store_benches<S: Store>(c: &mut Criterion, name: &str, open: fn(&Path, Retention) -> S) {
     let dir = TempDir::new(&format!("bench-{name}"));
@@ -21,6 +24,11 @@ pub fn store_benches<S: Store>(c: &mut Criterion, name: &str, open: fn(&Path, Re
     for who in ["alice", "bob"] {
         store.insert_user(&record(who)).expect("insert");
     }
+    let senders: Vec<String> = (0..SENDERS).map(|n| format!("user{n}")).collect();
+    for sender in &senders {
+        store.insert_user(&record(sender)).expect("insert");
+    }
+    store.commit().expect("commit");
     let mut group = c.benchmark_group(format!("store_{name}"));
     group.bench_function("append_100_then_commit", |b| {
         b.iter(|| {
@@ -33,6 +41,21 @@ pub fn store_benches<S: Store>(c: &mut Criterion, name: &str, open: fn(&Path, Re
                             "a message of usual length",
                             i as i64,
                         ))
+                        .expect("append"),
+                );
+            }
+            store.commit().expect("commit");
+        })
+    });
+    let mut random = Random(0x9e37_79b9_7f4a_7c15);
+    group.bench_function("append_100_across_conversations_then_commit", |b| {
+        b.iter(|| {
+            for _ in 0..BATCH {
+                let from = &senders[random.below(SENDERS)];
+                let to = &senders[random.below(SENDERS)];
+                black_box(
+                    store
+                        .append_message(new_message(from, to, "a message of usual length", 0))
                         .expect("append"),
                 );
             }
@@ -76,4 +99,17 @@ pub fn store_benches<S: Store>(c: &mut Criterion, name: &str, open: fn(&Path, Re
         })
     });
     group.finish();
+}
+
+/// xorshift: the same sequence of pairs on every run, without a dependency.
+struct Random(u64);
+
+impl Random {
+    /// A number below `bound`.
+    fn below(&mut self, bound: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % bound as u64) as usize
+    }
 }

@@ -2,7 +2,7 @@
 //! range scan and a group's members, or a user's groups, one prefix scan:
 //! - `users`: lowercase username -> postcard `StoredUser`
 //! - `conversations`: conversation key, 0x00, message id (u64 big-endian) -> postcard
-//!   `StoredMessage` (text and group notices alike, `Content::to_stored`). Big-endian ids sort
+//!   `StoredMessage` (text and group notices alike, `stored_content`). Big-endian ids sort
 //!   numerically, so a history page is a reverse scan of one key range, and a message is one
 //!   insert (a second tree keyed by id alone cost half of each send: docs/benchmarks.md).
 //! - `groups`: group name -> postcard `StoredGroup`
@@ -20,10 +20,11 @@ use std::time::{Duration, Instant};
 use chat_domain::bounded::BoundedSet;
 use chat_domain::limits::KNOWN_PARTNERS_MAX;
 use chat_domain::{
-    ClientMessageId, Content, Conversation, GroupName, GroupRecord, GroupWrite, Inserted, Member,
-    Message, MessageId, NewMessage, PasswordHash, Recipient, Retention, Role, Store, StoreError,
+    ClientMessageId, Conversation, GroupName, GroupRecord, GroupWrite, Inserted, Member, Message,
+    MessageId, NewMessage, PasswordHash, Recipient, Retention, Role, Store, StoreError, StoreReads,
     UserRecord, Username,
 };
+use chat_store_common::{Inspect, content_from_stored, push_conversation_key, stored_content};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
@@ -64,7 +65,7 @@ enum StoredRecipient {
 struct StoredMessage {
     sender: String,
     recipient: StoredRecipient,
-    /// `Content::to_stored`: the text, or a notice.
+    /// `stored_content`: the text, or a notice.
     body: String,
     sent_at_ms: i64,
     /// The sender's number for it, to recognise a resend; none for notices.
@@ -185,55 +186,6 @@ impl SledStore {
         Self::from_db(db, Retention::Keep)
     }
 
-    /// Every user, in name order: for the inspector.
-    pub fn all_users(&self) -> Result<Vec<UserRecord>, StoreError> {
-        self.users
-            .iter()
-            .map(|entry| {
-                let (key, value) = entry.map_err(unavailable)?;
-                decode_user(&key, &value)
-            })
-            .collect()
-    }
-
-    /// How many users and messages (notices included) the store holds: the line a server
-    /// prints when it keeps its data. One pass over each tree.
-    pub fn counts(&self) -> Result<(usize, usize), StoreError> {
-        Ok((self.users.len(), self.conversations.len()))
-    }
-
-    /// Every message, in id order: for the inspector.
-    pub fn all_messages(&self) -> Result<Vec<Message>, StoreError> {
-        let mut messages = self
-            .conversations
-            .iter()
-            .map(|entry| {
-                let (key, value) = entry.map_err(unavailable)?;
-                decode_message(id_after_prefix(&key)?, &value)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        messages.sort_unstable_by_key(|message| message.id);
-        Ok(messages)
-    }
-
-    /// Every group, in name order: for the inspector.
-    pub fn all_groups(&self) -> Result<Vec<GroupRecord>, StoreError> {
-        self.groups
-            .iter()
-            .map(|entry| {
-                let (key, value) = entry.map_err(unavailable)?;
-                let name = std::str::from_utf8(&key).map_err(|e| corrupt("group key", e))?;
-                let stored: StoredGroup =
-                    postcard::from_bytes(&value).map_err(|e| corrupt("group", e))?;
-                Ok(GroupRecord {
-                    name: GroupName::parse(name).map_err(|e| corrupt("group name", e))?,
-                    created_at: timestamp(stored.created_at_ms)?,
-                    first_message: MessageId::new(stored.first_message),
-                })
-            })
-            .collect()
-    }
-
     /// The memberships `write` adds or changes, each as the value both trees hold: those added
     /// start at `notice_id`, those whose role changes keep their start. Read before the
     /// transaction, as the loop thread is the only writer.
@@ -351,7 +303,8 @@ fn open_locked(path: &Path) -> sled::Result<sled::Db> {
 /// The conversation's key prefix: its text key then 0x00, which no key text contains, so one
 /// conversation's prefix is never a prefix of another's.
 fn conversation_prefix(conversation: &Conversation) -> Vec<u8> {
-    let mut prefix = conversation.key().into_bytes();
+    let mut prefix = Vec::with_capacity(80);
+    push_conversation_key(conversation, &mut prefix);
     prefix.push(0);
     prefix
 }
@@ -395,7 +348,7 @@ fn to_message(id: MessageId, stored: StoredMessage) -> Result<Message, StoreErro
         id,
         sender: Username::parse(&stored.sender).map_err(|e| corrupt("sender", e))?,
         recipient,
-        content: Content::from_stored(stored.body).map_err(|e| corrupt("content", e))?,
+        content: content_from_stored(stored.body).map_err(|e| corrupt("content", e))?,
         sent_at: timestamp(stored.sent_at_ms)?,
     })
 }
@@ -414,7 +367,7 @@ fn encode_message(id: MessageId, message: &NewMessage) -> Result<EncodedMessage,
     let stored = StoredMessage {
         sender: message.sender.to_string(),
         recipient,
-        body: message.content.to_stored(),
+        body: stored_content(&message.content).into_owned(),
         sent_at_ms: message.sent_at.as_millisecond(),
         client_message_id: message.client_message_id.map(ClientMessageId::get),
     };
@@ -430,6 +383,13 @@ fn pair_key(a: &str, b: &str) -> Vec<u8> {
     key.extend_from_slice(a.as_bytes());
     key.push(0);
     key.extend_from_slice(b.as_bytes());
+    key
+}
+
+/// `user`, 0x00, the conversation's key.
+fn read_marker_key(user: &Username, conversation: &Conversation) -> Vec<u8> {
+    let mut key = name_prefix(user.as_str());
+    push_conversation_key(conversation, &mut key);
     key
 }
 
@@ -458,54 +418,59 @@ fn second_name(key: &[u8], prefix_bytes: usize) -> Result<&str, StoreError> {
     std::str::from_utf8(&key[prefix_bytes..]).map_err(|e| corrupt("name in key", e))
 }
 
-impl Store for SledStore {
+impl Inspect for SledStore {
+    fn all_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        self.users
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry.map_err(unavailable)?;
+                decode_user(&key, &value)
+            })
+            .collect()
+    }
+
+    /// One pass over each tree.
+    fn counts(&self) -> Result<(usize, usize), StoreError> {
+        Ok((self.users.len(), self.conversations.len()))
+    }
+
+    fn all_messages(&self) -> Result<Vec<Message>, StoreError> {
+        let mut messages = self
+            .conversations
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry.map_err(unavailable)?;
+                decode_message(id_after_prefix(&key)?, &value)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        messages.sort_unstable_by_key(|message| message.id);
+        Ok(messages)
+    }
+
+    fn all_groups(&self) -> Result<Vec<GroupRecord>, StoreError> {
+        self.groups
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry.map_err(unavailable)?;
+                let name = std::str::from_utf8(&key).map_err(|e| corrupt("group key", e))?;
+                let stored: StoredGroup =
+                    postcard::from_bytes(&value).map_err(|e| corrupt("group", e))?;
+                Ok(GroupRecord {
+                    name: GroupName::parse(name).map_err(|e| corrupt("group name", e))?,
+                    created_at: timestamp(stored.created_at_ms)?,
+                    first_message: MessageId::new(stored.first_message),
+                })
+            })
+            .collect()
+    }
+}
+
+impl StoreReads for SledStore {
     fn find_user(&self, username: &Username) -> Result<Option<UserRecord>, StoreError> {
         match self.users.get(username.as_str()).map_err(unavailable)? {
             None => Ok(None),
             Some(value) => decode_user(username.as_str().as_bytes(), &value).map(Some),
         }
-    }
-
-    fn insert_user(&mut self, user: &UserRecord) -> Result<Inserted, StoreError> {
-        let stored = StoredUser {
-            password_hash: user.password_hash.as_str().to_string(),
-            registered_at_ms: user.registered_at.as_millisecond(),
-        };
-        let value = postcard::to_stdvec(&stored).map_err(|e| corrupt("encode user", e))?;
-        // Compare-and-swap from "absent" is the uniqueness check and the write in one step.
-        let swapped = self
-            .users
-            .compare_and_swap(user.username.as_str(), None as Option<&[u8]>, Some(value))
-            .map_err(unavailable)?;
-        Ok(match swapped {
-            Ok(()) => Inserted::Yes,
-            Err(_) => Inserted::NameTaken,
-        })
-    }
-
-    fn append_message(&mut self, message: NewMessage) -> Result<Message, StoreError> {
-        let id = self.next_id;
-        let encoded = encode_message(id, &message)?;
-        self.conversations
-            .insert(encoded.key.as_slice(), encoded.value)
-            .map_err(unavailable)?;
-        // The key without its id: the conversation, formatted once for both uses.
-        let conversation = &encoded.key[..encoded.key.len() - 8];
-        // Stored: its id is used, whatever happens next.
-        self.next_id = id.next();
-        if let Recipient::User(to) = &message.recipient {
-            // Most sends are between people who talked before: nothing to do, nothing read.
-            if !self.known_partners.contains(conversation) {
-                for (of, other) in [(&message.sender, to), (to, &message.sender)] {
-                    let key = pair_key(of.as_str(), other.as_str());
-                    if !self.partners.contains_key(&key).map_err(unavailable)? {
-                        self.partners.insert(key, &[]).map_err(unavailable)?;
-                    }
-                }
-                self.known_partners.insert(conversation.to_vec());
-            }
-        }
-        Ok(message.with_id(id))
     }
 
     fn after(
@@ -584,24 +549,11 @@ impl Store for SledStore {
         user: &Username,
         conversation: &Conversation,
     ) -> Result<Option<MessageId>, StoreError> {
-        let key = pair_key(user.as_str(), &conversation.key());
+        let key = read_marker_key(user, conversation);
         match self.read_markers.get(key).map_err(unavailable)? {
             None => Ok(None),
             Some(value) => decode_id(&value).map(Some),
         }
-    }
-
-    fn set_read_marker(
-        &mut self,
-        user: &Username,
-        conversation: &Conversation,
-        up_to: MessageId,
-    ) -> Result<(), StoreError> {
-        let key = pair_key(user.as_str(), &conversation.key());
-        self.read_markers
-            .insert(key, &up_to.get().to_be_bytes())
-            .map_err(unavailable)?;
-        Ok(())
     }
 
     fn find_resent(
@@ -680,6 +632,94 @@ impl Store for SledStore {
         }))
     }
 
+    fn members(&self, group: &GroupName) -> Result<Vec<Member>, StoreError> {
+        let prefix = name_prefix(group.as_str());
+        self.members
+            .scan_prefix(&prefix)
+            .map(|entry| {
+                let (key, value) = entry.map_err(unavailable)?;
+                let name = second_name(&key, prefix.len())?;
+                let (role, since) = decode_member(&value)?;
+                Ok(Member {
+                    username: Username::parse(name).map_err(|e| corrupt("member", e))?,
+                    role,
+                    since,
+                })
+            })
+            .collect()
+    }
+
+    fn groups_of(&self, user: &Username) -> Result<Vec<(GroupName, Role)>, StoreError> {
+        let prefix = name_prefix(user.as_str());
+        self.memberships
+            .scan_prefix(&prefix)
+            .map(|entry| {
+                let (key, value) = entry.map_err(unavailable)?;
+                let name = second_name(&key, prefix.len())?;
+                let group = GroupName::parse(name).map_err(|e| corrupt("group", e))?;
+                let (role, _since) = decode_member(&value)?;
+                Ok((group, role))
+            })
+            .collect()
+    }
+}
+
+impl Store for SledStore {
+    fn insert_user(&mut self, user: &UserRecord) -> Result<Inserted, StoreError> {
+        let stored = StoredUser {
+            password_hash: user.password_hash.as_str().to_string(),
+            registered_at_ms: user.registered_at.as_millisecond(),
+        };
+        let value = postcard::to_stdvec(&stored).map_err(|e| corrupt("encode user", e))?;
+        // Compare-and-swap from "absent" is the uniqueness check and the write in one step.
+        let swapped = self
+            .users
+            .compare_and_swap(user.username.as_str(), None as Option<&[u8]>, Some(value))
+            .map_err(unavailable)?;
+        Ok(match swapped {
+            Ok(()) => Inserted::Yes,
+            Err(_) => Inserted::NameTaken,
+        })
+    }
+
+    fn append_message(&mut self, message: NewMessage) -> Result<Message, StoreError> {
+        let id = self.next_id;
+        let encoded = encode_message(id, &message)?;
+        self.conversations
+            .insert(encoded.key.as_slice(), encoded.value)
+            .map_err(unavailable)?;
+        // The key without its id: the conversation, formatted once for both uses.
+        let conversation = &encoded.key[..encoded.key.len() - 8];
+        // Stored: its id is used, whatever happens next.
+        self.next_id = id.next();
+        if let Recipient::User(to) = &message.recipient {
+            // Most sends are between people who talked before: nothing to do, nothing read.
+            if !self.known_partners.contains(conversation) {
+                for (of, other) in [(&message.sender, to), (to, &message.sender)] {
+                    let key = pair_key(of.as_str(), other.as_str());
+                    if !self.partners.contains_key(&key).map_err(unavailable)? {
+                        self.partners.insert(key, &[]).map_err(unavailable)?;
+                    }
+                }
+                self.known_partners.insert(conversation.to_vec());
+            }
+        }
+        Ok(message.with_id(id))
+    }
+
+    fn set_read_marker(
+        &mut self,
+        user: &Username,
+        conversation: &Conversation,
+        up_to: MessageId,
+    ) -> Result<(), StoreError> {
+        let key = read_marker_key(user, conversation);
+        self.read_markers
+            .insert(key, &up_to.get().to_be_bytes())
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
     fn write_group(&mut self, write: GroupWrite) -> Result<Option<Message>, StoreError> {
         let group = write.group.as_str();
         let id = self.next_id;
@@ -749,37 +789,6 @@ impl Store for SledStore {
             self.next_id = id.next();
             notice.with_id(id)
         }))
-    }
-
-    fn members(&self, group: &GroupName) -> Result<Vec<Member>, StoreError> {
-        let prefix = name_prefix(group.as_str());
-        self.members
-            .scan_prefix(&prefix)
-            .map(|entry| {
-                let (key, value) = entry.map_err(unavailable)?;
-                let name = second_name(&key, prefix.len())?;
-                let (role, since) = decode_member(&value)?;
-                Ok(Member {
-                    username: Username::parse(name).map_err(|e| corrupt("member", e))?,
-                    role,
-                    since,
-                })
-            })
-            .collect()
-    }
-
-    fn groups_of(&self, user: &Username) -> Result<Vec<(GroupName, Role)>, StoreError> {
-        let prefix = name_prefix(user.as_str());
-        self.memberships
-            .scan_prefix(&prefix)
-            .map(|entry| {
-                let (key, value) = entry.map_err(unavailable)?;
-                let name = second_name(&key, prefix.len())?;
-                let group = GroupName::parse(name).map_err(|e| corrupt("group", e))?;
-                let (role, _since) = decode_member(&value)?;
-                Ok((group, role))
-            })
-            .collect()
     }
 
     fn commit(&mut self) -> Result<(), StoreError> {

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use chat_domain::Retention;
+use chat_store_common::Inspect;
 use chat_store_sled::SledStore;
 
 fn open(dir: &Path, retention: Retention) -> SledStore {

@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use chat_domain::bounded::BoundedSet;
 use chat_domain::limits::KNOWN_PARTNERS_MAX;
 use chat_domain::{
-    ClientMessageId, Content, Conversation, GroupName, GroupRecord, GroupWrite, Inserted, Member,
-    Message, MessageId, NewMessage, PasswordHash, Recipient, Retention, Role, Store, StoreError,
+    ClientMessageId, Conversation, GroupName, GroupRecord, GroupWrite, Inserted, Member, Message,
+    MessageId, NewMessage, PasswordHash, Recipient, Retention, Role, Store, StoreError, StoreReads,
     UserRecord, Username,
 };
+use chat_store_common::{Inspect, content_from_stored, conversation_key, stored_content};
 use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
@@ -25,10 +26,10 @@ CREATE TABLE IF NOT EXISTS users (
 );
 CREATE TABLE IF NOT EXISTS messages (
     id           INTEGER PRIMARY KEY,            -- assigned by the adapter, strictly increasing
-    conversation TEXT NOT NULL,                  -- Conversation::key(), e.g. d:alice:bob
+    conversation TEXT NOT NULL,                  -- conversation_key(), e.g. d:alice:bob
     sender       TEXT NOT NULL,
     recipient    TEXT NOT NULL,                  -- a username, or # and a group name
-    body         TEXT NOT NULL,                  -- Content::to_stored: text, or a group notice
+    body         TEXT NOT NULL,                  -- stored_content(): text, or a group notice
     sent_at_ms   INTEGER NOT NULL,
     client_message_id INTEGER                    -- the sender's number for it; NULL for notices
 );
@@ -193,69 +194,6 @@ impl SqliteStore {
         })
     }
 
-    /// Every user, in name order: for the inspector.
-    pub fn all_users(&self) -> Result<Vec<UserRecord>, StoreError> {
-        let mut statement = self
-            .connection
-            .prepare("SELECT name, password_hash, registered_at_ms FROM users ORDER BY name")
-            .map_err(unavailable)?;
-        let rows = statement.query_map([], read_user).map_err(unavailable)?;
-        rows.map(|row| row.map_err(unavailable)?).collect()
-    }
-
-    /// How many users and messages (notices included) the store holds: the line a server
-    /// prints when it keeps its data.
-    pub fn counts(&self) -> Result<(usize, usize), StoreError> {
-        let count = |table: &str| -> Result<usize, StoreError> {
-            let n: i64 = self
-                .connection
-                .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
-                    row.get(0)
-                })
-                .map_err(unavailable)?;
-            Ok(usize::try_from(n).unwrap_or(0))
-        };
-        Ok((count("users")?, count("messages")?))
-    }
-
-    /// Every message, in id order: for the inspector.
-    pub fn all_messages(&self) -> Result<Vec<Message>, StoreError> {
-        let mut statement = self
-            .connection
-            .prepare(&format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages ORDER BY id"
-            ))
-            .map_err(unavailable)?;
-        let rows = statement.query_map([], read_message).map_err(unavailable)?;
-        rows.map(|row| row.map_err(unavailable)?).collect()
-    }
-
-    /// Every group, in name order: for the inspector.
-    pub fn all_groups(&self) -> Result<Vec<GroupRecord>, StoreError> {
-        let mut statement = self
-            .connection
-            .prepare("SELECT name, created_at_ms, first_message FROM groups ORDER BY name")
-            .map_err(unavailable)?;
-        let rows = statement
-            .query_map([], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, i64>(1)?,
-                    row.get::<_, i64>(2)?,
-                ))
-            })
-            .map_err(unavailable)?;
-        rows.map(|row| {
-            let (name, created_at_ms, first_message) = row.map_err(unavailable)?;
-            Ok(GroupRecord {
-                name: GroupName::parse(&name).map_err(|e| corrupt("group name", e))?,
-                created_at: timestamp(created_at_ms)?,
-                first_message: id_from_sql(first_message)?,
-            })
-        })
-        .collect()
-    }
-
     /// The writes of `write_group`, inside its savepoint.
     fn write_group_steps(&mut self, write: &GroupWrite) -> Result<Option<Message>, StoreError> {
         let group = write.group.as_str();
@@ -383,7 +321,7 @@ fn read_message(row: &Row<'_>) -> rusqlite::Result<Result<Message, StoreError>> 
             id: id_from_sql(id)?,
             sender: Username::parse(&sender).map_err(|e| corrupt("sender", e))?,
             recipient: recipient_from_sql(&recipient)?,
-            content: Content::from_stored(body).map_err(|e| corrupt("content", e))?,
+            content: content_from_stored(body).map_err(|e| corrupt("content", e))?,
             sent_at: timestamp(sent_at_ms)?,
         })
     })())
@@ -418,7 +356,67 @@ fn role_from_sql(text: &str) -> Result<Role, StoreError> {
     Role::parse(text).ok_or_else(|| corrupt("role", text))
 }
 
-impl Store for SqliteStore {
+impl Inspect for SqliteStore {
+    fn all_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare("SELECT name, password_hash, registered_at_ms FROM users ORDER BY name")
+            .map_err(unavailable)?;
+        let rows = statement.query_map([], read_user).map_err(unavailable)?;
+        rows.map(|row| row.map_err(unavailable)?).collect()
+    }
+
+    fn counts(&self) -> Result<(usize, usize), StoreError> {
+        let count = |table: &str| -> Result<usize, StoreError> {
+            let n: i64 = self
+                .connection
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
+                    row.get(0)
+                })
+                .map_err(unavailable)?;
+            Ok(usize::try_from(n).unwrap_or(0))
+        };
+        Ok((count("users")?, count("messages")?))
+    }
+
+    fn all_messages(&self) -> Result<Vec<Message>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages ORDER BY id"
+            ))
+            .map_err(unavailable)?;
+        let rows = statement.query_map([], read_message).map_err(unavailable)?;
+        rows.map(|row| row.map_err(unavailable)?).collect()
+    }
+
+    fn all_groups(&self) -> Result<Vec<GroupRecord>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare("SELECT name, created_at_ms, first_message FROM groups ORDER BY name")
+            .map_err(unavailable)?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(unavailable)?;
+        rows.map(|row| {
+            let (name, created_at_ms, first_message) = row.map_err(unavailable)?;
+            Ok(GroupRecord {
+                name: GroupName::parse(&name).map_err(|e| corrupt("group name", e))?,
+                created_at: timestamp(created_at_ms)?,
+                first_message: id_from_sql(first_message)?,
+            })
+        })
+        .collect()
+    }
+}
+
+impl StoreReads for SqliteStore {
     fn find_user(&self, username: &Username) -> Result<Option<UserRecord>, StoreError> {
         let mut statement = self
             .connection
@@ -431,72 +429,6 @@ impl Store for SqliteStore {
             .optional()
             .map_err(unavailable)?;
         found.transpose()
-    }
-
-    fn insert_user(&mut self, user: &UserRecord) -> Result<Inserted, StoreError> {
-        self.begin_if_needed()?;
-        let mut statement = self
-            .connection
-            .prepare_cached(
-                "INSERT INTO users (name, password_hash, registered_at_ms) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (name) DO NOTHING",
-            )
-            .map_err(unavailable)?;
-        let changed = statement
-            .execute(params![
-                user.username.as_str(),
-                user.password_hash.as_str(),
-                user.registered_at.as_millisecond()
-            ])
-            .map_err(unavailable)?;
-        Ok(if changed == 1 {
-            Inserted::Yes
-        } else {
-            Inserted::NameTaken
-        })
-    }
-
-    fn append_message(&mut self, message: NewMessage) -> Result<Message, StoreError> {
-        self.begin_if_needed()?;
-        let id = self.next_id;
-        let conversation = message.conversation().key();
-        let mut statement = self
-            .connection
-            .prepare_cached(
-                "INSERT INTO messages
-                 (id, conversation, sender, recipient, body, sent_at_ms, client_message_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )
-            .map_err(unavailable)?;
-        statement
-            .execute(params![
-                id_to_sql(id),
-                conversation,
-                message.sender.as_str(),
-                recipient_to_sql(&message.recipient),
-                message.content.to_stored(),
-                message.sent_at.as_millisecond(),
-                message.client_message_id.map(client_id_to_sql)
-            ])
-            .map_err(unavailable)?;
-        // Stored: its id is used, whatever happens next.
-        self.next_id = id.next();
-        // Most sends are between people who talked before: nothing to do, nothing read.
-        if let Recipient::User(to) = &message.recipient
-            && !self.known_partners.contains(&conversation)
-        {
-            let mut partners = self
-                .connection
-                .prepare_cached("INSERT OR IGNORE INTO partners (username, other) VALUES (?1, ?2)")
-                .map_err(unavailable)?;
-            for (of, other) in [(&message.sender, to), (to, &message.sender)] {
-                partners
-                    .execute([of.as_str(), other.as_str()])
-                    .map_err(unavailable)?;
-            }
-            self.known_partners.insert(conversation);
-        }
-        Ok(message.with_id(id))
     }
 
     fn find_resent(
@@ -518,7 +450,7 @@ impl Store for SqliteStore {
         statement
             .query_row(
                 params![
-                    conversation.key(),
+                    conversation_key(conversation),
                     window,
                     sender.as_str(),
                     client_id_to_sql(client_message_id)
@@ -548,7 +480,12 @@ impl Store for SqliteStore {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = statement
             .query_map(
-                params![conversation.key(), id_to_sql(since), before, limit],
+                params![
+                    conversation_key(conversation),
+                    id_to_sql(since),
+                    before,
+                    limit
+                ],
                 read_message,
             )
             .map_err(unavailable)?;
@@ -575,7 +512,7 @@ impl Store for SqliteStore {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = statement
             .query_map(
-                params![conversation.key(), id_to_sql(after), limit],
+                params![conversation_key(conversation), id_to_sql(after), limit],
                 read_message,
             )
             .map_err(unavailable)?;
@@ -603,7 +540,7 @@ impl Store for SqliteStore {
         let count: i64 = statement
             .query_row(
                 params![
-                    conversation.key(),
+                    conversation_key(conversation),
                     id_to_sql(after),
                     reader.as_str(),
                     scan_max
@@ -641,30 +578,13 @@ impl Store for SqliteStore {
             )
             .map_err(unavailable)?;
         let found: Option<i64> = statement
-            .query_row(params![user.as_str(), conversation.key()], |row| row.get(0))
+            .query_row(
+                params![user.as_str(), conversation_key(conversation)],
+                |row| row.get(0),
+            )
             .optional()
             .map_err(unavailable)?;
         found.map(id_from_sql).transpose()
-    }
-
-    fn set_read_marker(
-        &mut self,
-        user: &Username,
-        conversation: &Conversation,
-        up_to: MessageId,
-    ) -> Result<(), StoreError> {
-        self.begin_if_needed()?;
-        let mut statement = self
-            .connection
-            .prepare_cached(
-                "INSERT OR REPLACE INTO read_markers (username, conversation, up_to)
-                 VALUES (?1, ?2, ?3)",
-            )
-            .map_err(unavailable)?;
-        statement
-            .execute(params![user.as_str(), conversation.key(), id_to_sql(up_to)])
-            .map_err(unavailable)?;
-        Ok(())
     }
 
     fn find_group(&self, name: &GroupName) -> Result<Option<GroupRecord>, StoreError> {
@@ -708,31 +628,6 @@ impl Store for SqliteStore {
                 })
             })
             .transpose()
-    }
-
-    fn write_group(&mut self, write: GroupWrite) -> Result<Option<Message>, StoreError> {
-        self.begin_if_needed()?;
-        // A savepoint inside the turn's transaction: an error part-way undoes this command's
-        // writes only, and the turn's commit never carries half of it.
-        self.connection
-            .execute_batch("SAVEPOINT group_write")
-            .map_err(unavailable)?;
-        let next_id = self.next_id;
-        match self.write_group_steps(&write) {
-            Ok(notice) => {
-                self.connection
-                    .execute_batch("RELEASE group_write")
-                    .map_err(unavailable)?;
-                Ok(notice)
-            }
-            Err(e) => {
-                self.next_id = next_id;
-                let _ = self
-                    .connection
-                    .execute_batch("ROLLBACK TO group_write; RELEASE group_write");
-                Err(e)
-            }
-        }
     }
 
     fn members(&self, group: &GroupName) -> Result<Vec<Member>, StoreError> {
@@ -781,6 +676,123 @@ impl Store for SqliteStore {
             Ok((group, role_from_sql(&role)?))
         })
         .collect()
+    }
+}
+
+impl Store for SqliteStore {
+    fn insert_user(&mut self, user: &UserRecord) -> Result<Inserted, StoreError> {
+        self.begin_if_needed()?;
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "INSERT INTO users (name, password_hash, registered_at_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (name) DO NOTHING",
+            )
+            .map_err(unavailable)?;
+        let changed = statement
+            .execute(params![
+                user.username.as_str(),
+                user.password_hash.as_str(),
+                user.registered_at.as_millisecond()
+            ])
+            .map_err(unavailable)?;
+        Ok(if changed == 1 {
+            Inserted::Yes
+        } else {
+            Inserted::NameTaken
+        })
+    }
+
+    fn append_message(&mut self, message: NewMessage) -> Result<Message, StoreError> {
+        self.begin_if_needed()?;
+        let id = self.next_id;
+        let conversation = conversation_key(&message.conversation());
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "INSERT INTO messages
+                 (id, conversation, sender, recipient, body, sent_at_ms, client_message_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .map_err(unavailable)?;
+        statement
+            .execute(params![
+                id_to_sql(id),
+                conversation,
+                message.sender.as_str(),
+                recipient_to_sql(&message.recipient),
+                stored_content(&message.content),
+                message.sent_at.as_millisecond(),
+                message.client_message_id.map(client_id_to_sql)
+            ])
+            .map_err(unavailable)?;
+        // Stored: its id is used, whatever happens next.
+        self.next_id = id.next();
+        // Most sends are between people who talked before: nothing to do, nothing read.
+        if let Recipient::User(to) = &message.recipient
+            && !self.known_partners.contains(&conversation)
+        {
+            let mut partners = self
+                .connection
+                .prepare_cached("INSERT OR IGNORE INTO partners (username, other) VALUES (?1, ?2)")
+                .map_err(unavailable)?;
+            for (of, other) in [(&message.sender, to), (to, &message.sender)] {
+                partners
+                    .execute([of.as_str(), other.as_str()])
+                    .map_err(unavailable)?;
+            }
+            self.known_partners.insert(conversation);
+        }
+        Ok(message.with_id(id))
+    }
+
+    fn set_read_marker(
+        &mut self,
+        user: &Username,
+        conversation: &Conversation,
+        up_to: MessageId,
+    ) -> Result<(), StoreError> {
+        self.begin_if_needed()?;
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "INSERT OR REPLACE INTO read_markers (username, conversation, up_to)
+                 VALUES (?1, ?2, ?3)",
+            )
+            .map_err(unavailable)?;
+        statement
+            .execute(params![
+                user.as_str(),
+                conversation_key(conversation),
+                id_to_sql(up_to)
+            ])
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    fn write_group(&mut self, write: GroupWrite) -> Result<Option<Message>, StoreError> {
+        self.begin_if_needed()?;
+        // A savepoint inside the turn's transaction: an error part-way undoes this command's
+        // writes only, and the turn's commit never carries half of it.
+        self.connection
+            .execute_batch("SAVEPOINT group_write")
+            .map_err(unavailable)?;
+        let next_id = self.next_id;
+        match self.write_group_steps(&write) {
+            Ok(notice) => {
+                self.connection
+                    .execute_batch("RELEASE group_write")
+                    .map_err(unavailable)?;
+                Ok(notice)
+            }
+            Err(e) => {
+                self.next_id = next_id;
+                let _ = self
+                    .connection
+                    .execute_batch("ROLLBACK TO group_write; RELEASE group_write");
+                Err(e)
+            }
+        }
     }
 
     fn commit(&mut self) -> Result<(), StoreError> {

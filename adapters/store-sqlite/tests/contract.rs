@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use chat_domain::{Retention, Store};
+use chat_domain::{Retention, StoreReads};
 use chat_store_contract::{TempDir, user};
 use chat_store_sqlite::SqliteStore;
 

@@ -6,6 +6,7 @@ use super::test_support::send_new;
 use super::*;
 use crate::memory_store::MemoryStore;
 use crate::password::PasswordHash;
+use crate::ports::StoreReads;
 use crate::recent_sends::{Original, RecentSends};
 
 fn user(name: &str) -> Username {

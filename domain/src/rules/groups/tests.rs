@@ -4,7 +4,7 @@ use super::*;
 use crate::body::MessageBody;
 use crate::memory_store::MemoryStore;
 use crate::password::PasswordHash;
-use crate::ports::UserRecord;
+use crate::ports::{StoreReads, UserRecord};
 use crate::rules::test_support::{at, send_new as send, store_with, team, user};
 use crate::rules::{HistoryPaging, Outgoing, history};
 
@@ -406,7 +406,7 @@ fn members_read_the_whole_history_with_its_notices_in_one_order() {
     let kinds: Vec<String> = page
         .messages
         .iter()
-        .map(|m| m.content.to_stored())
+        .map(|m| m.content.to_spelled())
         .collect();
     assert_eq!(
         kinds,
@@ -440,7 +440,7 @@ fn members_read_the_whole_history_with_its_notices_in_one_order() {
     );
 }
 
-/// What `name` reads of #team, oldest first, as stored forms (notices start with `\0`).
+/// What `name` reads of #team, oldest first, spelled out (notices start with `\0`).
 fn team_history(store: &MemoryStore, name: &str) -> Vec<String> {
     let to_team = Recipient::Group(team());
     let paging = HistoryPaging::default();
@@ -448,7 +448,7 @@ fn team_history(store: &MemoryStore, name: &str) -> Vec<String> {
     assert!(!page.has_more, "nothing before where {name}'s view starts");
     page.messages
         .iter()
-        .map(|m| m.content.to_stored())
+        .map(|m| m.content.to_spelled())
         .collect()
 }
 

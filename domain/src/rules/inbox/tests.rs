@@ -119,7 +119,7 @@ fn catch_up_pages_every_conversation_in_id_order() {
     let texts = |page: &CatchUpPage| -> Vec<String> {
         page.messages
             .iter()
-            .map(|m| m.content.to_stored())
+            .map(|m| m.content.to_spelled())
             .collect()
     };
     assert_eq!(texts(&page), ["\0created alice", "g1"]);

@@ -1,0 +1,10 @@
+//! What both storage adapters share and the domain need not know: a conversation's key, a
+//! message's content as stored, and the inspector's view of a whole store.
+
+mod content;
+mod inspect;
+mod key;
+
+pub use content::{StoredContentError, content_from_stored, stored_content};
+pub use inspect::Inspect;
+pub use key::{conversation_key, push_conversation_key};
