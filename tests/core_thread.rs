@@ -1,12 +1,45 @@
-//! The loop and the core on two threads: a connection that closes while the core still works
-//! on its requests must never have its answers reach a newcomer (connection ids are never
-//! reused), and answers keep their order across the threads.
+//! The loop and the core on two threads: no acknowledgement or delivery leaves before the
+//! commit that holds its message (a store whose commit the test holds), and a connection that
+//! closes while the core still works on its requests never has its answers reach a newcomer
+//! (connection ids are never reused).
 
 mod common;
 
+use std::time::Duration;
+
+use chat::store::StoreKind;
 use chat_store_contract::TempDir;
 use chat_wire::{ClientFrame, Reply, Request, WireRecipient};
+use common::gate_store::serve_gated;
 use common::*;
+
+fn an_ack_and_a_delivery_never_precede_their_commit(store: &'static str) {
+    let data = TempDir::new("gated-ack");
+    let kind: StoreKind = store.parse().expect("store kind");
+    let gated = serve_gated(kind, &data);
+    let mut bob = Client::connect(gated.addr);
+    assert!(matches!(bob.register("bob"), Reply::Registered { .. }));
+    let mut alice = Client::connect(gated.addr);
+    assert!(matches!(alice.register("alice"), Reply::Registered { .. }));
+    gated.gate.hold();
+    let id = alice.send_message_request("bob", "held");
+    // A server that answered before its commit would answer now, while the commit waits.
+    assert!(
+        !alice.anything_within(Duration::from_millis(300)),
+        "acked early"
+    );
+    assert!(
+        !bob.anything_within(Duration::from_millis(1)),
+        "delivered early"
+    );
+    gated.gate.release();
+    let Reply::Sent { message_id, .. } = alice.reply_to(id) else {
+        panic!("expected Sent")
+    };
+    assert!(gated.gate.is_committed(message_id));
+    let delivered = bob.next_message();
+    assert_eq!(delivered.id, message_id);
+}
 
 fn answers_to_a_closed_connection_never_reach_a_newcomer(store: &'static str) {
     let data = TempDir::new("e2e-core-ids");
@@ -49,4 +82,7 @@ fn answers_to_a_closed_connection_never_reach_a_newcomer(store: &'static str) {
     }
 }
 
-on_both_stores!(answers_to_a_closed_connection_never_reach_a_newcomer);
+on_both_stores!(
+    an_ack_and_a_delivery_never_precede_their_commit,
+    answers_to_a_closed_connection_never_reach_a_newcomer,
+);

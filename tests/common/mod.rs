@@ -16,6 +16,7 @@ use chat_wire::{
 };
 
 pub mod chat_client;
+pub mod gate_store;
 
 pub const PASSWORD: &str = "correct horse battery";
 /// Long enough for a slow CI machine, short enough that a hang fails the test.
@@ -292,6 +293,26 @@ impl Client {
                 Ok(n) => self.decoder.push(&chunk[..n]),
             }
         }
+    }
+
+    /// Whether anything has arrived (or the connection ended) within `wait`, without taking it.
+    pub fn anything_within(&mut self, wait: std::time::Duration) -> bool {
+        if self.decoder.buffered_bytes() > 0 || !self.events.is_empty() {
+            return true;
+        }
+        self.stream.set_read_timeout(Some(wait)).expect("timeout");
+        let mut byte = [0u8; 1];
+        let arrived = match self.stream.peek(&mut byte) {
+            Ok(_) => true,
+            Err(e) => !matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+        };
+        self.stream
+            .set_read_timeout(Some(READ_TIMEOUT))
+            .expect("timeout");
+        arrived
     }
 
     /// Sends a request and returns its id, without waiting.

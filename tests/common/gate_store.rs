@@ -1,0 +1,150 @@
+//! A real store behind a gate the test holds: while it is held, every commit waits, so the
+//! core's thread stands still, as it would on a slow fsync; and it records which messages each
+//! commit made durable, so a test can check that nothing was acknowledged before.
+
+use std::collections::BTreeSet;
+use std::ops::Deref;
+use std::sync::mpsc::{Receiver, channel};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use chat::core::abuse::AbuseLimits;
+use chat::server::Server;
+use chat::server::config::{Config, HashingConfig, Limits};
+use chat::store::{self, AnyStore, StoreKind};
+use chat_domain::rate::RateLimit;
+use chat_domain::{
+    Conversation, GroupWrite, Inserted, Message, MessageId, NewMessage, Retention, Store,
+    StoreError, UserRecord, Username,
+};
+use chat_store_contract::TempDir;
+
+/// The test's hold on the store.
+#[derive(Clone, Default)]
+pub struct Gate {
+    held: Arc<(Mutex<bool>, Condvar)>,
+    /// The ids of the messages committed so far.
+    committed: Arc<Mutex<BTreeSet<u64>>>,
+}
+
+impl Gate {
+    /// Commits wait from now on.
+    pub fn hold(&self) {
+        *self.held.0.lock().expect("gate") = true;
+    }
+
+    pub fn release(&self) {
+        *self.held.0.lock().expect("gate") = false;
+        self.held.1.notify_all();
+    }
+
+    pub fn is_committed(&self, id: u64) -> bool {
+        self.committed.lock().expect("committed").contains(&id)
+    }
+
+    fn wait_while_held(&self) {
+        let (held, released) = &*self.held;
+        let mut guard = held.lock().expect("gate");
+        while *guard {
+            guard = released.wait(guard).expect("gate");
+        }
+    }
+}
+
+pub struct GateStore {
+    inner: AnyStore,
+    gate: Gate,
+    /// Appended since the last commit.
+    pending: Vec<u64>,
+}
+
+impl Deref for GateStore {
+    type Target = AnyStore;
+    fn deref(&self) -> &AnyStore {
+        &self.inner
+    }
+}
+
+impl Store for GateStore {
+    fn insert_user(&mut self, user: &UserRecord) -> Result<Inserted, StoreError> {
+        self.inner.insert_user(user)
+    }
+    fn append_message(&mut self, message: NewMessage) -> Result<Message, StoreError> {
+        let message = self.inner.append_message(message)?;
+        self.pending.push(message.id.get());
+        Ok(message)
+    }
+    fn set_read_marker(
+        &mut self,
+        user: &Username,
+        conversation: &Conversation,
+        up_to: MessageId,
+    ) -> Result<(), StoreError> {
+        self.inner.set_read_marker(user, conversation, up_to)
+    }
+    fn write_group(&mut self, write: GroupWrite) -> Result<Option<Message>, StoreError> {
+        let notice = self.inner.write_group(write)?;
+        self.pending.extend(notice.iter().map(|n| n.id.get()));
+        Ok(notice)
+    }
+    fn commit(&mut self) -> Result<(), StoreError> {
+        self.gate.wait_while_held();
+        self.inner.commit()?;
+        self.gate
+            .committed
+            .lock()
+            .expect("committed")
+            .extend(self.pending.drain(..));
+        Ok(())
+    }
+}
+
+/// The server loop over a gated `kind` store, on a thread of this process, with the message
+/// limit lifted (the tests send in bursts).
+pub struct Gated {
+    pub addr: std::net::SocketAddr,
+    pub gate: Gate,
+    pub ended: Receiver<std::io::Result<()>>,
+}
+
+pub fn serve_gated(kind: StoreKind, data: &TempDir) -> Gated {
+    let config = Config {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        store: kind,
+        data_dir: data.path().to_path_buf(),
+        keep_data: false,
+        limits: Limits {
+            abuse: AbuseLimits {
+                messages: RateLimit::per(1_000_000, Duration::from_secs(1)),
+                connections_per_address: 1_000,
+                ..AbuseLimits::default()
+            },
+            ..Limits::default()
+        },
+        hashing: HashingConfig {
+            memory_kib: 64,
+            passes: 1,
+            ..HashingConfig::default()
+        },
+        tls: None,
+        web: None,
+    };
+    let gate = Gate::default();
+    let store = GateStore {
+        inner: store::open(kind, data.path(), Retention::Wipe).expect("store opens"),
+        gate: gate.clone(),
+        pending: Vec::new(),
+    };
+    let (ready, addr) = channel();
+    let (end, ended) = channel();
+    std::thread::spawn(move || {
+        let server = Server::start_with_store(config, store).expect("server starts");
+        ready.send(server.local_addr()).expect("test waits");
+        let _ = end.send(server.run());
+    });
+    Gated {
+        addr: addr.recv().expect("server ready"),
+        gate,
+        ended,
+    }
+}
