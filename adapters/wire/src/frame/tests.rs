@@ -726,3 +726,16 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_varint_longer_than_it_needs_to_be_is_accepted_as_its_value() {
+    // Request { id: 1, Ping } with the id written in two bytes (0x81 0x00) instead of one.
+    let overlong = [0x01, 0x81, 0x00, 0x04];
+    assert_eq!(
+        decode_payload::<ClientFrame>(&overlong),
+        Ok(ClientFrame::Request {
+            id: 1,
+            request: Request::Ping
+        })
+    );
+}
