@@ -86,7 +86,9 @@ impl Connection {
     /// The answer to its oldest frame came: its reservation goes. Returns the request bytes
     /// the core no longer holds.
     pub fn answered(&mut self) -> usize {
-        let Some(owed) = self.owed.pop_front() else {
+        let owed = self.owed.pop_front();
+        debug_assert!(owed.is_some(), "the core answered a frame nobody sent");
+        let Some(owed) = owed else {
             return 0;
         };
         self.reserved_bytes = self.reserved_bytes.saturating_sub(owed.answer_bytes);

@@ -48,6 +48,13 @@ impl Server {
             return false;
         };
         if outbound.answers {
+            debug_assert!(
+                connection.owed.front().is_none_or(|owed| {
+                    chat_wire::frame_bytes(&outbound.frame) <= owed.answer_bytes
+                }),
+                "an answer larger than the output reserved for it: {:?}",
+                outbound.frame
+            );
             self.in_flight_bytes -= connection.answered();
             if std::mem::take(&mut connection.paused) {
                 self.mark_ready(token);
