@@ -1,4 +1,5 @@
-//! The limits of GUIDE.md section 4 that belong to the rules themselves, in one place.
+//! The limits that belong to the rules themselves, in one place (the operator's are the
+//! server's `Limits`; README's limits table lists them all).
 
 /// Fewest characters in a username (and, later, a group name).
 pub const USERNAME_CHARS_MIN: usize = 3;
