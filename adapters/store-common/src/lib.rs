@@ -7,4 +7,7 @@ mod key;
 
 pub use content::{StoredContentError, content_from_stored, stored_content};
 pub use inspect::Inspect;
-pub use key::{conversation_key, push_conversation_key};
+pub use key::{
+    conversation_from_key, conversation_key, message_conversation_key, push_conversation_key,
+    push_message_conversation_key, recipient_of,
+};
