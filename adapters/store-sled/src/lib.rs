@@ -28,7 +28,7 @@ use chat_domain::{
     MessageId, NewMessage, PasswordHash, Recipient, Retention, Role, Store, StoreError, StoreReads,
     UserRecord, Username,
 };
-use chat_store_common::{Inspect, push_conversation_key};
+use chat_store_common::{Inspect, KNOWN_USERS_MAX, KnownUsers, push_conversation_key};
 
 use jiff::Timestamp;
 use message::{
@@ -54,6 +54,8 @@ pub struct SledStore {
     next_id: MessageId,
     /// Conversation keys whose partners are recorded already.
     known_partners: BoundedSet<Vec<u8>>,
+    /// Users read or written.
+    known_users: KnownUsers,
     retention: Retention,
 }
 
@@ -139,6 +141,7 @@ impl SledStore {
             read_markers,
             next_id,
             known_partners: BoundedSet::new(KNOWN_PARTNERS_MAX),
+            known_users: KnownUsers::new(KNOWN_USERS_MAX),
             retention,
         })
     }
@@ -382,10 +385,16 @@ impl Inspect for SledStore {
 
 impl StoreReads for SledStore {
     fn find_user(&self, username: &Username) -> Result<Option<UserRecord>, StoreError> {
-        match self.users.get(username.as_str()).map_err(unavailable)? {
-            None => Ok(None),
-            Some(value) => decode_user(username.as_str().as_bytes(), &value).map(Some),
+        // Every send looks its recipient up: most are known already.
+        if let Some(user) = self.known_users.get(username) {
+            return Ok(Some(user));
         }
+        let Some(value) = self.users.get(username.as_str()).map_err(unavailable)? else {
+            return Ok(None);
+        };
+        let user = decode_user(username.as_str().as_bytes(), &value)?;
+        self.known_users.remember(&user);
+        Ok(Some(user))
     }
 
     fn after(
@@ -586,10 +595,11 @@ impl Store for SledStore {
             .users
             .compare_and_swap(user.username.as_str(), None as Option<&[u8]>, Some(value))
             .map_err(unavailable)?;
-        Ok(match swapped {
-            Ok(()) => Inserted::Yes,
-            Err(_) => Inserted::NameTaken,
-        })
+        if swapped.is_err() {
+            return Ok(Inserted::NameTaken);
+        }
+        self.known_users.remember(user);
+        Ok(Inserted::Yes)
     }
 
     fn append_message(&mut self, message: NewMessage) -> Result<Message, StoreError> {
@@ -702,10 +712,15 @@ impl Store for SledStore {
     }
 
     fn commit(&mut self) -> Result<(), StoreError> {
-        match self.retention {
+        let flushed = match self.retention {
             // Wiped at the next start anyway: the background flusher is enough.
             Retention::Wipe => Ok(()),
             Retention::Keep => self.db.flush().map(|_| ()).map_err(unavailable),
+        };
+        if flushed.is_err() {
+            // What was written since the last flush may not be on disk.
+            self.known_users.forget_all();
         }
+        flushed
     }
 }

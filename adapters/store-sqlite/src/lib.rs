@@ -14,7 +14,10 @@ use chat_domain::{
     MessageId, NewMessage, Recipient, Retention, Role, Store, StoreError, StoreReads, UserRecord,
     Username,
 };
-use chat_store_common::{Inspect, conversation_key, message_conversation_key, stored_content};
+use chat_store_common::{
+    Inspect, KNOWN_USERS_MAX, KnownUsers, conversation_key, message_conversation_key,
+    stored_content,
+};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Params, params};
 
 use rows::{
@@ -50,6 +53,8 @@ pub struct SqliteStore {
     in_transaction: bool,
     /// Conversation keys whose partners are recorded (and committed, or in this transaction).
     known_partners: BoundedSet<String>,
+    /// Users read or written (and committed, or in this transaction).
+    known_users: KnownUsers,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -91,6 +96,7 @@ impl SqliteStore {
             next_id_committed: next_id,
             in_transaction: false,
             known_partners: BoundedSet::new(KNOWN_PARTNERS_MAX),
+            known_users: KnownUsers::new(KNOWN_USERS_MAX),
         })
     }
 
@@ -113,6 +119,7 @@ impl SqliteStore {
             next_id_committed: MessageId::FIRST,
             in_transaction: false,
             known_partners: BoundedSet::new(1),
+            known_users: KnownUsers::new(1),
         })
     }
 
@@ -322,6 +329,10 @@ impl Inspect for SqliteStore {
 
 impl StoreReads for SqliteStore {
     fn find_user(&self, username: &Username) -> Result<Option<UserRecord>, StoreError> {
+        // Every send looks its recipient up: most are known already.
+        if let Some(user) = self.known_users.get(username) {
+            return Ok(Some(user));
+        }
         let mut statement = self
             .connection
             .prepare_cached(
@@ -332,7 +343,11 @@ impl StoreReads for SqliteStore {
             .query_row([username.as_str()], read_user)
             .optional()
             .map_err(unavailable)?;
-        found.transpose()
+        let found = found.transpose()?;
+        if let Some(user) = &found {
+            self.known_users.remember(user);
+        }
+        Ok(found)
     }
 
     fn find_resent(
@@ -539,11 +554,11 @@ impl Store for SqliteStore {
                 user.registered_at.as_millisecond()
             ],
         )?;
-        Ok(if changed == 1 {
-            Inserted::Yes
-        } else {
-            Inserted::NameTaken
-        })
+        if changed != 1 {
+            return Ok(Inserted::NameTaken);
+        }
+        self.known_users.remember(user);
+        Ok(Inserted::Yes)
     }
 
     fn append_message(&mut self, message: NewMessage) -> Result<Message, StoreError> {
@@ -622,6 +637,7 @@ impl Store for SqliteStore {
             // it recorded is gone, so nothing is known to be recorded any more.
             let _ = self.connection.execute_batch("ROLLBACK");
             self.known_partners.clear();
+            self.known_users.forget_all();
             return Err(e);
         }
         self.next_id_committed = self.next_id;
