@@ -5,9 +5,9 @@
 mod rows;
 mod schema;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use chat_domain::bounded::BoundedSet;
 use chat_domain::limits::KNOWN_PARTNERS_MAX;
 use chat_domain::{
     ClientMessageId, Conversation, GroupName, GroupRecord, GroupWrite, Inserted, Member, Message,
@@ -34,15 +34,20 @@ const NEXT_ID_COUNTER: &str = "next_message_id";
 const INSERT_MESSAGE: &str = "INSERT INTO messages
     (conversation, id, sender, body, sent_at_ms, client_message_id)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+// Reads name the conversation by its key (?1), which one subquery turns into its number.
 const HISTORY: &str = "SELECT id, sender, body, sent_at_ms FROM messages
-    WHERE conversation = ?1 AND id >= ?2 AND id < ?3 ORDER BY id DESC LIMIT ?4";
+    WHERE conversation = (SELECT id FROM conversations WHERE key = ?1)
+    AND id >= ?2 AND id < ?3 ORDER BY id DESC LIMIT ?4";
 const AFTER: &str = "SELECT id, sender, body, sent_at_ms FROM messages
-    WHERE conversation = ?1 AND id > ?2 ORDER BY id ASC LIMIT ?3";
+    WHERE conversation = (SELECT id FROM conversations WHERE key = ?1)
+    AND id > ?2 ORDER BY id ASC LIMIT ?3";
 const FIND_RESENT: &str = "SELECT id, sender, body, sent_at_ms FROM
-    (SELECT * FROM messages WHERE conversation = ?1 ORDER BY id DESC LIMIT ?2)
+    (SELECT * FROM messages WHERE conversation = (SELECT id FROM conversations WHERE key = ?1)
+     ORDER BY id DESC LIMIT ?2)
     WHERE sender = ?3 AND client_message_id = ?4";
 const COUNT_FROM_OTHERS: &str = "SELECT COUNT(*) FROM (
-    SELECT sender FROM messages WHERE conversation = ?1 AND id > ?2 ORDER BY id LIMIT ?4
+    SELECT sender FROM messages WHERE conversation = (SELECT id FROM conversations WHERE key = ?1)
+    AND id > ?2 ORDER BY id LIMIT ?4
     ) WHERE sender <> ?3 LIMIT 1";
 
 pub struct SqliteStore {
@@ -51,8 +56,9 @@ pub struct SqliteStore {
     /// `next_id` as the last commit wrote it to `counters`.
     next_id_committed: MessageId,
     in_transaction: bool,
-    /// Conversation keys whose partners are recorded (and committed, or in this transaction).
-    known_partners: BoundedSet<String>,
+    /// Conversations by key, with their numbers (committed, or in this transaction); a direct
+    /// one's partners are recorded with it.
+    known_conversations: KnownConversations,
     /// Users read or written (and committed, or in this transaction).
     known_users: KnownUsers,
 }
@@ -95,7 +101,7 @@ impl SqliteStore {
             next_id,
             next_id_committed: next_id,
             in_transaction: false,
-            known_partners: BoundedSet::new(KNOWN_PARTNERS_MAX),
+            known_conversations: KnownConversations::new(KNOWN_PARTNERS_MAX),
             known_users: KnownUsers::new(KNOWN_USERS_MAX),
         })
     }
@@ -118,7 +124,7 @@ impl SqliteStore {
             next_id: MessageId::FIRST,
             next_id_committed: MessageId::FIRST,
             in_transaction: false,
-            known_partners: BoundedSet::new(1),
+            known_conversations: KnownConversations::new(1),
             known_users: KnownUsers::new(1),
         })
     }
@@ -204,25 +210,46 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Records `a` and `b` as each other's partners, unless this store did so already.
-    fn record_partners(
+    /// The number of the conversation `key` names, given to it now if it has none; a new
+    /// direct conversation also makes its two people each other's partners.
+    fn conversation_number(
         &mut self,
-        a: &Username,
-        b: &Username,
         key: String,
-    ) -> Result<(), StoreError> {
-        // Most sends are between people who talked before: nothing to do, nothing read.
-        if self.known_partners.contains(&key) {
-            return Ok(());
+        message: &NewMessage,
+    ) -> Result<i64, StoreError> {
+        // Most sends are in a conversation known already: nothing to do, nothing read.
+        if let Some(number) = self.known_conversations.get(&key) {
+            return Ok(number);
         }
-        for (of, other) in [(a, b), (b, a)] {
-            self.execute_cached(
-                "INSERT OR IGNORE INTO partners (username, other) VALUES (?1, ?2)",
-                [of.as_str(), other.as_str()],
-            )?;
+        let found: Option<i64> = self
+            .connection
+            .prepare_cached("SELECT id FROM conversations WHERE key = ?1")
+            .map_err(unavailable)?
+            .query_row([&key], |row| row.get(0))
+            .optional()
+            .map_err(unavailable)?;
+        let number = match found {
+            Some(number) => number,
+            None => self.start_conversation(&key, message)?,
+        };
+        self.known_conversations.remember(key, number);
+        Ok(number)
+    }
+
+    /// Numbers the conversation `key` names, which has none, and records a direct one's
+    /// partners.
+    fn start_conversation(&mut self, key: &str, message: &NewMessage) -> Result<i64, StoreError> {
+        self.execute_cached("INSERT INTO conversations (key) VALUES (?1)", [key])?;
+        let number = self.connection.last_insert_rowid();
+        if let Recipient::User(to) = &message.recipient {
+            for (of, other) in [(&message.sender, to), (to, &message.sender)] {
+                self.execute_cached(
+                    "INSERT OR IGNORE INTO partners (username, other) VALUES (?1, ?2)",
+                    [of.as_str(), other.as_str()],
+                )?;
+            }
         }
-        self.known_partners.insert(key);
-        Ok(())
+        Ok(number)
     }
 
     /// Writes the next id to `counters` if it moved since the last commit: one write a commit,
@@ -236,6 +263,37 @@ impl SqliteStore {
             params![NEXT_ID_COUNTER, id_to_sql(self.next_id)],
         )?;
         Ok(())
+    }
+}
+
+/// Conversation keys with their numbers, up to a bound: past it, all are forgotten, which
+/// costs reads, never a wrong answer.
+struct KnownConversations {
+    numbers: HashMap<String, i64>,
+    numbers_max: usize,
+}
+
+impl KnownConversations {
+    fn new(numbers_max: usize) -> Self {
+        KnownConversations {
+            numbers: HashMap::new(),
+            numbers_max: numbers_max.max(1),
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<i64> {
+        self.numbers.get(key).copied()
+    }
+
+    fn remember(&mut self, key: String, number: i64) {
+        if self.numbers.len() >= self.numbers_max {
+            self.numbers.clear();
+        }
+        self.numbers.insert(key, number);
+    }
+
+    fn forget_all(&mut self) {
+        self.numbers.clear();
     }
 }
 
@@ -292,7 +350,8 @@ impl Inspect for SqliteStore {
         let mut statement = self
             .connection
             .prepare(&format!(
-                "SELECT conversation, {MESSAGE_COLUMNS} FROM messages ORDER BY id"
+                "SELECT key, {MESSAGE_COLUMNS} FROM messages
+                 JOIN conversations ON conversations.id = messages.conversation ORDER BY messages.id"
             ))
             .map_err(unavailable)?;
         let rows = statement
@@ -565,10 +624,11 @@ impl Store for SqliteStore {
         self.begin_if_needed()?;
         let id = self.next_id;
         let key = message_conversation_key(&message.sender, &message.recipient);
+        let conversation = self.conversation_number(key, &message)?;
         self.execute_cached(
             INSERT_MESSAGE,
             params![
-                key,
+                conversation,
                 id_to_sql(id),
                 message.sender.as_str(),
                 stored_content(&message.content),
@@ -578,9 +638,6 @@ impl Store for SqliteStore {
         )?;
         // Stored: its id is used, whatever happens next.
         self.next_id = id.next();
-        if let Recipient::User(to) = &message.recipient {
-            self.record_partners(&message.sender, to, key)?;
-        }
         Ok(message.with_id(id))
     }
 
@@ -619,6 +676,8 @@ impl Store for SqliteStore {
                 let _ = self
                     .connection
                     .execute_batch("ROLLBACK TO group_write; RELEASE group_write");
+                // A conversation numbered inside the savepoint is numbered no more.
+                self.known_conversations.forget_all();
                 Err(e)
             }
         }
@@ -636,7 +695,7 @@ impl Store for SqliteStore {
             // Leave no half-open transaction behind: the next write starts a fresh one. What
             // it recorded is gone, so nothing is known to be recorded any more.
             let _ = self.connection.execute_batch("ROLLBACK");
-            self.known_partners.clear();
+            self.known_conversations.forget_all();
             self.known_users.forget_all();
             return Err(e);
         }

@@ -14,8 +14,12 @@ CREATE TABLE IF NOT EXISTS users (
     password_hash    TEXT NOT NULL,              -- PHC string
     registered_at_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS conversations (      -- each conversation's number, from its first message
+    id  INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE                     -- conversation_key(), e.g. d:alice:bob
+);
 CREATE TABLE IF NOT EXISTS messages (
-    conversation TEXT NOT NULL,                  -- conversation_key(), e.g. d:alice:bob
+    conversation INTEGER NOT NULL,               -- conversations.id
     id           INTEGER NOT NULL,               -- assigned by the adapter, strictly increasing
     sender       TEXT NOT NULL,                  -- with the conversation, says the recipient
     body         TEXT NOT NULL,                  -- stored_content(): text, or a group notice
@@ -56,9 +60,10 @@ CREATE TABLE IF NOT EXISTS counters (               -- next_message_id, written 
 /// The layout of the tables, kept in `PRAGMA user_version`. 2: messages carry the sender's
 /// client message id; 3: `partners` and `read_markers`; 4: `members.since`, where each
 /// member's view of the group starts; 5: messages clustered by (conversation, id) without a
-/// recipient column, the next id in `counters`, every table `WITHOUT ROWID`. A kept store of
+/// recipient column, the next id in `counters`, every table `WITHOUT ROWID`; 6: messages
+/// keyed by the conversation's number in `conversations`, not its text key. A kept store of
 /// another version is refused, not misread.
-pub(crate) const SCHEMA_VERSION: i64 = 5;
+pub(crate) const SCHEMA_VERSION: i64 = 6;
 
 /// Refuses a store whose tables are of another version. A new, empty file has version 0 and
 /// no tables.

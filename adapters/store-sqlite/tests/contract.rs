@@ -73,27 +73,25 @@ fn a_store_of_another_layout_is_refused_with_keep_and_wiped_without() {
 
 #[test]
 fn a_store_of_the_previous_version_is_refused_with_keep_and_wiped_without() {
-    let dir = TempDir::new("sqlite-version-4");
+    let dir = TempDir::new("sqlite-version-5");
     {
-        // Version 4: messages kept by a rowid, with their recipient, and an index on
-        // (conversation, id).
+        // Version 5: messages keyed by their conversation's text key.
         let connection =
             rusqlite::Connection::open(SqliteStore::path_in(dir.path())).expect("opens");
         connection
             .execute_batch(
-                "CREATE TABLE messages (id INTEGER PRIMARY KEY, conversation TEXT NOT NULL,
-                 sender TEXT NOT NULL, recipient TEXT NOT NULL, body TEXT NOT NULL,
-                 sent_at_ms INTEGER NOT NULL, client_message_id INTEGER);
-                 CREATE INDEX messages_by_conversation ON messages (conversation, id);
-                 PRAGMA user_version = 4;",
+                "CREATE TABLE messages (conversation TEXT NOT NULL, id INTEGER NOT NULL,
+                 sender TEXT NOT NULL, body TEXT NOT NULL, sent_at_ms INTEGER NOT NULL,
+                 client_message_id INTEGER, PRIMARY KEY (conversation, id)) WITHOUT ROWID;
+                 PRAGMA user_version = 5;",
             )
-            .expect("version 4 schema");
+            .expect("version 5 schema");
     }
     let err = SqliteStore::open(dir.path(), Retention::Keep)
         .err()
         .expect("refused");
     assert!(
-        err.detail().contains("layout 4, this one reads 5"),
+        err.detail().contains("layout 5, this one reads 6"),
         "{}",
         err.detail()
     );
