@@ -21,8 +21,8 @@ use chat_store_common::{
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Params, params};
 
 use rows::{
-    MESSAGE_COLUMNS, client_id_to_sql, count_to_sql, group_from_sql, id_from_sql, id_to_sql,
-    name_from_sql, read_any_message, read_message, read_user, role_from_sql, timestamp,
+    client_id_to_sql, count_to_sql, group_from_sql, id_from_sql, id_to_sql, name_from_sql,
+    read_any_message, read_message, read_user, role_from_sql, timestamp,
 };
 
 /// The database file inside the data directory. Wiping removes only it and its WAL files.
@@ -138,7 +138,7 @@ impl SqliteStore {
             .map_err(unavailable)
     }
 
-    /// The messages of `conversation` a query of `MESSAGE_COLUMNS` returns, in its order.
+    /// The messages of `conversation` a query of the message columns returns, in its order.
     fn query_messages(
         &self,
         sql: &str,
@@ -349,10 +349,12 @@ impl Inspect for SqliteStore {
     fn all_messages(&self) -> Result<Vec<Message>, StoreError> {
         let mut statement = self
             .connection
-            .prepare(&format!(
-                "SELECT key, {MESSAGE_COLUMNS} FROM messages
-                 JOIN conversations ON conversations.id = messages.conversation ORDER BY messages.id"
-            ))
+            .prepare(
+                "SELECT conversations.key, messages.id, messages.sender, messages.body,
+                 messages.sent_at_ms FROM messages
+                 JOIN conversations ON conversations.id = messages.conversation
+                 ORDER BY messages.id",
+            )
             .map_err(unavailable)?;
         let rows = statement
             .query_map([], read_any_message)

@@ -11,9 +11,6 @@ use rusqlite::Row;
 
 use crate::corrupt;
 
-/// The columns `read_message` reads, in its order.
-pub(crate) const MESSAGE_COLUMNS: &str = "id, sender, body, sent_at_ms";
-
 pub(crate) fn id_from_sql(id: i64) -> Result<MessageId, StoreError> {
     u64::try_from(id)
         .map(MessageId::new)
@@ -67,7 +64,8 @@ pub(crate) fn read_user(row: &Row<'_>) -> rusqlite::Result<Result<UserRecord, St
     })())
 }
 
-/// A row of `MESSAGE_COLUMNS` of `conversation` as its message.
+/// A row of the message columns (id, sender, body, sent_at_ms) of `conversation` as its
+/// message.
 pub(crate) fn read_message(
     row: &Row<'_>,
     conversation: &Conversation,
@@ -75,7 +73,7 @@ pub(crate) fn read_message(
     read_message_from(row, 0, conversation)
 }
 
-/// A row of the conversation's key then `MESSAGE_COLUMNS`, for the inspector.
+/// A row of the conversation's key then the message columns, for the inspector.
 pub(crate) fn read_any_message(row: &Row<'_>) -> rusqlite::Result<Result<Message, StoreError>> {
     let key: String = row.get(0)?;
     match conversation_from_key(&key) {
@@ -84,7 +82,7 @@ pub(crate) fn read_any_message(row: &Row<'_>) -> rusqlite::Result<Result<Message
     }
 }
 
-/// The message whose `MESSAGE_COLUMNS` start at column `first`.
+/// The message whose columns start at column `first`.
 fn read_message_from(
     row: &Row<'_>,
     first: usize,
