@@ -12,7 +12,7 @@ use std::time::Duration;
 use chat::core::abuse::AbuseLimits;
 use chat::server::Server;
 use chat::server::config::{Config, HashingConfig, Limits};
-use chat::store::StoreKind;
+use chat::store::{self, StoreKind};
 use chat_domain::Retention;
 use chat_domain::rate::RateLimit;
 use chat_wire::{ClientFrame, FRAME_BYTES_MAX, Hello, MAGIC, PROTOCOL_VERSION, Request};
@@ -87,8 +87,7 @@ fn server() -> SocketAddr {
         };
         let (ready, addr) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let store =
-                chat::store::open(StoreKind::Sqlite, &data, Retention::Wipe).expect("store");
+            let store = store::open(StoreKind::Sqlite, &data, Retention::Wipe).expect("store");
             let server = Server::start_with_store(config, store).expect("server starts");
             ready.send(server.local_addr()).expect("waiting");
             server.run().expect("the loop runs");

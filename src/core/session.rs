@@ -168,7 +168,10 @@ impl<S: Store> Core<S> {
         let Some(state) = self.conns.get_mut(&conn) else {
             return;
         };
-        debug_assert!(state.hashing, "a password job came back that was never sent");
+        debug_assert!(
+            state.hashing,
+            "a password job came back that was never sent"
+        );
         state.hashing = false;
         let ip = state.peer;
         let now = self.clock.since_start;

@@ -2,6 +2,8 @@
 //! them reachable, so one missing from it is dead code, which this module refuses.
 #![deny(dead_code)]
 
+use chat_store_common::Inspect;
+
 use super::*;
 
 pub fn a_new_store_is_empty<S: Store>(open: Open<S>) {
@@ -781,4 +783,30 @@ pub fn read_markers_are_kept_per_user_and_conversation<S: Store>(open: Open<S>) 
         Some(MessageId::new(3))
     );
     assert_eq!(marker("alice", &direct("alice", "alice")), None);
+}
+
+pub fn the_inspector_reads_the_whole_store<S: Store + Inspect>(open: Open<S>) {
+    let dir = TempDir::new("inspect");
+    let mut store = with_users(open, dir.path(), &["bob", "carol", "alice"]);
+    let hello = store
+        .append_message(new_message("alice", "bob", "hello", 1))
+        .expect("append");
+    let created = create_group(&mut store, "team", "carol", &["alice"]);
+    let note = store
+        .append_message(new_message("bob", "bob", "a note", 2))
+        .expect("append");
+    store.commit().expect("commit");
+    let users = store.all_users().expect("users");
+    let names: Vec<&str> = users.iter().map(|u| u.username.as_str()).collect();
+    assert_eq!(names, ["alice", "bob", "carol"]);
+    assert_eq!(users[0], record("alice"));
+    assert_eq!(
+        store.all_messages().expect("messages"),
+        [hello, created.clone(), note]
+    );
+    let groups = store.all_groups().expect("groups");
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].name, group("team"));
+    assert_eq!(groups[0].first_message, created.id);
+    assert_eq!(store.counts().expect("counts"), (3, 3));
 }

@@ -193,6 +193,7 @@ macro_rules! __contract_checks {
             partners_and_reading_forwards,
             counting_what_others_sent,
             read_markers_are_kept_per_user_and_conversation,
+            the_inspector_reads_the_whole_store,
         }
     };
 }

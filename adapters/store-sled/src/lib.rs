@@ -2,9 +2,11 @@
 //! range scan and a group's members, or a user's groups, one prefix scan:
 //! - `users`: lowercase username -> postcard `StoredUser`
 //! - `conversations`: conversation key, 0x00, message id (u64 big-endian) -> postcard
-//!   `StoredMessage` (text and group notices alike, `stored_content`). Big-endian ids sort
-//!   numerically, so a history page is a reverse scan of one key range, and a message is one
-//!   insert (a second tree keyed by id alone cost half of each send: docs/benchmarks.md).
+//!   `StoredMessage` (`message.rs`: the sender as a side of a direct conversation or a
+//!   group member's name, the content, the time, the sender's number; the recipient follows
+//!   from the key). Big-endian ids sort numerically, so a history page is a reverse scan of
+//!   one key range, and a message is one insert (a second tree keyed by id alone cost half of
+//!   each send: docs/benchmarks.md).
 //! - `groups`: group name -> postcard `StoredGroup`
 //! - `members`: group name, 0x00, username -> postcard `StoredMember`: the role, and the id of
 //!   the notice that added them (where their view of the group starts)
@@ -13,6 +15,8 @@
 //! - `partners`: username, 0x00, username -> nothing: who has a direct conversation with whom
 //! - `read_markers`: username, 0x00, conversation key -> the id read up to (u64 big-endian)
 //! - sled's default tree: `layout` -> the layout's version, one byte (`LAYOUT_VERSION`)
+
+mod message;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -24,8 +28,13 @@ use chat_domain::{
     MessageId, NewMessage, PasswordHash, Recipient, Retention, Role, Store, StoreError, StoreReads,
     UserRecord, Username,
 };
-use chat_store_common::{Inspect, content_from_stored, push_conversation_key, stored_content};
+use chat_store_common::{Inspect, KNOWN_USERS_MAX, KnownUsers, push_conversation_key};
+
 use jiff::Timestamp;
+use message::{
+    conversation_of_key, conversation_prefix, decode_id, decode_message, encode_message,
+    id_after_prefix, is_numbered, is_sent_by,
+};
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
@@ -45,6 +54,8 @@ pub struct SledStore {
     next_id: MessageId,
     /// Conversation keys whose partners are recorded already.
     known_partners: BoundedSet<Vec<u8>>,
+    /// Users read or written.
+    known_users: KnownUsers,
     retention: Retention,
 }
 
@@ -52,30 +63,6 @@ pub struct SledStore {
 struct StoredUser {
     password_hash: String,
     registered_at_ms: i64,
-}
-
-/// Variants are only appended: the position is the tag postcard stores.
-#[derive(Serialize, Deserialize)]
-enum StoredRecipient {
-    User(String),
-    Group(String),
-}
-
-#[derive(Serialize, Deserialize)]
-struct StoredMessage {
-    sender: String,
-    recipient: StoredRecipient,
-    /// `stored_content`: the text, or a notice.
-    body: String,
-    sent_at_ms: i64,
-    /// The sender's number for it, to recognise a resend; none for notices.
-    client_message_id: Option<u64>,
-}
-
-/// The first field of a `StoredMessage`, decoded without the rest.
-#[derive(Deserialize)]
-struct SenderOnly {
-    sender: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -97,7 +84,7 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(format!("sled: {e}"))
 }
 
-fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("sled: {what}: {e}"))
 }
 
@@ -154,6 +141,7 @@ impl SledStore {
             read_markers,
             next_id,
             known_partners: BoundedSet::new(KNOWN_PARTNERS_MAX),
+            known_users: KnownUsers::new(KNOWN_USERS_MAX),
             retention,
         })
     }
@@ -211,10 +199,11 @@ impl SledStore {
 /// The layout of the trees, kept under `LAYOUT_KEY` in the default tree. 2: messages live in
 /// `conversations` and carry the sender's client message id; 3: `partners` and
 /// `read_markers`; 4: a membership is a `StoredMember` (its role and where the member's view
-/// starts), no longer the bare role name. Stores of other layouts (the first kept no version)
-/// are refused, not misread.
+/// starts), no longer the bare role name; 5: a message keeps its sender as a side of its
+/// direct conversation (or a group member's name) and no recipient. Stores of other layouts
+/// (the first kept no version) are refused, not misread.
 const LAYOUT_KEY: &[u8] = b"layout";
-const LAYOUT_VERSION: u8 = 4;
+const LAYOUT_VERSION: u8 = 5;
 
 /// Whether an open may write (the server) or only read (the inspector).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -269,15 +258,6 @@ fn last_id(conversations: &sled::Tree) -> Result<Option<MessageId>, StoreError> 
     Ok(last)
 }
 
-/// The message id that ends a `conversations` key.
-fn id_after_prefix(key: &[u8]) -> Result<MessageId, StoreError> {
-    let start = key
-        .len()
-        .checked_sub(8)
-        .ok_or_else(|| corrupt("conversation key", "shorter than an id"))?;
-    decode_id(&key[start..])
-}
-
 /// How long `open` waits for sled's directory lock. sled releases it only when its background
 /// flusher lets go of the database, a moment after the last handle is dropped, so a reopen in
 /// the same process can find it still held.
@@ -300,23 +280,7 @@ fn open_locked(path: &Path) -> sled::Result<sled::Db> {
     }
 }
 
-/// The conversation's key prefix: its text key then 0x00, which no key text contains, so one
-/// conversation's prefix is never a prefix of another's.
-fn conversation_prefix(conversation: &Conversation) -> Vec<u8> {
-    let mut prefix = Vec::with_capacity(80);
-    push_conversation_key(conversation, &mut prefix);
-    prefix.push(0);
-    prefix
-}
-
-fn decode_id(key: &[u8]) -> Result<MessageId, StoreError> {
-    let bytes: [u8; 8] = key
-        .try_into()
-        .map_err(|_| corrupt("message key", "not 8 bytes"))?;
-    Ok(MessageId::new(u64::from_be_bytes(bytes)))
-}
-
-fn timestamp(ms: i64) -> Result<Timestamp, StoreError> {
+pub(crate) fn timestamp(ms: i64) -> Result<Timestamp, StoreError> {
     Timestamp::from_millisecond(ms).map_err(|e| corrupt("timestamp", e))
 }
 
@@ -328,53 +292,6 @@ fn decode_user(key: &[u8], value: &[u8]) -> Result<UserRecord, StoreError> {
         password_hash: PasswordHash::new(stored.password_hash),
         registered_at: timestamp(stored.registered_at_ms)?,
     })
-}
-
-fn decode_message(id: MessageId, value: &[u8]) -> Result<Message, StoreError> {
-    let stored: StoredMessage = postcard::from_bytes(value).map_err(|e| corrupt("message", e))?;
-    to_message(id, stored)
-}
-
-fn to_message(id: MessageId, stored: StoredMessage) -> Result<Message, StoreError> {
-    let recipient = match stored.recipient {
-        StoredRecipient::User(to) => {
-            Recipient::User(Username::parse(&to).map_err(|e| corrupt("recipient", e))?)
-        }
-        StoredRecipient::Group(to) => {
-            Recipient::Group(GroupName::parse(&to).map_err(|e| corrupt("group", e))?)
-        }
-    };
-    Ok(Message {
-        id,
-        sender: Username::parse(&stored.sender).map_err(|e| corrupt("sender", e))?,
-        recipient,
-        content: content_from_stored(stored.body).map_err(|e| corrupt("content", e))?,
-        sent_at: timestamp(stored.sent_at_ms)?,
-    })
-}
-
-/// A message as its one write to `conversations`.
-struct EncodedMessage {
-    key: Vec<u8>,
-    value: Vec<u8>,
-}
-
-fn encode_message(id: MessageId, message: &NewMessage) -> Result<EncodedMessage, StoreError> {
-    let recipient = match &message.recipient {
-        Recipient::User(to) => StoredRecipient::User(to.to_string()),
-        Recipient::Group(to) => StoredRecipient::Group(to.as_str().to_string()),
-    };
-    let stored = StoredMessage {
-        sender: message.sender.to_string(),
-        recipient,
-        body: stored_content(&message.content).into_owned(),
-        sent_at_ms: message.sent_at.as_millisecond(),
-        client_message_id: message.client_message_id.map(ClientMessageId::get),
-    };
-    let value = postcard::to_stdvec(&stored).map_err(|e| corrupt("encode message", e))?;
-    let mut key = conversation_prefix(&message.conversation());
-    key.extend_from_slice(&id.get().to_be_bytes());
-    Ok(EncodedMessage { key, value })
 }
 
 /// `a`, 0x00, `b`: no name holds 0x00, so one name's keys never mix with another's.
@@ -440,7 +357,8 @@ impl Inspect for SledStore {
             .iter()
             .map(|entry| {
                 let (key, value) = entry.map_err(unavailable)?;
-                decode_message(id_after_prefix(&key)?, &value)
+                let conversation = conversation_of_key(&key)?;
+                decode_message(&conversation, id_after_prefix(&key)?, &value)
             })
             .collect::<Result<Vec<_>, _>>()?;
         messages.sort_unstable_by_key(|message| message.id);
@@ -467,10 +385,16 @@ impl Inspect for SledStore {
 
 impl StoreReads for SledStore {
     fn find_user(&self, username: &Username) -> Result<Option<UserRecord>, StoreError> {
-        match self.users.get(username.as_str()).map_err(unavailable)? {
-            None => Ok(None),
-            Some(value) => decode_user(username.as_str().as_bytes(), &value).map(Some),
+        // Every send looks its recipient up: most are known already.
+        if let Some(user) = self.known_users.get(username) {
+            return Ok(Some(user));
         }
+        let Some(value) = self.users.get(username.as_str()).map_err(unavailable)? else {
+            return Ok(None);
+        };
+        let user = decode_user(username.as_str().as_bytes(), &value)?;
+        self.known_users.remember(&user);
+        Ok(Some(user))
     }
 
     fn after(
@@ -492,7 +416,7 @@ impl StoreReads for SledStore {
             .take(limit)
             .map(|entry| {
                 let (key, value) = entry.map_err(unavailable)?;
-                decode_message(decode_id(&key[prefix.len()..])?, &value)
+                decode_message(conversation, decode_id(&key[prefix.len()..])?, &value)
             })
             .collect()
     }
@@ -519,10 +443,7 @@ impl StoreReads for SledStore {
             .take(scan_max)
         {
             let (_, value) = entry.map_err(unavailable)?;
-            // The sender is the first field: read it alone, not the body.
-            let sender: SenderOnly =
-                postcard::from_bytes(&value).map_err(|e| corrupt("message", e))?;
-            if sender.sender != reader.as_str() {
+            if !is_sent_by(conversation, &value, reader)? {
                 count += 1;
                 if count == cap {
                     break;
@@ -566,12 +487,9 @@ impl StoreReads for SledStore {
         let prefix = conversation_prefix(conversation);
         for entry in self.conversations.scan_prefix(&prefix).rev().take(window) {
             let (key, value) = entry.map_err(unavailable)?;
-            let stored: StoredMessage =
-                postcard::from_bytes(&value).map_err(|e| corrupt("message", e))?;
-            if stored.client_message_id == Some(client_message_id.get())
-                && stored.sender == sender.as_str()
-            {
-                return to_message(decode_id(&key[prefix.len()..])?, stored).map(Some);
+            if is_numbered(conversation, &value, sender, client_message_id)? {
+                let id = decode_id(&key[prefix.len()..])?;
+                return decode_message(conversation, id, &value).map(Some);
             }
         }
         Ok(None)
@@ -601,7 +519,8 @@ impl StoreReads for SledStore {
             .take(limit)
         {
             let (key, value) = entry.map_err(unavailable)?;
-            page.push(decode_message(decode_id(&key[prefix.len()..])?, &value)?);
+            let id = decode_id(&key[prefix.len()..])?;
+            page.push(decode_message(conversation, id, &value)?);
         }
         page.reverse();
         Ok(page)
@@ -676,20 +595,21 @@ impl Store for SledStore {
             .users
             .compare_and_swap(user.username.as_str(), None as Option<&[u8]>, Some(value))
             .map_err(unavailable)?;
-        Ok(match swapped {
-            Ok(()) => Inserted::Yes,
-            Err(_) => Inserted::NameTaken,
-        })
+        if swapped.is_err() {
+            return Ok(Inserted::NameTaken);
+        }
+        self.known_users.remember(user);
+        Ok(Inserted::Yes)
     }
 
     fn append_message(&mut self, message: NewMessage) -> Result<Message, StoreError> {
         let id = self.next_id;
         let encoded = encode_message(id, &message)?;
         self.conversations
-            .insert(encoded.key.as_slice(), encoded.value)
+            .insert(encoded.key.as_slice(), encoded.value.as_slice())
             .map_err(unavailable)?;
         // The key without its id: the conversation, formatted once for both uses.
-        let conversation = &encoded.key[..encoded.key.len() - 8];
+        let conversation = encoded.conversation_prefix();
         // Stored: its id is used, whatever happens next.
         self.next_id = id.next();
         if let Recipient::User(to) = &message.recipient {
@@ -792,10 +712,15 @@ impl Store for SledStore {
     }
 
     fn commit(&mut self) -> Result<(), StoreError> {
-        match self.retention {
+        let flushed = match self.retention {
             // Wiped at the next start anyway: the background flusher is enough.
             Retention::Wipe => Ok(()),
             Retention::Keep => self.db.flush().map(|_| ()).map_err(unavailable),
+        };
+        if flushed.is_err() {
+            // What was written since the last flush may not be on disk.
+            self.known_users.forget_all();
         }
+        flushed
     }
 }

@@ -49,21 +49,22 @@ fn a_store_in_the_old_layout_is_refused_with_keep_and_wiped_without() {
 
 #[test]
 fn a_store_of_the_previous_layout_is_refused_with_keep_and_wiped_without() {
-    let dir = chat_store_contract::TempDir::new("sled-layout-3");
+    let dir = chat_store_contract::TempDir::new("sled-layout-4");
     {
-        // Layout 3: a membership was the bare role name, without where the member's view of
-        // the group starts.
+        // Layout 4: a message kept its sender's and its recipient's names.
         let db = sled::open(SledStore::path_in(dir.path())).expect("sled opens");
-        db.insert(b"layout", &[3u8]).expect("insert");
-        let members = db.open_tree("members").expect("tree");
-        members
-            .insert(b"team\0alice", b"owner".as_slice())
+        db.insert(b"layout", &[4u8]).expect("insert");
+        let conversations = db.open_tree("conversations").expect("tree");
+        let mut key = b"d:alice:bob\0".to_vec();
+        key.extend_from_slice(&1u64.to_be_bytes());
+        conversations
+            .insert(key, b"\x05alice\x00\x03bob\x02hi\x00\x00".as_slice())
             .expect("insert");
         db.flush().expect("flush");
     }
     let err = SledStore::open(dir.path(), Retention::Keep)
         .err()
-        .expect("layout 3 is refused");
+        .expect("layout 4 is refused");
     assert!(err.detail().contains("another version"), "{}", err.detail());
     assert!(
         err.detail().contains("without --keep-data"),

@@ -1,105 +1,66 @@
-//! The SQLite storage adapter (rusqlite with bundled SQLite, WAL mode). One table of users, one
-//! of messages, and an index on (conversation, id) so a history page is one bounded index scan.
+//! The SQLite storage adapter (rusqlite with bundled SQLite, WAL mode). Messages are clustered
+//! by (conversation, id), so a history page is one bounded range of one b-tree (`schema.rs`).
 //! Writes open a transaction lazily; `commit` ends it, so a loop turn's writes commit together.
 
+mod rows;
+mod schema;
+
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use chat_domain::bounded::BoundedSet;
 use chat_domain::limits::KNOWN_PARTNERS_MAX;
 use chat_domain::{
     ClientMessageId, Conversation, GroupName, GroupRecord, GroupWrite, Inserted, Member, Message,
-    MessageId, NewMessage, PasswordHash, Recipient, Retention, Role, Store, StoreError, StoreReads,
-    UserRecord, Username,
+    MessageId, NewMessage, Recipient, Retention, Role, Store, StoreError, StoreReads, UserRecord,
+    Username,
 };
-use chat_store_common::{Inspect, content_from_stored, conversation_key, stored_content};
-use jiff::Timestamp;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
+use chat_store_common::{
+    Inspect, KNOWN_USERS_MAX, KnownUsers, conversation_key, message_conversation_key,
+    stored_content,
+};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Params, params};
+
+use rows::{
+    client_id_to_sql, count_to_sql, group_from_sql, id_from_sql, id_to_sql, name_from_sql,
+    read_any_message, read_message, read_user, role_from_sql, timestamp,
+};
 
 /// The database file inside the data directory. Wiping removes only it and its WAL files.
 pub const SQLITE_FILE_NAME: &str = "chat.sqlite3";
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS users (
-    name             TEXT PRIMARY KEY NOT NULL,  -- lowercase, validated by the domain
-    password_hash    TEXT NOT NULL,              -- PHC string
-    registered_at_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS messages (
-    id           INTEGER PRIMARY KEY,            -- assigned by the adapter, strictly increasing
-    conversation TEXT NOT NULL,                  -- conversation_key(), e.g. d:alice:bob
-    sender       TEXT NOT NULL,
-    recipient    TEXT NOT NULL,                  -- a username, or # and a group name
-    body         TEXT NOT NULL,                  -- stored_content(): text, or a group notice
-    sent_at_ms   INTEGER NOT NULL,
-    client_message_id INTEGER                    -- the sender's number for it; NULL for notices
-);
-CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation, id);
-CREATE TABLE IF NOT EXISTS groups (
-    name          TEXT PRIMARY KEY NOT NULL,     -- bare, lowercase, validated by the domain
-    created_at_ms INTEGER NOT NULL,
-    first_message INTEGER NOT NULL               -- its creation notice: its history starts there
-);
-CREATE TABLE IF NOT EXISTS members (
-    group_name TEXT NOT NULL,
-    username   TEXT NOT NULL,
-    role       TEXT NOT NULL,                    -- owner, admin or member
-    since      INTEGER NOT NULL,                 -- the notice that added them: their view starts
-    PRIMARY KEY (group_name, username)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS members_by_user ON members (username, group_name);
-CREATE TABLE IF NOT EXISTS partners (               -- who has a direct conversation with whom
-    username TEXT NOT NULL,
-    other    TEXT NOT NULL,
-    PRIMARY KEY (username, other)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS read_markers (           -- how far each user has read each conversation
-    username     TEXT NOT NULL,
-    conversation TEXT NOT NULL,
-    up_to        INTEGER NOT NULL,
-    PRIMARY KEY (username, conversation)
-) WITHOUT ROWID;
-";
+/// The row of `counters` holding the id the next message gets.
+const NEXT_ID_COUNTER: &str = "next_message_id";
 
-/// The layout of the tables, kept in `PRAGMA user_version`. 2: messages carry the sender's
-/// client message id; 3: `partners` and `read_markers`; 4: `members.since`, where each
-/// member's view of the group starts. A kept store of another version is refused, not misread.
-const SCHEMA_VERSION: i64 = 4;
-
-/// Refuses a store whose tables are of another version. A new, empty file has version 0 and
-/// no tables.
-fn check_schema_version(connection: &Connection) -> Result<(), StoreError> {
-    let version: i64 = connection
-        .pragma_query_value(None, "user_version", |row| row.get(0))
-        .map_err(unavailable)?;
-    let tables: i64 = connection
-        .query_row(
-            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
-            [],
-            |row| row.get(0),
-        )
-        .map_err(unavailable)?;
-    if version == SCHEMA_VERSION || (version == 0 && tables == 0) {
-        return Ok(());
-    }
-    Err(StoreError::Corrupt(format!(
-        "sqlite: this store was written by another version of chat-server (layout {version}, \
-         this one reads {SCHEMA_VERSION}); start without --keep-data to wipe it"
-    )))
-}
-
-/// The page cache, in KiB (SQLite's default is 2 MiB).
-const CACHE_KIB: u32 = 64 * 1024;
-/// WAL pages between automatic checkpoints (SQLite's default is 1,000).
-const CHECKPOINT_PAGES: u32 = 20_000;
-
-const MESSAGE_COLUMNS: &str = "id, sender, recipient, body, sent_at_ms";
+const INSERT_MESSAGE: &str = "INSERT INTO messages
+    (conversation, id, sender, body, sent_at_ms, client_message_id)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+// Reads name the conversation by its key (?1), which one subquery turns into its number.
+const HISTORY: &str = "SELECT id, sender, body, sent_at_ms FROM messages
+    WHERE conversation = (SELECT id FROM conversations WHERE key = ?1)
+    AND id >= ?2 AND id < ?3 ORDER BY id DESC LIMIT ?4";
+const AFTER: &str = "SELECT id, sender, body, sent_at_ms FROM messages
+    WHERE conversation = (SELECT id FROM conversations WHERE key = ?1)
+    AND id > ?2 ORDER BY id ASC LIMIT ?3";
+const FIND_RESENT: &str = "SELECT id, sender, body, sent_at_ms FROM
+    (SELECT * FROM messages WHERE conversation = (SELECT id FROM conversations WHERE key = ?1)
+     ORDER BY id DESC LIMIT ?2)
+    WHERE sender = ?3 AND client_message_id = ?4";
+const COUNT_FROM_OTHERS: &str = "SELECT COUNT(*) FROM (
+    SELECT sender FROM messages WHERE conversation = (SELECT id FROM conversations WHERE key = ?1)
+    AND id > ?2 ORDER BY id LIMIT ?4
+    ) WHERE sender <> ?3 LIMIT 1";
 
 pub struct SqliteStore {
     connection: Connection,
     next_id: MessageId,
+    /// `next_id` as the last commit wrote it to `counters`.
+    next_id_committed: MessageId,
     in_transaction: bool,
-    /// Conversation keys whose partners are recorded (and committed, or in this transaction).
-    known_partners: BoundedSet<String>,
+    /// Conversations by key, with their numbers (committed, or in this transaction); a direct
+    /// one's partners are recorded with it.
+    known_conversations: KnownConversations,
+    /// Users read or written (and committed, or in this transaction).
+    known_users: KnownUsers,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -121,16 +82,7 @@ impl SqliteStore {
     pub fn open(data_dir: &Path, retention: Retention) -> Result<Self, StoreError> {
         let path = Self::path_in(data_dir);
         if retention == Retention::Wipe {
-            for suffix in ["", "-wal", "-shm"] {
-                let file = PathBuf::from(format!("{}{suffix}", path.display()));
-                match std::fs::remove_file(&file) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => {
-                        return Err(unavailable(format!("cannot wipe {}: {e}", file.display())));
-                    }
-                }
-            }
+            wipe(&path)?;
         }
         std::fs::create_dir_all(data_dir)
             .map_err(|e| unavailable(format!("cannot create {}: {e}", data_dir.display())))?;
@@ -140,37 +92,17 @@ impl SqliteStore {
             Retention::Wipe => "OFF",
             Retention::Keep => "FULL",
         };
-        // Sends land on random pages of the conversation index, so most pages a commit writes
-        // are distinct: a 64 MiB page cache keeps the index in memory, and checkpointing every
-        // 20,000 pages (80 MiB of WAL) instead of 1,000 copies a page written many times over
-        // once. Together 1.25x the messages a second (docs/benchmarks.md).
-        connection
-            .execute_batch(&format!(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
-                 PRAGMA busy_timeout = 0; PRAGMA cache_size = -{CACHE_KIB}; \
-                 PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES};"
-            ))
-            .map_err(unavailable)?;
-        check_schema_version(&connection)?;
-        // Tables and version in one transaction: a crash between them would leave a store
-        // that every later start refuses as another version's.
-        connection
-            .execute_batch(&format!(
-                "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-            ))
-            .map_err(unavailable)?;
-        let last: Option<i64> = connection
-            .query_row("SELECT MAX(id) FROM messages", [], |row| row.get(0))
-            .map_err(unavailable)?;
-        let next_id = match last {
-            None => MessageId::FIRST,
-            Some(id) => id_from_sql(id)?.next(),
-        };
+        schema::configure(&connection, synchronous)?;
+        schema::check_schema_version(&connection)?;
+        schema::create_tables(&connection)?;
+        let next_id = read_next_id(&connection)?;
         Ok(SqliteStore {
             connection,
             next_id,
+            next_id_committed: next_id,
             in_transaction: false,
-            known_partners: BoundedSet::new(KNOWN_PARTNERS_MAX),
+            known_conversations: KnownConversations::new(KNOWN_PARTNERS_MAX),
+            known_users: KnownUsers::new(KNOWN_USERS_MAX),
         })
     }
 
@@ -186,84 +118,85 @@ impl SqliteStore {
         }
         let connection = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
             .map_err(|e| unavailable(format!("cannot open {}: {e}", path.display())))?;
+        schema::check_schema_version(&connection)?;
         Ok(SqliteStore {
             connection,
             next_id: MessageId::FIRST,
+            next_id_committed: MessageId::FIRST,
             in_transaction: false,
-            known_partners: BoundedSet::new(1),
+            known_conversations: KnownConversations::new(1),
+            known_users: KnownUsers::new(1),
         })
+    }
+
+    /// Runs one statement, prepared once and then reused; returns the rows it changed.
+    fn execute_cached(&self, sql: &str, params: impl Params) -> Result<usize, StoreError> {
+        self.connection
+            .prepare_cached(sql)
+            .map_err(unavailable)?
+            .execute(params)
+            .map_err(unavailable)
+    }
+
+    /// The messages of `conversation` a query of the message columns returns, in its order.
+    fn query_messages(
+        &self,
+        sql: &str,
+        conversation: &Conversation,
+        params: impl Params,
+    ) -> Result<Vec<Message>, StoreError> {
+        let mut statement = self.connection.prepare_cached(sql).map_err(unavailable)?;
+        let rows = statement
+            .query_map(params, |row| read_message(row, conversation))
+            .map_err(unavailable)?;
+        rows.map(|row| row.map_err(unavailable)?).collect()
     }
 
     /// The writes of `write_group`, inside its savepoint.
     fn write_group_steps(&mut self, write: &GroupWrite) -> Result<Option<Message>, StoreError> {
         let group = write.group.as_str();
         // The id this write's notice gets: the group's start, and its new members'.
-        let first_message = self.next_id;
+        let first_message = id_to_sql(self.next_id);
         let notice = match &write.notice {
             Some(notice) => Some(self.append_message(notice.clone())?),
             None => None,
         };
         if let Some(created_at) = write.create {
-            let inserted = self
-                .connection
-                .prepare_cached(
-                    "INSERT INTO groups (name, created_at_ms, first_message) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (name) DO NOTHING",
-                )
-                .map_err(unavailable)?
-                .execute(params![
-                    group,
-                    created_at.as_millisecond(),
-                    id_to_sql(first_message)
-                ])
-                .map_err(unavailable)?;
+            let inserted = self.execute_cached(
+                "INSERT INTO groups (name, created_at_ms, first_message) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (name) DO NOTHING",
+                params![group, created_at.as_millisecond(), first_message],
+            )?;
             if inserted != 1 {
                 return Err(corrupt("create group", "the name is taken"));
             }
         }
         for (user, role) in &write.add {
-            self.connection
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO members (group_name, username, role, since)
-                     VALUES (?1, ?2, ?3, ?4)",
-                )
-                .map_err(unavailable)?
-                .execute(params![
-                    group,
-                    user.as_str(),
-                    role.as_str(),
-                    id_to_sql(first_message)
-                ])
-                .map_err(unavailable)?;
+            self.execute_cached(
+                "INSERT OR REPLACE INTO members (group_name, username, role, since)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![group, user.as_str(), role.as_str(), first_message],
+            )?;
         }
         for (user, role) in &write.set_roles {
             // `since` is left as it is: a new role does not move where a view starts.
-            let changed = self
-                .connection
-                .prepare_cached(
-                    "UPDATE members SET role = ?3 WHERE group_name = ?1 AND username = ?2",
-                )
-                .map_err(unavailable)?
-                .execute([group, user.as_str(), role.as_str()])
-                .map_err(unavailable)?;
+            let changed = self.execute_cached(
+                "UPDATE members SET role = ?3 WHERE group_name = ?1 AND username = ?2",
+                [group, user.as_str(), role.as_str()],
+            )?;
             if changed != 1 {
                 return Err(corrupt("set role", format!("{user} is not a member")));
             }
         }
         for user in &write.remove {
-            self.connection
-                .prepare_cached("DELETE FROM members WHERE group_name = ?1 AND username = ?2")
-                .map_err(unavailable)?
-                .execute([group, user.as_str()])
-                .map_err(unavailable)?;
+            self.execute_cached(
+                "DELETE FROM members WHERE group_name = ?1 AND username = ?2",
+                [group, user.as_str()],
+            )?;
         }
         if write.end {
-            self.connection
-                .execute("DELETE FROM members WHERE group_name = ?1", [group])
-                .map_err(unavailable)?;
-            self.connection
-                .execute("DELETE FROM groups WHERE name = ?1", [group])
-                .map_err(unavailable)?;
+            self.execute_cached("DELETE FROM members WHERE group_name = ?1", [group])?;
+            self.execute_cached("DELETE FROM groups WHERE name = ?1", [group])?;
         }
         Ok(notice)
     }
@@ -271,89 +204,123 @@ impl SqliteStore {
     /// Opens the write transaction that the next `commit` ends.
     fn begin_if_needed(&mut self) -> Result<(), StoreError> {
         if !self.in_transaction {
-            self.connection
-                .execute_batch("BEGIN IMMEDIATE")
-                .map_err(unavailable)?;
+            self.execute_cached("BEGIN IMMEDIATE", [])?;
             self.in_transaction = true;
         }
         Ok(())
     }
-}
 
-fn id_from_sql(id: i64) -> Result<MessageId, StoreError> {
-    u64::try_from(id)
-        .map(MessageId::new)
-        .map_err(|_| corrupt("message id", id))
-}
+    /// The number of the conversation `key` names, given to it now if it has none; a new
+    /// direct conversation also makes its two people each other's partners.
+    fn conversation_number(
+        &mut self,
+        key: String,
+        message: &NewMessage,
+    ) -> Result<i64, StoreError> {
+        // Most sends are in a conversation known already: nothing to do, nothing read.
+        if let Some(number) = self.known_conversations.get(&key) {
+            return Ok(number);
+        }
+        let found: Option<i64> = self
+            .connection
+            .prepare_cached("SELECT id FROM conversations WHERE key = ?1")
+            .map_err(unavailable)?
+            .query_row([&key], |row| row.get(0))
+            .optional()
+            .map_err(unavailable)?;
+        let number = match found {
+            Some(number) => number,
+            None => self.start_conversation(&key, message)?,
+        };
+        self.known_conversations.remember(key, number);
+        Ok(number)
+    }
 
-fn id_to_sql(id: MessageId) -> i64 {
-    // Ids above i64::MAX would take 292 years at a billion messages a second.
-    i64::try_from(id.get()).unwrap_or(i64::MAX)
-}
+    /// Numbers the conversation `key` names, which has none, and records a direct one's
+    /// partners.
+    fn start_conversation(&mut self, key: &str, message: &NewMessage) -> Result<i64, StoreError> {
+        self.execute_cached("INSERT INTO conversations (key) VALUES (?1)", [key])?;
+        let number = self.connection.last_insert_rowid();
+        if let Recipient::User(to) = &message.recipient {
+            for (of, other) in [(&message.sender, to), (to, &message.sender)] {
+                self.execute_cached(
+                    "INSERT OR IGNORE INTO partners (username, other) VALUES (?1, ?2)",
+                    [of.as_str(), other.as_str()],
+                )?;
+            }
+        }
+        Ok(number)
+    }
 
-fn timestamp(ms: i64) -> Result<Timestamp, StoreError> {
-    Timestamp::from_millisecond(ms).map_err(|e| corrupt("timestamp", e))
-}
-
-/// Row readers return a nested Result: the outer one is SQLite's, the inner one says whether
-/// the stored values are still valid domain values.
-fn read_user(row: &Row<'_>) -> rusqlite::Result<Result<UserRecord, StoreError>> {
-    let name: String = row.get(0)?;
-    let hash: String = row.get(1)?;
-    let registered_at_ms: i64 = row.get(2)?;
-    Ok((|| {
-        Ok(UserRecord {
-            username: Username::parse(&name).map_err(|e| corrupt("user name", e))?,
-            password_hash: PasswordHash::new(hash),
-            registered_at: timestamp(registered_at_ms)?,
-        })
-    })())
-}
-
-fn read_message(row: &Row<'_>) -> rusqlite::Result<Result<Message, StoreError>> {
-    let id: i64 = row.get(0)?;
-    let sender: String = row.get(1)?;
-    let recipient: String = row.get(2)?;
-    let body: String = row.get(3)?;
-    let sent_at_ms: i64 = row.get(4)?;
-    Ok((|| {
-        Ok(Message {
-            id: id_from_sql(id)?,
-            sender: Username::parse(&sender).map_err(|e| corrupt("sender", e))?,
-            recipient: recipient_from_sql(&recipient)?,
-            content: content_from_stored(body).map_err(|e| corrupt("content", e))?,
-            sent_at: timestamp(sent_at_ms)?,
-        })
-    })())
-}
-
-/// SQLite integers are signed: the id's bits, as an i64 (ids above 2^63 come back negative,
-/// and read back the same).
-fn client_id_to_sql(id: ClientMessageId) -> i64 {
-    i64::from_ne_bytes(id.get().to_ne_bytes())
-}
-
-/// A user by name; a group as `#` and its name (`#` is outside the name alphabet).
-fn recipient_to_sql(recipient: &Recipient) -> String {
-    match recipient {
-        Recipient::User(name) => name.to_string(),
-        Recipient::Group(group) => group.to_string(),
+    /// Writes the next id to `counters` if it moved since the last commit: one write a commit,
+    /// not one a message.
+    fn write_next_id(&self) -> Result<(), StoreError> {
+        if self.next_id == self.next_id_committed {
+            return Ok(());
+        }
+        self.execute_cached(
+            "INSERT OR REPLACE INTO counters (name, value) VALUES (?1, ?2)",
+            params![NEXT_ID_COUNTER, id_to_sql(self.next_id)],
+        )?;
+        Ok(())
     }
 }
 
-fn recipient_from_sql(text: &str) -> Result<Recipient, StoreError> {
-    if let Some(bare) = text.strip_prefix('#') {
-        return GroupName::parse(bare)
-            .map(Recipient::Group)
-            .map_err(|e| corrupt("group", e));
-    }
-    Username::parse(text)
-        .map(Recipient::User)
-        .map_err(|e| corrupt("recipient", e))
+/// Conversation keys with their numbers, up to a bound: past it, all are forgotten, which
+/// costs reads, never a wrong answer.
+struct KnownConversations {
+    numbers: HashMap<String, i64>,
+    numbers_max: usize,
 }
 
-fn role_from_sql(text: &str) -> Result<Role, StoreError> {
-    Role::parse(text).ok_or_else(|| corrupt("role", text))
+impl KnownConversations {
+    fn new(numbers_max: usize) -> Self {
+        KnownConversations {
+            numbers: HashMap::new(),
+            numbers_max: numbers_max.max(1),
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<i64> {
+        self.numbers.get(key).copied()
+    }
+
+    fn remember(&mut self, key: String, number: i64) {
+        if self.numbers.len() >= self.numbers_max {
+            self.numbers.clear();
+        }
+        self.numbers.insert(key, number);
+    }
+
+    fn forget_all(&mut self) {
+        self.numbers.clear();
+    }
+}
+
+/// Deletes the database file and its WAL files, if there.
+fn wipe(path: &Path) -> Result<(), StoreError> {
+    for suffix in ["", "-wal", "-shm"] {
+        let file = PathBuf::from(format!("{}{suffix}", path.display()));
+        match std::fs::remove_file(&file) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(unavailable(format!("cannot wipe {}: {e}", file.display()))),
+        }
+    }
+    Ok(())
+}
+
+/// The id the next message gets: as the last commit left it, or the first, in a new store.
+fn read_next_id(connection: &Connection) -> Result<MessageId, StoreError> {
+    let next: Option<i64> = connection
+        .query_row(
+            "SELECT value FROM counters WHERE name = ?1",
+            [NEXT_ID_COUNTER],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(unavailable)?;
+    next.map_or(Ok(MessageId::FIRST), id_from_sql)
 }
 
 impl Inspect for SqliteStore {
@@ -382,11 +349,16 @@ impl Inspect for SqliteStore {
     fn all_messages(&self) -> Result<Vec<Message>, StoreError> {
         let mut statement = self
             .connection
-            .prepare(&format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages ORDER BY id"
-            ))
+            .prepare(
+                "SELECT conversations.key, messages.id, messages.sender, messages.body,
+                 messages.sent_at_ms FROM messages
+                 JOIN conversations ON conversations.id = messages.conversation
+                 ORDER BY messages.id",
+            )
             .map_err(unavailable)?;
-        let rows = statement.query_map([], read_message).map_err(unavailable)?;
+        let rows = statement
+            .query_map([], read_any_message)
+            .map_err(unavailable)?;
         rows.map(|row| row.map_err(unavailable)?).collect()
     }
 
@@ -407,7 +379,7 @@ impl Inspect for SqliteStore {
         rows.map(|row| {
             let (name, created_at_ms, first_message) = row.map_err(unavailable)?;
             Ok(GroupRecord {
-                name: GroupName::parse(&name).map_err(|e| corrupt("group name", e))?,
+                name: group_from_sql(&name)?,
                 created_at: timestamp(created_at_ms)?,
                 first_message: id_from_sql(first_message)?,
             })
@@ -418,6 +390,10 @@ impl Inspect for SqliteStore {
 
 impl StoreReads for SqliteStore {
     fn find_user(&self, username: &Username) -> Result<Option<UserRecord>, StoreError> {
+        // Every send looks its recipient up: most are known already.
+        if let Some(user) = self.known_users.get(username) {
+            return Ok(Some(user));
+        }
         let mut statement = self
             .connection
             .prepare_cached(
@@ -428,7 +404,11 @@ impl StoreReads for SqliteStore {
             .query_row([username.as_str()], read_user)
             .optional()
             .map_err(unavailable)?;
-        found.transpose()
+        let found = found.transpose()?;
+        if let Some(user) = &found {
+            self.known_users.remember(user);
+        }
+        Ok(found)
     }
 
     fn find_resent(
@@ -438,28 +418,15 @@ impl StoreReads for SqliteStore {
         client_message_id: ClientMessageId,
         window: usize,
     ) -> Result<Option<Message>, StoreError> {
-        let mut statement = self
-            .connection
-            .prepare_cached(&format!(
-                "SELECT {MESSAGE_COLUMNS} FROM
-                   (SELECT * FROM messages WHERE conversation = ?1 ORDER BY id DESC LIMIT ?2)
-                 WHERE sender = ?3 AND client_message_id = ?4"
-            ))
-            .map_err(unavailable)?;
-        let window = i64::try_from(window).unwrap_or(i64::MAX);
-        statement
-            .query_row(
-                params![
-                    conversation_key(conversation),
-                    window,
-                    sender.as_str(),
-                    client_id_to_sql(client_message_id)
-                ],
-                read_message,
-            )
-            .optional()
-            .map_err(unavailable)?
-            .transpose()
+        let key = conversation_key(conversation);
+        let params = params![
+            key,
+            count_to_sql(window),
+            sender.as_str(),
+            client_id_to_sql(client_message_id)
+        ];
+        let found = self.query_messages(FIND_RESENT, conversation, params)?;
+        Ok(found.into_iter().next())
     }
 
     fn history(
@@ -469,29 +436,10 @@ impl StoreReads for SqliteStore {
         before: Option<MessageId>,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
-        let mut statement = self
-            .connection
-            .prepare_cached(&format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages
-                 WHERE conversation = ?1 AND id >= ?2 AND id < ?3 ORDER BY id DESC LIMIT ?4"
-            ))
-            .map_err(unavailable)?;
+        let key = conversation_key(conversation);
         let before = before.map_or(i64::MAX, id_to_sql);
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = statement
-            .query_map(
-                params![
-                    conversation_key(conversation),
-                    id_to_sql(since),
-                    before,
-                    limit
-                ],
-                read_message,
-            )
-            .map_err(unavailable)?;
-        let mut page = rows
-            .map(|row| row.map_err(unavailable)?)
-            .collect::<Result<Vec<_>, _>>()?;
+        let params = params![key, id_to_sql(since), before, count_to_sql(limit)];
+        let mut page = self.query_messages(HISTORY, conversation, params)?;
         page.reverse();
         Ok(page)
     }
@@ -502,21 +450,9 @@ impl StoreReads for SqliteStore {
         after: MessageId,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
-        let mut statement = self
-            .connection
-            .prepare_cached(&format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages
-                 WHERE conversation = ?1 AND id > ?2 ORDER BY id ASC LIMIT ?3"
-            ))
-            .map_err(unavailable)?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = statement
-            .query_map(
-                params![conversation_key(conversation), id_to_sql(after), limit],
-                read_message,
-            )
-            .map_err(unavailable)?;
-        rows.map(|row| row.map_err(unavailable)?).collect()
+        let key = conversation_key(conversation);
+        let params = params![key, id_to_sql(after), count_to_sql(limit)];
+        self.query_messages(AFTER, conversation, params)
     }
 
     fn count_from_others(
@@ -529,24 +465,16 @@ impl StoreReads for SqliteStore {
     ) -> Result<usize, StoreError> {
         let mut statement = self
             .connection
-            .prepare_cached(
-                "SELECT COUNT(*) FROM (
-                   SELECT sender FROM messages WHERE conversation = ?1 AND id > ?2
-                   ORDER BY id LIMIT ?4
-                 ) WHERE sender <> ?3 LIMIT 1",
-            )
+            .prepare_cached(COUNT_FROM_OTHERS)
             .map_err(unavailable)?;
-        let scan_max = i64::try_from(scan_max).unwrap_or(i64::MAX);
+        let params = params![
+            conversation_key(conversation),
+            id_to_sql(after),
+            reader.as_str(),
+            count_to_sql(scan_max)
+        ];
         let count: i64 = statement
-            .query_row(
-                params![
-                    conversation_key(conversation),
-                    id_to_sql(after),
-                    reader.as_str(),
-                    scan_max
-                ],
-                |row| row.get(0),
-            )
+            .query_row(params, |row| row.get(0))
             .map_err(unavailable)?;
         Ok(usize::try_from(count).unwrap_or(0).min(cap))
     }
@@ -559,11 +487,8 @@ impl StoreReads for SqliteStore {
         let rows = statement
             .query_map([user.as_str()], |row| row.get::<_, String>(0))
             .map_err(unavailable)?;
-        rows.map(|row| {
-            let name = row.map_err(unavailable)?;
-            Username::parse(&name).map_err(|e| corrupt("partner", e))
-        })
-        .collect()
+        rows.map(|row| name_from_sql("partner", &row.map_err(unavailable)?))
+            .collect()
     }
 
     fn read_marker(
@@ -650,7 +575,7 @@ impl StoreReads for SqliteStore {
         rows.map(|row| {
             let (name, role, since) = row.map_err(unavailable)?;
             Ok(Member {
-                username: Username::parse(&name).map_err(|e| corrupt("member", e))?,
+                username: name_from_sql("member", &name)?,
                 role: role_from_sql(&role)?,
                 since: id_from_sql(since)?,
             })
@@ -672,8 +597,7 @@ impl StoreReads for SqliteStore {
             .map_err(unavailable)?;
         rows.map(|row| {
             let (name, role) = row.map_err(unavailable)?;
-            let group = GroupName::parse(&name).map_err(|e| corrupt("group", e))?;
-            Ok((group, role_from_sql(&role)?))
+            Ok((group_from_sql(&name)?, role_from_sql(&role)?))
         })
         .collect()
     }
@@ -682,67 +606,40 @@ impl StoreReads for SqliteStore {
 impl Store for SqliteStore {
     fn insert_user(&mut self, user: &UserRecord) -> Result<Inserted, StoreError> {
         self.begin_if_needed()?;
-        let mut statement = self
-            .connection
-            .prepare_cached(
-                "INSERT INTO users (name, password_hash, registered_at_ms) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (name) DO NOTHING",
-            )
-            .map_err(unavailable)?;
-        let changed = statement
-            .execute(params![
+        let changed = self.execute_cached(
+            "INSERT INTO users (name, password_hash, registered_at_ms) VALUES (?1, ?2, ?3)
+             ON CONFLICT (name) DO NOTHING",
+            params![
                 user.username.as_str(),
                 user.password_hash.as_str(),
                 user.registered_at.as_millisecond()
-            ])
-            .map_err(unavailable)?;
-        Ok(if changed == 1 {
-            Inserted::Yes
-        } else {
-            Inserted::NameTaken
-        })
+            ],
+        )?;
+        if changed != 1 {
+            return Ok(Inserted::NameTaken);
+        }
+        self.known_users.remember(user);
+        Ok(Inserted::Yes)
     }
 
     fn append_message(&mut self, message: NewMessage) -> Result<Message, StoreError> {
         self.begin_if_needed()?;
         let id = self.next_id;
-        let conversation = conversation_key(&message.conversation());
-        let mut statement = self
-            .connection
-            .prepare_cached(
-                "INSERT INTO messages
-                 (id, conversation, sender, recipient, body, sent_at_ms, client_message_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )
-            .map_err(unavailable)?;
-        statement
-            .execute(params![
-                id_to_sql(id),
+        let key = message_conversation_key(&message.sender, &message.recipient);
+        let conversation = self.conversation_number(key, &message)?;
+        self.execute_cached(
+            INSERT_MESSAGE,
+            params![
                 conversation,
+                id_to_sql(id),
                 message.sender.as_str(),
-                recipient_to_sql(&message.recipient),
                 stored_content(&message.content),
                 message.sent_at.as_millisecond(),
                 message.client_message_id.map(client_id_to_sql)
-            ])
-            .map_err(unavailable)?;
+            ],
+        )?;
         // Stored: its id is used, whatever happens next.
         self.next_id = id.next();
-        // Most sends are between people who talked before: nothing to do, nothing read.
-        if let Recipient::User(to) = &message.recipient
-            && !self.known_partners.contains(&conversation)
-        {
-            let mut partners = self
-                .connection
-                .prepare_cached("INSERT OR IGNORE INTO partners (username, other) VALUES (?1, ?2)")
-                .map_err(unavailable)?;
-            for (of, other) in [(&message.sender, to), (to, &message.sender)] {
-                partners
-                    .execute([of.as_str(), other.as_str()])
-                    .map_err(unavailable)?;
-            }
-            self.known_partners.insert(conversation);
-        }
         Ok(message.with_id(id))
     }
 
@@ -753,20 +650,15 @@ impl Store for SqliteStore {
         up_to: MessageId,
     ) -> Result<(), StoreError> {
         self.begin_if_needed()?;
-        let mut statement = self
-            .connection
-            .prepare_cached(
-                "INSERT OR REPLACE INTO read_markers (username, conversation, up_to)
-                 VALUES (?1, ?2, ?3)",
-            )
-            .map_err(unavailable)?;
-        statement
-            .execute(params![
+        self.execute_cached(
+            "INSERT OR REPLACE INTO read_markers (username, conversation, up_to)
+             VALUES (?1, ?2, ?3)",
+            params![
                 user.as_str(),
                 conversation_key(conversation),
                 id_to_sql(up_to)
-            ])
-            .map_err(unavailable)?;
+            ],
+        )?;
         Ok(())
     }
 
@@ -774,15 +666,11 @@ impl Store for SqliteStore {
         self.begin_if_needed()?;
         // A savepoint inside the turn's transaction: an error part-way undoes this command's
         // writes only, and the turn's commit never carries half of it.
-        self.connection
-            .execute_batch("SAVEPOINT group_write")
-            .map_err(unavailable)?;
+        self.execute_cached("SAVEPOINT group_write", [])?;
         let next_id = self.next_id;
         match self.write_group_steps(&write) {
             Ok(notice) => {
-                self.connection
-                    .execute_batch("RELEASE group_write")
-                    .map_err(unavailable)?;
+                self.execute_cached("RELEASE group_write", [])?;
                 Ok(notice)
             }
             Err(e) => {
@@ -790,6 +678,8 @@ impl Store for SqliteStore {
                 let _ = self
                     .connection
                     .execute_batch("ROLLBACK TO group_write; RELEASE group_write");
+                // A conversation numbered inside the savepoint is numbered no more.
+                self.known_conversations.forget_all();
                 Err(e)
             }
         }
@@ -800,13 +690,21 @@ impl Store for SqliteStore {
             return Ok(());
         }
         self.in_transaction = false;
-        if let Err(e) = self.connection.execute_batch("COMMIT") {
+        let committed = self
+            .write_next_id()
+            .and_then(|()| self.execute_cached("COMMIT", []));
+        if let Err(e) = committed {
             // Leave no half-open transaction behind: the next write starts a fresh one. What
             // it recorded is gone, so nothing is known to be recorded any more.
             let _ = self.connection.execute_batch("ROLLBACK");
-            self.known_partners.clear();
-            return Err(unavailable(e));
+            self.known_conversations.forget_all();
+            self.known_users.forget_all();
+            return Err(e);
         }
+        self.next_id_committed = self.next_id;
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

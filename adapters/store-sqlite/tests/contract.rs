@@ -24,21 +24,6 @@ fn the_database_is_in_wal_mode() {
 }
 
 #[test]
-fn history_uses_the_conversation_index() {
-    let dir = TempDir::new("sqlite-plan");
-    let _store = open(dir.path(), Retention::Keep);
-    let connection = rusqlite::Connection::open(SqliteStore::path_in(dir.path())).unwrap();
-    let plan: String = connection
-        .query_row(
-            "EXPLAIN QUERY PLAN SELECT id FROM messages WHERE conversation = 'd:a:b' AND id < 9 ORDER BY id DESC LIMIT 5",
-            [],
-            |row| row.get(3),
-        )
-        .unwrap();
-    assert!(plan.contains("messages_by_conversation"), "{plan}");
-}
-
-#[test]
 fn a_store_whose_file_is_not_a_database_fails_cleanly() {
     let dir = TempDir::new("sqlite-garbage");
     std::fs::write(
@@ -88,24 +73,25 @@ fn a_store_of_another_layout_is_refused_with_keep_and_wiped_without() {
 
 #[test]
 fn a_store_of_the_previous_version_is_refused_with_keep_and_wiped_without() {
-    let dir = TempDir::new("sqlite-version-3");
+    let dir = TempDir::new("sqlite-version-5");
     {
-        // Version 3: members without `since`, where a member's view of the group starts.
+        // Version 5: messages keyed by their conversation's text key.
         let connection =
             rusqlite::Connection::open(SqliteStore::path_in(dir.path())).expect("opens");
         connection
             .execute_batch(
-                "CREATE TABLE members (group_name TEXT NOT NULL, username TEXT NOT NULL,
-                 role TEXT NOT NULL, PRIMARY KEY (group_name, username)) WITHOUT ROWID;
-                 PRAGMA user_version = 3;",
+                "CREATE TABLE messages (conversation TEXT NOT NULL, id INTEGER NOT NULL,
+                 sender TEXT NOT NULL, body TEXT NOT NULL, sent_at_ms INTEGER NOT NULL,
+                 client_message_id INTEGER, PRIMARY KEY (conversation, id)) WITHOUT ROWID;
+                 PRAGMA user_version = 5;",
             )
-            .expect("version 3 schema");
+            .expect("version 5 schema");
     }
     let err = SqliteStore::open(dir.path(), Retention::Keep)
         .err()
         .expect("refused");
     assert!(
-        err.detail().contains("layout 3, this one reads 4"),
+        err.detail().contains("layout 5, this one reads 6"),
         "{}",
         err.detail()
     );

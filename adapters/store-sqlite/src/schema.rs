@@ -1,0 +1,138 @@
+//! The tables, their version, and the settings a connection opens with.
+
+use rusqlite::Connection;
+
+use chat_domain::StoreError;
+
+use crate::unavailable;
+
+/// Every table clusters its rows by what they are looked up by (`WITHOUT ROWID`): a history
+/// page, a user, a group's members are each one range of one b-tree.
+pub(crate) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS users (
+    name             TEXT PRIMARY KEY NOT NULL,  -- lowercase, validated by the domain
+    password_hash    TEXT NOT NULL,              -- PHC string
+    registered_at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS conversations (      -- each conversation's number, from its first message
+    id  INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE                     -- conversation_key(), e.g. d:alice:bob
+);
+CREATE TABLE IF NOT EXISTS messages (
+    conversation INTEGER NOT NULL,               -- conversations.id
+    id           INTEGER NOT NULL,               -- assigned by the adapter, strictly increasing
+    sender       TEXT NOT NULL,                  -- with the conversation, says the recipient
+    body         TEXT NOT NULL,                  -- stored_content(): text, or a group notice
+    sent_at_ms   INTEGER NOT NULL,
+    client_message_id INTEGER,                   -- the sender's number for it; NULL for notices
+    PRIMARY KEY (conversation, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS groups (
+    name          TEXT PRIMARY KEY NOT NULL,     -- bare, lowercase, validated by the domain
+    created_at_ms INTEGER NOT NULL,
+    first_message INTEGER NOT NULL               -- its creation notice: its history starts there
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS members (
+    group_name TEXT NOT NULL,
+    username   TEXT NOT NULL,
+    role       TEXT NOT NULL,                    -- owner, admin or member
+    since      INTEGER NOT NULL,                 -- the notice that added them: their view starts
+    PRIMARY KEY (group_name, username)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS members_by_user ON members (username, group_name);
+CREATE TABLE IF NOT EXISTS partners (               -- who has a direct conversation with whom
+    username TEXT NOT NULL,
+    other    TEXT NOT NULL,
+    PRIMARY KEY (username, other)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS read_markers (           -- how far each user has read each conversation
+    username     TEXT NOT NULL,
+    conversation TEXT NOT NULL,
+    up_to        INTEGER NOT NULL,
+    PRIMARY KEY (username, conversation)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS counters (               -- next_message_id, written by each commit
+    name  TEXT PRIMARY KEY NOT NULL,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+";
+
+/// The layout of the tables, kept in `PRAGMA user_version`. 2: messages carry the sender's
+/// client message id; 3: `partners` and `read_markers`; 4: `members.since`, where each
+/// member's view of the group starts; 5: messages clustered by (conversation, id) without a
+/// recipient column, the next id in `counters`, every table `WITHOUT ROWID`; 6: messages
+/// keyed by the conversation's number in `conversations`, not its text key. A kept store of
+/// another version is refused, not misread.
+pub(crate) const SCHEMA_VERSION: i64 = 6;
+
+/// Refuses a store whose tables are of another version. A new, empty file has version 0 and
+/// no tables.
+pub(crate) fn check_schema_version(connection: &Connection) -> Result<(), StoreError> {
+    let version: i64 = connection
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(unavailable)?;
+    let tables: i64 = connection
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(unavailable)?;
+    if version == SCHEMA_VERSION || (version == 0 && tables == 0) {
+        return Ok(());
+    }
+    Err(StoreError::Corrupt(format!(
+        "sqlite: this store was written by another version of chat-server (layout {version}, \
+         this one reads {SCHEMA_VERSION}); start without --keep-data to wipe it"
+    )))
+}
+
+/// Creates the tables, if new, and sets the version, in one transaction: a crash between them
+/// would leave a store that every later start refuses as another version's.
+pub(crate) fn create_tables(connection: &Connection) -> Result<(), StoreError> {
+    connection
+        .execute_batch(&format!(
+            "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+        ))
+        .map_err(unavailable)
+}
+
+/// The page cache, in KiB (SQLite's default is 2 MiB).
+const CACHE_KIB: u32 = 64 * 1024;
+/// The page size of a new database (SQLite's default is 4 KiB; a kept store keeps its own).
+const PAGE_BYTES: u32 = 16 * 1024;
+/// WAL bytes between automatic checkpoints (SQLite's default is 1,000 pages).
+const CHECKPOINT_BYTES: u32 = 80 * 1024 * 1024;
+/// Prepared statements kept for reuse: more than the adapter has, so none is ever prepared
+/// twice (rusqlite's default of 16 is fewer).
+const STATEMENTS_CACHED_MAX: usize = 64;
+
+/// Sets the connection up for the server: the page size (of a new file), WAL, the durability
+/// `synchronous` names, no waiting for locks, and the caches.
+pub(crate) fn configure(connection: &Connection, synchronous: &str) -> Result<(), StoreError> {
+    // A commit writes every page it dirtied to the WAL, two system calls a page, and a busy
+    // turn's messages land on as many pages as they have conversations: 16 KiB pages hold
+    // 4 times the messages of 4 KiB ones, so a commit writes fewer, larger pages (0.9x the
+    // CPU a message; a quiet turn of one message writes one 16 KiB page: docs/benchmarks.md).
+    // The page size must be set before WAL mode, which fixes it.
+    connection
+        .execute_batch(&format!(
+            "PRAGMA page_size = {PAGE_BYTES}; PRAGMA journal_mode = WAL; \
+             PRAGMA synchronous = {synchronous}; PRAGMA busy_timeout = 0;"
+        ))
+        .map_err(unavailable)?;
+    let page_bytes: u32 = connection
+        .pragma_query_value(None, "page_size", |row| row.get(0))
+        .map_err(unavailable)?;
+    // A 64 MiB page cache keeps a busy store's pages in memory, and checkpointing every
+    // 80 MiB of WAL instead of 1,000 pages copies a page written many times over once
+    // (1.25x the messages a second on 4 KiB pages: docs/benchmarks.md).
+    let checkpoint_pages = CHECKPOINT_BYTES / page_bytes.max(512);
+    connection
+        .execute_batch(&format!(
+            "PRAGMA cache_size = -{CACHE_KIB}; PRAGMA wal_autocheckpoint = {checkpoint_pages};"
+        ))
+        .map_err(unavailable)?;
+    connection.set_prepared_statement_cache_capacity(STATEMENTS_CACHED_MAX);
+    Ok(())
+}
