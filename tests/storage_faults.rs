@@ -9,14 +9,9 @@ use std::net::SocketAddr;
 use std::ops::Deref;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, channel};
-use std::time::Duration;
+use std::sync::mpsc::Receiver;
 
-use chat::core::abuse::AbuseLimits;
-use chat::server::Server;
-use chat::server::config::{Config, HashingConfig, Limits};
 use chat::store::{self, AnyStore, StoreKind};
-use chat_domain::rate::RateLimit;
 use chat_domain::{
     Conversation, GroupWrite, Inserted, Message, MessageId, NewMessage, Retention, Store,
     StoreError, UserRecord, Username,
@@ -97,44 +92,15 @@ struct Running {
 
 fn serve(kind: StoreKind, data: &TempDir) -> Running {
     let faults = Faults::default();
-    let config = Config {
-        listen: "127.0.0.1:0".parse().expect("address"),
-        store: kind,
-        data_dir: data.path().to_path_buf(),
-        keep_data: false,
-        // Senders here send in bursts: the message limit is not what is tested.
-        limits: Limits {
-            abuse: AbuseLimits {
-                messages: RateLimit::per(1_000_000, Duration::from_secs(1)),
-                ..AbuseLimits::default()
-            },
-            ..Limits::default()
-        },
-        hashing: HashingConfig {
-            memory_kib: 64,
-            passes: 1,
-            ..HashingConfig::default()
-        },
-        tls: None,
-        web: None,
-    };
     let store = FaultyStore {
         inner: store::open(kind, data.path(), Retention::Wipe).expect("store opens"),
         faults: faults.clone(),
     };
-    let (ready, addr) = channel();
-    let (end, ended) = channel();
-    // The loop owns non-Send state, so it is built on its own thread; it runs until the test
-    // process ends, or until it stops by itself.
-    std::thread::spawn(move || {
-        let server = Server::start_with_store(config, store).expect("server starts");
-        ready.send(server.local_addr()).expect("test waits");
-        let _ = end.send(server.run());
-    });
+    let server = in_process::serve(in_process::config(kind, data), store);
     Running {
-        addr: addr.recv().expect("server ready"),
+        addr: server.addr,
         faults,
-        ended,
+        ended: server.ended,
     }
 }
 

@@ -27,7 +27,7 @@ use chat_domain::recent_sends::RecentSends;
 use chat_domain::rules::groups::GroupLimits;
 use chat_domain::rules::{HistoryPaging, LoginAttempt};
 use chat_domain::{
-    ClientMessageId, HashError, Password, PasswordHash, Store, StoreError, Username,
+    ClientMessageId, HashError, Password, PasswordHash, PasswordHasher, Store, StoreError, Username,
 };
 use chat_wire::{ClientFrame, ErrorBody, Reply, Request, ServerFrame};
 use jiff::Timestamp;
@@ -90,6 +90,22 @@ pub enum HashJob {
         attempt: LoginAttempt,
         password: Password,
     },
+}
+
+impl HashJob {
+    /// Does the job: what a hashing thread (or a test) runs.
+    pub fn run(self, hasher: &dyn PasswordHasher) -> Hashed {
+        match self {
+            HashJob::Register { username, password } => Hashed::Register {
+                username,
+                hash: hasher.hash(&password),
+            },
+            HashJob::LogIn { attempt, password } => {
+                let matches = hasher.verify(&password, &attempt.hash);
+                Hashed::LogIn { attempt, matches }
+            }
+        }
+    }
 }
 
 /// A finished `HashJob`.

@@ -150,24 +150,10 @@ impl World {
             .map(|(conn, request_id, job)| Input::Hashed {
                 conn,
                 request_id,
-                done: self.run(job),
+                done: job.run(&self.hashing.hasher),
             })
             .collect();
         self.apply(inputs)
-    }
-
-    fn run(&self, job: HashJob) -> Hashed {
-        let hasher = &self.hashing.hasher;
-        match job {
-            HashJob::Register { username, password } => Hashed::Register {
-                username,
-                hash: hasher.hash(&password),
-            },
-            HashJob::LogIn { attempt, password } => {
-                let matches = hasher.verify(&password, &attempt.hash);
-                Hashed::LogIn { attempt, matches }
-            }
-        }
     }
 
     /// A connection logged in as a newly registered `name`.

@@ -12,7 +12,7 @@ use std::thread::JoinHandle;
 use chat_domain::PasswordHasher;
 
 use super::core_thread::ToCore;
-use crate::core::{Busy, ConnId, HashJob, HashQueue, Hashed, Input};
+use crate::core::{Busy, ConnId, HashJob, HashQueue, Input};
 
 /// Work for a hashing thread, tagged with the connection and request it answers.
 struct Tagged<T> {
@@ -80,7 +80,7 @@ impl HashPool {
                         let done = Input::Hashed {
                             conn: job.conn,
                             request_id: job.request_id,
-                            done: run(hasher.as_ref(), job.work),
+                            done: job.work.run(hasher.as_ref()),
                         };
                         if results_tx.send(ToCore::Hashed(done)).is_err() {
                             return;
@@ -142,19 +142,6 @@ impl Drop for HashPool {
         self.jobs = None;
         for handle in self.threads.drain(..) {
             let _ = handle.join();
-        }
-    }
-}
-
-fn run(hasher: &dyn PasswordHasher, job: HashJob) -> Hashed {
-    match job {
-        HashJob::Register { username, password } => Hashed::Register {
-            username,
-            hash: hasher.hash(&password),
-        },
-        HashJob::LogIn { attempt, password } => {
-            let matches = hasher.verify(&password, &attempt.hash);
-            Hashed::LogIn { attempt, matches }
         }
     }
 }

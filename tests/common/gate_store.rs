@@ -4,15 +4,10 @@
 
 use std::collections::BTreeSet;
 use std::ops::Deref;
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
 
-use chat::core::abuse::AbuseLimits;
-use chat::server::Server;
-use chat::server::config::{Config, HashingConfig, Limits};
 use chat::store::{self, AnyStore, StoreKind};
-use chat_domain::rate::RateLimit;
 use chat_domain::{
     Conversation, GroupWrite, Inserted, Message, MessageId, NewMessage, Retention, Store,
     StoreError, UserRecord, Username,
@@ -99,8 +94,7 @@ impl Store for GateStore {
     }
 }
 
-/// The server loop over a gated `kind` store, on a thread of this process, with the message
-/// limit lifted (the tests send in bursts).
+/// The server over a gated `kind` store, on a thread of this process (`in_process`).
 pub struct Gated {
     pub addr: std::net::SocketAddr,
     pub gate: Gate,
@@ -108,43 +102,16 @@ pub struct Gated {
 }
 
 pub fn serve_gated(kind: StoreKind, data: &TempDir) -> Gated {
-    let config = Config {
-        listen: "127.0.0.1:0".parse().expect("address"),
-        store: kind,
-        data_dir: data.path().to_path_buf(),
-        keep_data: false,
-        limits: Limits {
-            abuse: AbuseLimits {
-                messages: RateLimit::per(1_000_000, Duration::from_secs(1)),
-                connections_per_address: 1_000,
-                ..AbuseLimits::default()
-            },
-            ..Limits::default()
-        },
-        hashing: HashingConfig {
-            memory_kib: 64,
-            passes: 1,
-            ..HashingConfig::default()
-        },
-        tls: None,
-        web: None,
-    };
     let gate = Gate::default();
     let store = GateStore {
         inner: store::open(kind, data.path(), Retention::Wipe).expect("store opens"),
         gate: gate.clone(),
         pending: Vec::new(),
     };
-    let (ready, addr) = channel();
-    let (end, ended) = channel();
-    std::thread::spawn(move || {
-        let server = Server::start_with_store(config, store).expect("server starts");
-        ready.send(server.local_addr()).expect("test waits");
-        let _ = end.send(server.run());
-    });
+    let server = super::in_process::serve(super::in_process::config(kind, data), store);
     Gated {
-        addr: addr.recv().expect("server ready"),
+        addr: server.addr,
         gate,
-        ended,
+        ended: server.ended,
     }
 }
