@@ -4,7 +4,7 @@
 //! The loop never waits for it: not for a batch, not for an fsync.
 
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -58,14 +58,21 @@ impl CoreThread {
     /// Hands a turn's inputs over, without waiting. What the core holds is bounded by the
     /// loop, which hands over nothing more past `IN_FLIGHT_BYTES_MAX` unanswered.
     pub fn send(&self, inputs: Vec<Input>, clock: Clock) {
-        if self.to_core.send(ToCore::Batch { inputs, clock }).is_err() {
-            log!("the core's thread is gone");
-        }
+        // If the thread has ended, `effects` says so, once.
+        let _ = self.to_core.send(ToCore::Batch { inputs, clock });
     }
 
-    /// Effects ready now, oldest first, without waiting.
-    pub fn effects(&self) -> impl Iterator<Item = Vec<Effect>> + '_ {
-        self.effects.try_iter()
+    /// Effects ready now, oldest first, without waiting; `Err` once the core's thread has
+    /// ended (a panic: a bug), with what it sent before.
+    pub fn effects(&self) -> Result<Vec<Vec<Effect>>, Vec<Vec<Effect>>> {
+        let mut ready = Vec::new();
+        loop {
+            match self.effects.try_recv() {
+                Ok(effects) => ready.push(effects),
+                Err(TryRecvError::Empty) => return Ok(ready),
+                Err(TryRecvError::Disconnected) => return Err(ready),
+            }
+        }
     }
 
     /// Lets the core apply what it has, commit and end; waits for it (one batch and its

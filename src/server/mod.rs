@@ -398,9 +398,17 @@ impl Server {
 
     /// Puts in the connections' output whatever the core has answered since the last turn.
     fn collect_effects(&mut self) {
-        let ready: Vec<Vec<crate::core::Effect>> = self.core.effects().collect();
+        let (ready, core_gone) = match self.core.effects() {
+            Ok(ready) => (ready, false),
+            Err(ready) => (ready, true),
+        };
         for effects in ready {
             self.apply_effects(effects);
+        }
+        if core_gone && self.failure.is_none() {
+            log!("the core's thread has stopped: stopping");
+            self.failure = Some("the core's thread stopped".into());
+            self.shut_down("The server is stopping.");
         }
     }
 
