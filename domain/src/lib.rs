@@ -23,7 +23,8 @@ pub use command::{Command, CommandError};
 pub use error::ErrorCode;
 pub use group::{GroupName, GroupNameError, GroupRecord, Member, Role};
 pub use message::{
-    ClientMessageId, Content, Conversation, Message, MessageId, NewMessage, Notice, Recipient,
+    ClientMessageId, Content, Conversation, ConversationView, Message, MessageId, NewMessage,
+    Notice, Recipient,
 };
 pub use password::{Password, PasswordError, PasswordHash};
 pub use ports::{

@@ -118,14 +118,15 @@ impl StoreReads for MemoryStore {
     fn after(
         &self,
         conversation: &Conversation,
-        after: MessageId,
+        after: Option<MessageId>,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
         self.check()?;
         Ok(self
             .messages
             .iter()
-            .filter(|m| m.id > after && m.conversation() == *conversation)
+            .filter(|m| after.is_none_or(|after| m.id > after))
+            .filter(|m| m.conversation() == *conversation)
             .take(limit)
             .cloned()
             .collect())
@@ -134,7 +135,7 @@ impl StoreReads for MemoryStore {
     fn count_from_others(
         &self,
         conversation: &Conversation,
-        after: MessageId,
+        after: Option<MessageId>,
         reader: &Username,
         cap: usize,
         scan_max: usize,

@@ -1,5 +1,6 @@
-//! Messages and where they go: `MessageId`, `ClientMessageId`, `Recipient`, `Conversation`,
-//! `Content` (text, or a group's notice of who joined or left), `NewMessage`, `Message`.
+//! Messages and where they go: `MessageId`, `ClientMessageId`, `Recipient`, `Conversation`
+//! (read through a `ConversationView`), `Content` (text, or a group's notice of who joined or
+//! left), `NewMessage`, `Message`.
 
 use std::fmt;
 use std::num::NonZeroU64;
@@ -11,24 +12,33 @@ use crate::group::GroupName;
 use crate::username::Username;
 
 /// A stored message's id. The store hands them out in strictly increasing order, starting at 1;
-/// history is ordered and paged by it.
+/// history is ordered and paged by it. Never 0: a place before every message ("after nothing",
+/// "nothing read yet") is an `Option<MessageId>` whose `None` is that place, which sorts below
+/// every id as `Option` orders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct MessageId(u64);
+pub struct MessageId(NonZeroU64);
 
 impl MessageId {
-    pub const FIRST: MessageId = MessageId(1);
+    pub const FIRST: MessageId = MessageId(NonZeroU64::MIN);
 
-    pub fn new(raw: u64) -> Self {
-        MessageId(raw)
+    /// `None` for 0, which no message has.
+    pub fn new(raw: u64) -> Option<Self> {
+        NonZeroU64::new(raw).map(MessageId)
     }
 
     pub fn get(self) -> u64 {
-        self.0
+        self.0.get()
     }
 
     /// The id after this one; saturates, since 2^64 messages will not be sent.
     pub fn next(self) -> Self {
         MessageId(self.0.saturating_add(1))
+    }
+
+    /// The id before this one, `None` before the first: the place "after" which a read that
+    /// starts at this id begins.
+    pub fn prev(self) -> Option<Self> {
+        MessageId::new(self.get() - 1)
     }
 }
 
@@ -72,29 +82,91 @@ impl fmt::Display for Recipient {
 }
 
 /// The thread a message belongs to and history is read from. A direct conversation is the
-/// unordered pair of its two people, so Alice-to-Bob and Bob-to-Alice land in the same one.
+/// unordered pair of its two people, so Alice-to-Bob and Bob-to-Alice land in the same one:
+/// its names are private, and only `direct` builds one, in order.
+///
+/// ```
+/// use chat_domain::{Conversation, Username};
+/// let (alice, bob) = (Username::parse("alice").unwrap(), Username::parse("bob").unwrap());
+/// let conversation = Conversation::direct(bob.clone(), alice.clone());
+/// assert_eq!(conversation, Conversation::direct(alice.clone(), bob.clone()));
+/// assert_eq!(conversation.as_direct(), Some((&alice, &bob)));
+/// ```
+///
+/// Nothing else builds one, so none is out of order:
+///
+/// ```compile_fail,E0599
+/// use chat_domain::{Conversation, Username};
+/// let (alice, bob) = (Username::parse("alice").unwrap(), Username::parse("bob").unwrap());
+/// let _ = Conversation::Direct { low: bob, high: alice };
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Conversation {
+pub struct Conversation(Between);
+
+/// What a `Conversation` holds, out of reach so that no direct one is built out of order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Between {
     /// Invariant: `low <= high`. Both may be the same person (notes to self).
     Direct { low: Username, high: Username },
     /// A group's one thread, the same for every member.
     Group(GroupName),
 }
 
+/// A conversation as its users read it: a direct one's two people in name order, or a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConversationView<'a> {
+    /// `low <= high`; the same person twice in notes to self.
+    Direct {
+        low: &'a Username,
+        high: &'a Username,
+    },
+    Group(&'a GroupName),
+}
+
 impl Conversation {
+    /// The conversation between `a` and `b`, whichever order they are given in.
     pub fn direct(a: Username, b: Username) -> Self {
         if a <= b {
-            Conversation::Direct { low: a, high: b }
+            Conversation(Between::Direct { low: a, high: b })
         } else {
-            Conversation::Direct { low: b, high: a }
+            Conversation(Between::Direct { low: b, high: a })
         }
+    }
+
+    /// A group's conversation.
+    pub fn group(name: GroupName) -> Self {
+        Conversation(Between::Group(name))
     }
 
     /// The conversation a message from `sender` to `recipient` belongs to.
     pub fn of(sender: &Username, recipient: &Recipient) -> Self {
         match recipient {
             Recipient::User(other) => Conversation::direct(sender.clone(), other.clone()),
-            Recipient::Group(group) => Conversation::Group(group.clone()),
+            Recipient::Group(group) => Conversation::group(group.clone()),
+        }
+    }
+
+    /// Who the conversation is between, to match on.
+    pub fn view(&self) -> ConversationView<'_> {
+        match &self.0 {
+            Between::Direct { low, high } => ConversationView::Direct { low, high },
+            Between::Group(group) => ConversationView::Group(group),
+        }
+    }
+
+    /// A direct conversation's two people, in name order.
+    pub fn as_direct(&self) -> Option<(&Username, &Username)> {
+        match &self.0 {
+            Between::Direct { low, high } => Some((low, high)),
+            Between::Group(_) => None,
+        }
+    }
+
+    /// A group conversation's group.
+    pub fn as_group(&self) -> Option<&GroupName> {
+        match &self.0 {
+            Between::Direct { .. } => None,
+            Between::Group(group) => Some(group),
         }
     }
 }
@@ -260,11 +332,47 @@ mod tests {
     }
 
     #[test]
+    fn a_direct_conversation_holds_its_names_in_order_whichever_way_given() {
+        for (a, b) in [("alice", "bob"), ("bob", "alice")] {
+            let conversation = Conversation::direct(user(a), user(b));
+            let (low, high) = conversation.as_direct().unwrap();
+            assert_eq!((low.as_str(), high.as_str()), ("alice", "bob"));
+            assert_eq!(
+                conversation.view(),
+                ConversationView::Direct {
+                    low: &user("alice"),
+                    high: &user("bob")
+                }
+            );
+            assert_eq!(conversation.as_group(), None);
+        }
+        let notes = Conversation::direct(user("alice"), user("alice"));
+        assert_eq!(notes.as_direct(), Some((&user("alice"), &user("alice"))));
+    }
+
+    #[test]
+    fn message_id_zero_is_refused() {
+        assert_eq!(MessageId::new(0), None);
+        assert_eq!(MessageId::new(1), Some(MessageId::FIRST));
+        assert_eq!(MessageId::FIRST.get(), 1);
+        assert_eq!(MessageId::FIRST.next().get(), 2);
+        assert_eq!(MessageId::FIRST.prev(), None);
+        assert_eq!(MessageId::FIRST.next().prev(), Some(MessageId::FIRST));
+        let last = MessageId::new(u64::MAX).unwrap();
+        assert_eq!(last.next(), last);
+        // "From the start" sorts below every id: what the readers' `max` relies on.
+        assert!(None < Some(MessageId::FIRST));
+    }
+
+    #[test]
     fn a_group_is_one_conversation_whoever_sends() {
         let team = GroupName::parse("team").unwrap();
         let from_alice = Conversation::of(&user("alice"), &Recipient::Group(team.clone()));
-        let from_bob = Conversation::of(&user("bob"), &Recipient::Group(team));
+        let from_bob = Conversation::of(&user("bob"), &Recipient::Group(team.clone()));
         assert_eq!(from_alice, from_bob);
+        assert_eq!(from_alice.as_group(), Some(&team));
+        assert_eq!(from_alice.view(), ConversationView::Group(&team));
+        assert_eq!(from_alice.as_direct(), None);
     }
 
     #[test]

@@ -66,22 +66,23 @@ pub trait StoreReads {
         limit: usize,
     ) -> Result<Vec<Message>, StoreError>;
 
-    /// The messages of `conversation` with ids above `after`, oldest first, at most `limit`.
-    /// Costs O(limit).
+    /// The messages of `conversation` with ids above `after` (from its first, if `None`),
+    /// oldest first, at most `limit`. Costs O(limit).
     fn after(
         &self,
         conversation: &Conversation,
-        after: MessageId,
+        after: Option<MessageId>,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError>;
 
-    /// How many messages of `conversation` above `after` someone other than `reader` sent,
-    /// counting up to `cap` and looking at no more than `scan_max` messages (the reader's own
-    /// among them). Reads no more of each message than its sender where the store can.
+    /// How many messages of `conversation` above `after` (from its first, if `None`) someone
+    /// other than `reader` sent, counting up to `cap` and looking at no more than `scan_max`
+    /// messages (the reader's own among them). Reads no more of each message than its sender
+    /// where the store can.
     fn count_from_others(
         &self,
         conversation: &Conversation,
-        after: MessageId,
+        after: Option<MessageId>,
         reader: &Username,
         cap: usize,
         scan_max: usize,
@@ -91,7 +92,8 @@ pub trait StoreReads {
     /// for notes), in name order. `append_message` keeps this. Costs O(their partners).
     fn partners(&self, user: &Username) -> Result<Vec<Username>, StoreError>;
 
-    /// The newest message of `conversation` that `user` has read, on any device.
+    /// The newest message of `conversation` that `user` has read, on any device; `None` if
+    /// they have read none.
     fn read_marker(
         &self,
         user: &Username,
@@ -178,7 +180,7 @@ where
     fn after(
         &self,
         conversation: &Conversation,
-        after: MessageId,
+        after: Option<MessageId>,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
         (**self).after(conversation, after, limit)
@@ -187,7 +189,7 @@ where
     fn count_from_others(
         &self,
         conversation: &Conversation,
-        after: MessageId,
+        after: Option<MessageId>,
         reader: &Username,
         cap: usize,
         scan_max: usize,

@@ -7,7 +7,9 @@ use std::time::Duration;
 use chat_domain::error::{ErrorCode, is_snake_case};
 use chat_domain::group::Role;
 use chat_domain::rate::RateLimit;
-use chat_domain::{ClientMessageId, Content, GroupName, MessageBody, Password, Username};
+use chat_domain::{
+    ClientMessageId, Content, Conversation, GroupName, MessageBody, MessageId, Password, Username,
+};
 use chat_store_common::{content_from_stored, stored_content};
 use libfuzzer_sys::fuzz_target;
 
@@ -27,6 +29,16 @@ fuzz_target!(|data: &[u8]| {
     if let Some(name) = checked(Username::parse(&text)) {
         assert_eq!(name.as_str(), name.as_str().to_lowercase());
         assert_eq!(Username::parse(name.as_str()), Ok(name.clone()));
+    }
+    // Two names, either way round, are one direct conversation, held in order.
+    if let Some((Ok(a), Ok(b))) = text
+        .split_once(' ')
+        .map(|(first, second)| (Username::parse(first), Username::parse(second)))
+    {
+        let ab = Conversation::direct(a.clone(), b.clone());
+        assert_eq!(ab, Conversation::direct(b, a));
+        let (low, high) = ab.as_direct().expect("direct");
+        assert!(low <= high);
     }
     if let Some(group) = checked(GroupName::parse(&text)) {
         assert_eq!(GroupName::parse(group.as_str()), Ok(group.clone()));
@@ -54,6 +66,14 @@ fuzz_target!(|data: &[u8]| {
             ClientMessageId::new(raw).map(|id| id.get()),
             (raw != 0).then_some(raw)
         );
+        // A message id is never 0; what one holds is what it was given.
+        let id = MessageId::new(raw);
+        assert_eq!(id.map(MessageId::get), (raw != 0).then_some(raw));
+        if let Some(id) = id {
+            assert!(id >= MessageId::FIRST);
+            assert!(id.next() >= id);
+            assert_eq!(id.prev().map_or(0, MessageId::get), raw - 1);
+        }
         let count = u32::from_le_bytes(data[8..12].try_into().expect("4 bytes"));
         let limit = RateLimit::per(count, Duration::from_millis(raw % 1_000_000_000));
         let now = Duration::from_millis(raw % 86_400_000);

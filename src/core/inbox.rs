@@ -38,7 +38,10 @@ impl<S: Store> Core<S> {
             Ok(old) => old,
             Err(e) => return self.refuse(conn, id, &e),
         };
-        match inbox::mark_read(&mut self.store, user, &recipient, MessageId::new(up_to)) {
+        // 0 on the wire is no message: marking up to it marks nothing, and the answer is the
+        // marker as it is.
+        let up_to = MessageId::new(up_to);
+        match inbox::mark_read(&mut self.store, user, &recipient, up_to) {
             Ok(marker) => {
                 let reply = Reply::Marked {
                     up_to: marker.map(MessageId::get),
@@ -67,7 +70,9 @@ impl<S: Store> Core<S> {
         limit: Option<u32>,
     ) {
         let paging = self.settings.history;
-        match inbox::catch_up(&self.store, user, MessageId::new(after), limit, paging) {
+        // 0 on the wire is before the first message: catch up from the start.
+        let after = MessageId::new(after);
+        match inbox::catch_up(&self.store, user, after, limit, paging) {
             Ok(page) => {
                 let fitted = fit_oldest(&page.messages, self.settings.frame_bytes_max);
                 let reply = Reply::CaughtUp(TimelinePage {

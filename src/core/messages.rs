@@ -99,7 +99,8 @@ impl<S: Store> Core<S> {
             Ok(with) => with,
             Err(e) => return self.refuse(conn, id, &e),
         };
-        let before = before.map(MessageId::new);
+        // Before 0 is before the first id, as before 1 is: nothing, an empty page.
+        let before = before.map(|raw| MessageId::new(raw).unwrap_or(MessageId::FIRST));
         let paging = self.settings.history;
         let page = match rules::history(&self.store, reader, &with, before, limit, paging) {
             Ok(page) => fit_history(page, self.settings.frame_bytes_max),

@@ -3,7 +3,7 @@
 //! conversations share a key, and the kind letter tells the two kinds apart.
 
 use chat_domain::limits::USERNAME_CHARS_MAX;
-use chat_domain::{Conversation, GroupName, Recipient, Username};
+use chat_domain::{Conversation, ConversationView, GroupName, Recipient, Username};
 
 /// The longest key: a direct conversation's two longest names (ASCII: a byte a character).
 const KEY_BYTES_MAX: usize = 3 + 2 * USERNAME_CHARS_MAX;
@@ -27,9 +27,9 @@ pub fn message_conversation_key(sender: &Username, recipient: &Recipient) -> Str
 
 /// Appends the conversation's key to `out`: how a store builds a longer key in one buffer.
 pub fn push_conversation_key(conversation: &Conversation, out: &mut Vec<u8>) {
-    match conversation {
-        Conversation::Direct { low, high } => push_direct_key(low, high, out),
-        Conversation::Group(group) => push_group_key(group, out),
+    match conversation.view() {
+        ConversationView::Direct { low, high } => push_direct_key(low, high, out),
+        ConversationView::Group(group) => push_group_key(group, out),
     }
 }
 
@@ -57,11 +57,12 @@ fn push_group_key(group: &GroupName, out: &mut Vec<u8>) {
 /// The conversation whose key `key` is, if it is one.
 pub fn conversation_from_key(key: &str) -> Option<Conversation> {
     if let Some(group) = key.strip_prefix("g:") {
-        return GroupName::parse(group).ok().map(Conversation::Group);
+        return GroupName::parse(group).ok().map(Conversation::group);
     }
     let (low, high) = key.strip_prefix("d:")?.split_once(':')?;
     let (low, high) = (Username::parse(low).ok()?, Username::parse(high).ok()?);
-    (low <= high).then_some(Conversation::Direct { low, high })
+    // A key out of order is no key we wrote: refused, not put in order.
+    (low <= high).then(|| Conversation::direct(low, high))
 }
 
 /// Who a message of `conversation` from `sender` was for: the other person of a direct
@@ -69,11 +70,15 @@ pub fn conversation_from_key(key: &str) -> Option<Conversation> {
 /// a direct conversation's two people. What lets a store keep the conversation and the sender
 /// alone.
 pub fn recipient_of(conversation: &Conversation, sender: &Username) -> Option<Recipient> {
-    match conversation {
-        Conversation::Direct { low, high } if sender == low => Some(Recipient::User(high.clone())),
-        Conversation::Direct { low, high } if sender == high => Some(Recipient::User(low.clone())),
-        Conversation::Direct { .. } => None,
-        Conversation::Group(group) => Some(Recipient::Group(group.clone())),
+    match conversation.view() {
+        ConversationView::Direct { low, high } if sender == low => {
+            Some(Recipient::User(high.clone()))
+        }
+        ConversationView::Direct { low, high } if sender == high => {
+            Some(Recipient::User(low.clone()))
+        }
+        ConversationView::Direct { .. } => None,
+        ConversationView::Group(group) => Some(Recipient::Group(group.clone())),
     }
 }
 
@@ -120,7 +125,7 @@ mod tests {
 
     #[test]
     fn a_key_reads_back_as_its_conversation() {
-        let team = Conversation::Group(GroupName::parse("team").unwrap());
+        let team = Conversation::group(GroupName::parse("team").unwrap());
         let direct = Conversation::direct(user("bob"), user("alice"));
         let notes = Conversation::direct(user("alice"), user("alice"));
         for conversation in [team, direct, notes] {
@@ -153,7 +158,7 @@ mod tests {
         let to_self = Some(Recipient::User(user("alice")));
         assert_eq!(recipient_of(&notes, &user("alice")), to_self);
         let team = GroupName::parse("team").unwrap();
-        let group = Conversation::Group(team.clone());
+        let group = Conversation::group(team.clone());
         assert_eq!(
             recipient_of(&group, &user("carol")),
             Some(Recipient::Group(team))

@@ -141,28 +141,25 @@ pub fn history_pages_by_before_and_limit<S: Store>(open: Open<S>) {
     );
     // `before` need not be an id of this conversation, nor exist at all.
     let before_any = store
-        .history(
-            &conversation,
-            MessageId::FIRST,
-            Some(MessageId::new(u64::MAX)),
-            3,
-        )
+        .history(&conversation, MessageId::FIRST, Some(id(u64::MAX)), 3)
         .expect("history");
     assert_eq!(ids(&before_any), all[22..25]);
     // `since` bounds a page from below: nothing older than it, however many are asked for.
     let recent = store
-        .history(&conversation, MessageId::new(all[20]), None, 100)
+        .history(&conversation, id(all[20]), None, 100)
         .expect("history");
     assert_eq!(ids(&recent), all[20..25]);
     let window = store
-        .history(
-            &conversation,
-            MessageId::new(all[20]),
-            Some(MessageId::new(all[22])),
-            100,
-        )
+        .history(&conversation, id(all[20]), Some(id(all[22])), 100)
         .expect("history");
     assert_eq!(ids(&window), all[20..22]);
+    // Before the first id is nothing, whatever `since` is: the page a `before` of 0 asks for.
+    for since in [MessageId::FIRST, id(all[20])] {
+        let before_first = store
+            .history(&conversation, since, Some(MessageId::FIRST), 10)
+            .expect("history");
+        assert!(before_first.is_empty(), "{:?}", ids(&before_first));
+    }
 }
 
 pub fn conversations_are_isolated<S: Store>(open: Open<S>) {
@@ -322,7 +319,7 @@ pub fn a_deep_page_of_a_large_conversation<S: Store>(open: Open<S>) {
         .history(
             &direct("bob", "alice"),
             MessageId::FIRST,
-            Some(MessageId::new(ab[100])),
+            Some(id(ab[100])),
             50,
         )
         .expect("history");
@@ -510,7 +507,7 @@ pub fn group_history_holds_text_and_notices_in_order<S: Store>(open: Open<S>) {
     );
     let older = store
         .history(
-            &Conversation::Group(group("team")),
+            &Conversation::group(group("team")),
             created.id,
             Some(hello.id),
             10,
@@ -697,18 +694,18 @@ pub fn partners_and_reading_forwards<S: Store>(open: Open<S>) {
         "notes to self; the group is no partner"
     );
     let alice_bob = direct("alice", "bob");
-    let forwards = |after: MessageId, limit: usize| {
+    let forwards = |after: Option<MessageId>, limit: usize| {
         ids(&store.after(&alice_bob, after, limit).expect("after"))
     };
     let (one, two, four) = (sent[0].id, sent[1].id, sent[3].id);
     assert_eq!(
-        forwards(MessageId::new(0), 10),
+        forwards(None, 10),
         ids(&[sent[0].clone(), sent[1].clone(), sent[3].clone()])
     );
-    assert_eq!(forwards(one, 10), [two.get(), four.get()]);
-    assert_eq!(forwards(one, 1), [two.get()]);
-    assert!(forwards(four, 10).is_empty());
-    let page = store.after(&alice_bob, one, 1).expect("after");
+    assert_eq!(forwards(Some(one), 10), [two.get(), four.get()]);
+    assert_eq!(forwards(Some(one), 1), [two.get()]);
+    assert!(forwards(Some(four), 10).is_empty());
+    let page = store.after(&alice_bob, Some(one), 1).expect("after");
     assert_eq!(page, vec![sent[1].clone()], "whole messages");
 }
 
@@ -733,20 +730,16 @@ pub fn counting_what_others_sent<S: Store>(open: Open<S>) {
         );
     }
     let conversation = direct("alice", "bob");
-    let count = |after: MessageId, cap: usize, scan_max: usize| {
+    let count = |after: Option<MessageId>, cap: usize, scan_max: usize| {
         store
             .count_from_others(&conversation, after, &user("alice"), cap, scan_max)
             .expect("count")
     };
-    assert_eq!(count(MessageId::new(0), 100, 100), 3, "bob's three");
-    assert_eq!(count(ids[1], 100, 100), 2, "after the first of bob's");
-    assert_eq!(count(MessageId::new(0), 2, 100), 2, "capped");
-    assert_eq!(
-        count(MessageId::new(0), 100, 2),
-        1,
-        "only the first two looked at"
-    );
-    assert_eq!(count(ids[4], 100, 100), 0);
+    assert_eq!(count(None, 100, 100), 3, "bob's three");
+    assert_eq!(count(Some(ids[1]), 100, 100), 2, "after the first of bob's");
+    assert_eq!(count(None, 2, 100), 2, "capped");
+    assert_eq!(count(None, 100, 2), 1, "only the first two looked at");
+    assert_eq!(count(Some(ids[4]), 100, 100), 0);
 }
 
 /// A read marker is per user and conversation, starts unset, and survives a reopen.
@@ -760,13 +753,13 @@ pub fn read_markers_are_kept_per_user_and_conversation<S: Store>(open: Open<S>) 
             None
         );
         store
-            .set_read_marker(&user("alice"), &alice_bob, MessageId::new(7))
+            .set_read_marker(&user("alice"), &alice_bob, id(7))
             .expect("set");
         store
-            .set_read_marker(&user("alice"), &alice_bob, MessageId::new(9))
+            .set_read_marker(&user("alice"), &alice_bob, id(9))
             .expect("set");
         store
-            .set_read_marker(&user("bob"), &alice_bob, MessageId::new(3))
+            .set_read_marker(&user("bob"), &alice_bob, id(3))
             .expect("set");
         store.commit().expect("commit");
     }
@@ -774,14 +767,8 @@ pub fn read_markers_are_kept_per_user_and_conversation<S: Store>(open: Open<S>) 
     let marker = |name: &str, conversation: &Conversation| {
         store.read_marker(&user(name), conversation).expect("read")
     };
-    assert_eq!(
-        marker("alice", &direct("alice", "bob")),
-        Some(MessageId::new(9))
-    );
-    assert_eq!(
-        marker("bob", &direct("bob", "alice")),
-        Some(MessageId::new(3))
-    );
+    assert_eq!(marker("alice", &direct("alice", "bob")), Some(id(9)));
+    assert_eq!(marker("bob", &direct("bob", "alice")), Some(id(3)));
     assert_eq!(marker("alice", &direct("alice", "alice")), None);
 }
 

@@ -111,7 +111,7 @@ fn group_history<S: Store>(store: &S, name: &str) -> Vec<Message> {
         .expect("find")
         .map_or(MessageId::FIRST, |g| g.first_message);
     store
-        .history(&Conversation::Group(group(name)), since, None, 100)
+        .history(&Conversation::group(group(name)), since, None, 100)
         .expect("history")
 }
 
@@ -146,6 +146,10 @@ fn membership<S: Store>(store: &S, group_name: &str, name: &str) -> Option<Membe
 
 fn direct(a: &str, b: &str) -> Conversation {
     Conversation::direct(user(a), user(b))
+}
+
+fn id(raw: u64) -> MessageId {
+    MessageId::new(raw).expect("not 0")
 }
 
 fn ids(messages: &[Message]) -> Vec<u64> {

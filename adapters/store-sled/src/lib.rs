@@ -32,8 +32,8 @@ use chat_store_common::{Inspect, KNOWN_USERS_MAX, KnownUsers, push_conversation_
 
 use jiff::Timestamp;
 use message::{
-    conversation_of_key, conversation_prefix, decode_id, decode_message, encode_message,
-    id_after_prefix, is_numbered, is_sent_by,
+    conversation_of_key, conversation_prefix, decode_id, decode_message, decode_u64,
+    encode_message, id_after_prefix, is_numbered, is_sent_by, stored_id,
 };
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
@@ -327,7 +327,12 @@ fn encode_member(role: Role, since: MessageId) -> Result<Vec<u8>, StoreError> {
 fn decode_member(value: &[u8]) -> Result<(Role, MessageId), StoreError> {
     let stored: StoredMember = postcard::from_bytes(value).map_err(|e| corrupt("member", e))?;
     let role = Role::parse(&stored.role).ok_or_else(|| corrupt("role", &stored.role))?;
-    Ok((role, MessageId::new(stored.since)))
+    Ok((role, stored_id("member since", stored.since)?))
+}
+
+/// The first id a read "after" `after` may return: the first there is, after nothing.
+fn first_after(after: Option<MessageId>) -> MessageId {
+    after.map_or(MessageId::FIRST, MessageId::next)
 }
 
 /// The name after the prefix of a pair key.
@@ -376,7 +381,7 @@ impl Inspect for SledStore {
                 Ok(GroupRecord {
                     name: GroupName::parse(name).map_err(|e| corrupt("group name", e))?,
                     created_at: timestamp(stored.created_at_ms)?,
-                    first_message: MessageId::new(stored.first_message),
+                    first_message: stored_id("group's first message", stored.first_message)?,
                 })
             })
             .collect()
@@ -400,12 +405,12 @@ impl StoreReads for SledStore {
     fn after(
         &self,
         conversation: &Conversation,
-        after: MessageId,
+        after: Option<MessageId>,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
         let prefix = conversation_prefix(conversation);
         let mut lower = prefix.clone();
-        lower.extend_from_slice(&after.get().saturating_add(1).to_be_bytes());
+        lower.extend_from_slice(&first_after(after).get().to_be_bytes());
         let mut upper = prefix.clone();
         // 0x01 sorts after every key of this conversation, whose prefix ends in 0x00.
         if let Some(last) = upper.last_mut() {
@@ -424,14 +429,14 @@ impl StoreReads for SledStore {
     fn count_from_others(
         &self,
         conversation: &Conversation,
-        after: MessageId,
+        after: Option<MessageId>,
         reader: &Username,
         cap: usize,
         scan_max: usize,
     ) -> Result<usize, StoreError> {
         let prefix = conversation_prefix(conversation);
         let mut lower = prefix.clone();
-        lower.extend_from_slice(&after.get().saturating_add(1).to_be_bytes());
+        lower.extend_from_slice(&first_after(after).get().to_be_bytes());
         let mut upper = prefix;
         if let Some(last) = upper.last_mut() {
             *last = 1;
@@ -473,7 +478,8 @@ impl StoreReads for SledStore {
         let key = read_marker_key(user, conversation);
         match self.read_markers.get(key).map_err(unavailable)? {
             None => Ok(None),
-            Some(value) => decode_id(&value).map(Some),
+            // Before `MessageId` refused 0, marking read up to 0 stored a 0: nothing read.
+            Some(value) => decode_u64(&value).map(MessageId::new),
         }
     }
 
@@ -534,7 +540,7 @@ impl StoreReads for SledStore {
         Ok(Some(GroupRecord {
             name: name.clone(),
             created_at: timestamp(stored.created_at_ms)?,
-            first_message: MessageId::new(stored.first_message),
+            first_message: stored_id("group's first message", stored.first_message)?,
         }))
     }
 
@@ -724,3 +730,6 @@ impl Store for SledStore {
         flushed
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,7 +5,8 @@
 use std::borrow::Cow;
 
 use chat_domain::{
-    ClientMessageId, Conversation, Message, MessageId, NewMessage, Recipient, StoreError, Username,
+    ClientMessageId, Conversation, ConversationView, Message, MessageId, NewMessage, Recipient,
+    StoreError, Username,
 };
 use chat_store_common::{
     content_from_stored, push_conversation_key, push_message_conversation_key, recipient_of,
@@ -149,9 +150,9 @@ fn names(
     sender: &StoredSender,
     user: &Username,
 ) -> Result<bool, StoreError> {
-    Ok(match (sender, conversation) {
-        (StoredSender::Low, Conversation::Direct { low, .. }) => low == user,
-        (StoredSender::High, Conversation::Direct { high, .. }) => high == user,
+    Ok(match (sender, conversation.view()) {
+        (StoredSender::Low, ConversationView::Direct { low, .. }) => low == user,
+        (StoredSender::High, ConversationView::Direct { high, .. }) => high == user,
         (StoredSender::Named(name), _) => *name == user.as_str(),
         _ => return Err(corrupt("message", "a group's message from a side")),
     })
@@ -159,9 +160,9 @@ fn names(
 
 /// The person `sender` names in `conversation`.
 fn sender_in(conversation: &Conversation, sender: &StoredSender) -> Result<Username, StoreError> {
-    match (sender, conversation) {
-        (StoredSender::Low, Conversation::Direct { low, .. }) => Ok(low.clone()),
-        (StoredSender::High, Conversation::Direct { high, .. }) => Ok(high.clone()),
+    match (sender, conversation.view()) {
+        (StoredSender::Low, ConversationView::Direct { low, .. }) => Ok(low.clone()),
+        (StoredSender::High, ConversationView::Direct { high, .. }) => Ok(high.clone()),
         (StoredSender::Named(name), _) => Username::parse(name).map_err(|e| corrupt("sender", e)),
         _ => Err(corrupt("message", "a group's message from a side")),
     }
@@ -176,11 +177,22 @@ pub(crate) fn id_after_prefix(key: &[u8]) -> Result<MessageId, StoreError> {
     decode_id(&key[start..])
 }
 
-pub(crate) fn decode_id(key: &[u8]) -> Result<MessageId, StoreError> {
-    let bytes: [u8; ID_BYTES] = key
+/// The id that ends a key: 8 bytes, big-endian, never 0.
+pub(crate) fn decode_id(bytes: &[u8]) -> Result<MessageId, StoreError> {
+    stored_id("message id", decode_u64(bytes)?)
+}
+
+/// 8 bytes, big-endian.
+pub(crate) fn decode_u64(bytes: &[u8]) -> Result<u64, StoreError> {
+    let bytes: [u8; ID_BYTES] = bytes
         .try_into()
-        .map_err(|_| corrupt("message key", "not 8 bytes"))?;
-    Ok(MessageId::new(u64::from_be_bytes(bytes)))
+        .map_err(|_| corrupt("message id", "not 8 bytes"))?;
+    Ok(u64::from_be_bytes(bytes))
+}
+
+/// A message id as stored: 0 is none that was ever handed out, so the data is damaged.
+pub(crate) fn stored_id(what: &str, raw: u64) -> Result<MessageId, StoreError> {
+    MessageId::new(raw).ok_or_else(|| corrupt(what, "0, which is no message's id"))
 }
 
 /// The conversation a whole `conversations` key belongs to, for the inspector.
@@ -224,7 +236,7 @@ mod tests {
             ("carol", team),
         ] {
             let sent = message(from, to);
-            let id = MessageId::new(7);
+            let id = MessageId::new(7).unwrap();
             let encoded = encode_message(id, &sent).unwrap();
             let conversation = conversation_of_key(&encoded.key).unwrap();
             assert_eq!(conversation, sent.conversation());
@@ -240,7 +252,7 @@ mod tests {
     #[test]
     fn a_direct_message_keeps_no_name_in_its_value() {
         let sent = message("alice", Recipient::User(user("bob")));
-        let encoded = encode_message(MessageId::new(1), &sent).unwrap();
+        let encoded = encode_message(MessageId::FIRST, &sent).unwrap();
         // A tag for the side, the text with its length, the time, the number.
         let text = "a message of usual length".len();
         assert!(

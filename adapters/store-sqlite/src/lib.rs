@@ -21,8 +21,9 @@ use chat_store_common::{
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Params, params};
 
 use rows::{
-    client_id_to_sql, count_to_sql, group_from_sql, id_from_sql, id_to_sql, name_from_sql,
-    read_any_message, read_message, read_user, role_from_sql, timestamp,
+    after_to_sql, client_id_to_sql, count_to_sql, group_from_sql, id_from_sql, id_to_sql,
+    marker_from_sql, name_from_sql, read_any_message, read_message, read_user, role_from_sql,
+    timestamp,
 };
 
 /// The database file inside the data directory. Wiping removes only it and its WAL files.
@@ -447,18 +448,18 @@ impl StoreReads for SqliteStore {
     fn after(
         &self,
         conversation: &Conversation,
-        after: MessageId,
+        after: Option<MessageId>,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
         let key = conversation_key(conversation);
-        let params = params![key, id_to_sql(after), count_to_sql(limit)];
+        let params = params![key, after_to_sql(after), count_to_sql(limit)];
         self.query_messages(AFTER, conversation, params)
     }
 
     fn count_from_others(
         &self,
         conversation: &Conversation,
-        after: MessageId,
+        after: Option<MessageId>,
         reader: &Username,
         cap: usize,
         scan_max: usize,
@@ -469,7 +470,7 @@ impl StoreReads for SqliteStore {
             .map_err(unavailable)?;
         let params = params![
             conversation_key(conversation),
-            id_to_sql(after),
+            after_to_sql(after),
             reader.as_str(),
             count_to_sql(scan_max)
         ];
@@ -509,7 +510,10 @@ impl StoreReads for SqliteStore {
             )
             .optional()
             .map_err(unavailable)?;
-        found.map(id_from_sql).transpose()
+        match found {
+            None => Ok(None),
+            Some(up_to) => marker_from_sql(up_to),
+        }
     }
 
     fn find_group(&self, name: &GroupName) -> Result<Option<GroupRecord>, StoreError> {

@@ -11,10 +11,26 @@ use rusqlite::Row;
 
 use crate::corrupt;
 
+/// A stored id: 0 and negatives are no message's id, so the data is damaged.
 pub(crate) fn id_from_sql(id: i64) -> Result<MessageId, StoreError> {
     u64::try_from(id)
-        .map(MessageId::new)
-        .map_err(|_| corrupt("message id", id))
+        .ok()
+        .and_then(MessageId::new)
+        .ok_or_else(|| corrupt("message id", format!("{id}, which is no message's id")))
+}
+
+/// A read marker as stored. Before `MessageId` refused 0, marking read up to 0 stored a 0:
+/// nothing read.
+pub(crate) fn marker_from_sql(up_to: i64) -> Result<Option<MessageId>, StoreError> {
+    match up_to {
+        0 => Ok(None),
+        id => id_from_sql(id).map(Some),
+    }
+}
+
+/// The bound of a read "after" `after`: 0, below every id, after nothing.
+pub(crate) fn after_to_sql(after: Option<MessageId>) -> i64 {
+    after.map_or(0, id_to_sql)
 }
 
 pub(crate) fn id_to_sql(id: MessageId) -> i64 {

@@ -1,6 +1,7 @@
 //! The adapter's own queries, as SQLite plans them: each reads one range of the messages'
-//! primary key, never the whole table.
+//! primary key, never the whole table. And ids as stored: 0 is damage, not a panic.
 
+use chat_domain::MessageBody;
 use chat_store_contract::TempDir;
 
 use super::*;
@@ -51,4 +52,70 @@ fn a_new_database_has_16_kib_pages_in_wal_mode() {
     };
     assert_eq!(pragma("page_size"), "Integer(16384)");
     assert_eq!(pragma("journal_mode"), "Text(\"wal\")");
+}
+
+/// A store holding a message, a group with a member, and a read marker, committed.
+fn store_with_one_of_each(dir: &TempDir) -> SqliteStore {
+    let mut store = SqliteStore::open(dir.path(), Retention::Keep).expect("opens");
+    let alice = Username::parse("alice").expect("valid");
+    let message = NewMessage {
+        sender: alice.clone(),
+        recipient: Recipient::User(alice.clone()),
+        content: chat_domain::Content::Text(MessageBody::new("a note".into()).expect("valid")),
+        sent_at: jiff::Timestamp::from_millisecond(1_700_000_000_000).expect("in range"),
+        client_message_id: None,
+    };
+    let stored = store.append_message(message).expect("append");
+    let mut write = GroupWrite::new(GroupName::parse("team").expect("valid"));
+    write.create = Some(stored.sent_at);
+    write.add = vec![(alice.clone(), Role::Owner)];
+    store.write_group(write).expect("write group");
+    let notes = Conversation::direct(alice.clone(), alice);
+    store
+        .set_read_marker(&stored.sender, &notes, stored.id)
+        .expect("set");
+    store.commit().expect("commit");
+    store
+}
+
+#[test]
+fn a_stored_id_of_0_is_corruption_not_a_panic() {
+    let alice = Username::parse("alice").expect("valid");
+    let team = GroupName::parse("team").expect("valid");
+    let corrupt = |result: Result<_, StoreError>| {
+        assert!(
+            matches!(&result, Err(StoreError::Corrupt(detail)) if detail.contains("message id")),
+            "{result:?}"
+        );
+    };
+    let dir = TempDir::new("sqlite-id-0");
+    let store = store_with_one_of_each(&dir);
+    let update = |sql: &str| store.connection.execute(sql, []).expect("update");
+    update("UPDATE messages SET id = 0");
+    update("UPDATE members SET since = 0");
+    update("UPDATE groups SET first_message = 0");
+    // The reads by id start at 1, so only a read of every message meets it.
+    corrupt(store.all_messages().map(|_| ()));
+    corrupt(store.member(&team, &alice).map(|_| ()));
+    corrupt(store.find_group(&team).map(|_| ()));
+}
+
+#[test]
+fn a_read_marker_of_0_stored_before_ids_refused_0_is_nothing_read() {
+    let alice = Username::parse("alice").expect("valid");
+    let notes = Conversation::direct(alice.clone(), alice.clone());
+    let dir = TempDir::new("sqlite-marker-0");
+    let store = store_with_one_of_each(&dir);
+    assert_eq!(
+        store.read_marker(&alice, &notes).expect("read"),
+        Some(MessageId::FIRST)
+    );
+    let update = |sql: &str| store.connection.execute(sql, []).expect("update");
+    update("UPDATE read_markers SET up_to = 0");
+    assert_eq!(store.read_marker(&alice, &notes).expect("read"), None);
+    update("UPDATE read_markers SET up_to = -1");
+    assert!(matches!(
+        store.read_marker(&alice, &notes),
+        Err(StoreError::Corrupt(_))
+    ));
 }

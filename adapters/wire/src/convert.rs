@@ -220,7 +220,7 @@ mod tests {
             sent_at: Timestamp::from_millisecond(1_700_000_000_123).unwrap(),
             client_message_id: None,
         }
-        .with_id(MessageId::new(7))
+        .with_id(MessageId::new(7).unwrap())
     }
 
     #[test]

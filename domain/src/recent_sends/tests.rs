@@ -17,7 +17,7 @@ fn at(secs: i64) -> Timestamp {
 
 fn original(id: u64, secs: i64) -> Original {
     Original {
-        id: MessageId::new(id),
+        id: MessageId::new(id).unwrap(),
         sent_at: at(secs),
     }
 }

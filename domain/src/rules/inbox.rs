@@ -53,12 +53,12 @@ pub fn conversations(
         let conversation = Conversation::of(reader, &with);
         let last = store.history(&conversation, since, None, 1)?.pop();
         let read_up_to = store.read_marker(reader, &conversation)?;
-        let unread_from = read_up_to.map_or(since, |read| read.next().max(since));
-        // `after` excludes its bound: start just below the first unread candidate.
-        let from = MessageId::new(unread_from.get().saturating_sub(1));
+        // Unread: after the marker and from `since` on. `None` (nothing read; before the
+        // first) sorts below every id, so the later of the two is the max.
+        let after = read_up_to.max(since.prev());
         let unread = store.count_from_others(
             &conversation,
-            from,
+            after,
             reader,
             UNREAD_COUNTED_MAX,
             UNREAD_SCANNED_MAX,
@@ -74,14 +74,14 @@ pub fn conversations(
     Ok(summaries)
 }
 
-/// Marks `with` read up to `up_to` for all of `reader`'s devices. The marker never moves back,
-/// nor past the conversation's newest message (so messages yet to come stay unread). Returns
-/// the marker now.
+/// Marks `with` read up to `up_to` for all of `reader`'s devices; `None` marks nothing. The
+/// marker never moves back, nor past the conversation's newest message (so messages yet to
+/// come stay unread). Returns the marker now.
 pub fn mark_read(
     store: &mut impl Store,
     reader: &Username,
     with: &Recipient,
-    up_to: MessageId,
+    up_to: Option<MessageId>,
 ) -> Result<Option<MessageId>, ReadError> {
     let since = readable_from(store, reader, with)?;
     let conversation = Conversation::of(reader, with);
@@ -90,7 +90,7 @@ pub fn mark_read(
         .pop()
         .map(|m| m.id);
     let current = store.read_marker(reader, &conversation)?;
-    let Some(newest) = newest else {
+    let (Some(up_to), Some(newest)) = (up_to, newest) else {
         return Ok(current);
     };
     let wanted = up_to.min(newest);
@@ -111,14 +111,15 @@ pub struct CatchUpPage {
     pub clamped: bool,
 }
 
-/// Every message (and group notice) in `reader`'s conversations with an id above `after`,
-/// oldest first, a page at a time: what a device missed while it was away. A merge of the
-/// conversations, each read `CATCH_UP_CHUNK` at a time: it costs about the page plus
-/// `CATCH_UP_CHUNK` messages per conversation, however long the conversations are.
+/// Every message (and group notice) in `reader`'s conversations with an id above `after`
+/// (every one, if `None`), oldest first, a page at a time: what a device missed while it was
+/// away. A merge of the conversations, each read `CATCH_UP_CHUNK` at a time: it costs about
+/// the page plus `CATCH_UP_CHUNK` messages per conversation, however long the conversations
+/// are.
 pub fn catch_up(
     store: &impl Store,
     reader: &Username,
-    after: MessageId,
+    after: Option<MessageId>,
     requested: Option<u32>,
     paging: HistoryPaging,
 ) -> Result<CatchUpPage, ReadError> {
@@ -127,7 +128,8 @@ pub fn catch_up(
     let mut cursors = Vec::new();
     for (with, since) in conversations_of(store, reader)? {
         let conversation = Conversation::of(reader, &with);
-        let from = after.max(MessageId::new(since.get().saturating_sub(1)));
+        // From `since` on: `None` sorts below every id, as in `conversations`.
+        let from = after.max(since.prev());
         let buffered: VecDeque<Message> = store.after(&conversation, from, CATCH_UP_CHUNK)?.into();
         let exhausted = buffered.len() < CATCH_UP_CHUNK;
         cursors.push(Cursor {
@@ -152,7 +154,7 @@ pub fn catch_up(
             break;
         };
         if cursor.buffered.is_empty() && !cursor.exhausted {
-            let refill = store.after(&cursor.conversation, message.id, CATCH_UP_CHUNK)?;
+            let refill = store.after(&cursor.conversation, Some(message.id), CATCH_UP_CHUNK)?;
             cursor.exhausted = refill.len() < CATCH_UP_CHUNK;
             cursor.buffered = refill.into();
         }

@@ -3,7 +3,7 @@
 
 use chat_wire::{Event, Reply, Request, ServerFrame, WireRecipient};
 
-use crate::core::tests::{World, frames_for, reply_to};
+use crate::core::tests::{World, error_code, frames_for, reply_to};
 
 fn send_to(world: &mut World, from: crate::core::ConnId, to: &str, body: &str) -> u64 {
     let reply = world.ask(
@@ -69,5 +69,68 @@ fn the_list_counts_unread_and_catch_up_returns_what_came_after() {
         panic!("{caught:?}")
     };
     assert_eq!(page.entries.len(), 1);
+    assert!(!page.has_more);
+}
+
+#[test]
+fn marking_read_up_to_0_marks_nothing_and_answers_the_marker() {
+    let mut world = World::new();
+    let alice = world.user("alice");
+    let alice_phone = world.device("alice");
+    let bob = world.user("bob");
+    let up_to = |with: &str, up_to: u64| Request::MarkRead {
+        with: WireRecipient::User(with.into()),
+        up_to,
+    };
+    assert_eq!(
+        world.ask(alice, up_to("bob", 0)),
+        Reply::Marked { up_to: None }
+    );
+    let id = send_to(&mut world, bob, "alice", "one");
+    let (request, effects) = world.request(alice, up_to("bob", 0));
+    assert_eq!(
+        reply_to(&effects, alice, request),
+        Reply::Marked { up_to: None }
+    );
+    assert!(frames_for(&effects, alice_phone).is_empty());
+    world.ask(alice, up_to("bob", id));
+    let (request, effects) = world.request(alice, up_to("bob", 0));
+    assert_eq!(
+        reply_to(&effects, alice, request),
+        Reply::Marked { up_to: Some(id) }
+    );
+    assert!(frames_for(&effects, alice_phone).is_empty());
+    assert_eq!(
+        error_code(&world.ask(alice, up_to("nobody", 0))),
+        "unknown_user"
+    );
+}
+
+#[test]
+fn catching_up_after_0_returns_everything() {
+    let mut world = World::new();
+    let alice = world.user("alice");
+    let bob = world.user("bob");
+    let first = send_to(&mut world, bob, "alice", "one");
+    let second = send_to(&mut world, alice, "bob", "two");
+    let caught = world.ask(
+        alice,
+        Request::CatchUp {
+            after: 0,
+            limit: None,
+        },
+    );
+    let Reply::CaughtUp(page) = caught else {
+        panic!("{caught:?}")
+    };
+    let ids: Vec<u64> = page
+        .entries
+        .iter()
+        .map(|entry| match entry {
+            chat_wire::WireEntry::Message(m) => m.id,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(ids, [first, second]);
     assert!(!page.has_more);
 }

@@ -117,3 +117,25 @@ fn history_reads_back_what_was_sent_newest_page_first() {
     let unknown = world.ask(alice, send("nobody", "hello?", 0));
     assert_eq!(error_code(&unknown), "unknown_user");
 }
+
+#[test]
+fn history_before_0_is_an_empty_page_after_the_same_checks() {
+    let mut world = World::new();
+    let alice = world.user("alice");
+    world.user("bob");
+    world.ask(alice, send("bob", "hi", 0));
+    let before_0 = |with: &str| Request::History {
+        with: WireRecipient::User(with.into()),
+        before: Some(0),
+        limit: Some(0),
+    };
+    let history = world.ask(alice, before_0("bob"));
+    let Reply::History(page) = history else {
+        panic!("{history:?}")
+    };
+    assert!(page.messages.is_empty());
+    assert!(!page.has_more);
+    assert_eq!((page.limit, page.clamped), (1, true));
+    let unknown = world.ask(alice, before_0("nobody"));
+    assert_eq!(error_code(&unknown), "unknown_user");
+}

@@ -62,7 +62,7 @@ fn marking_read_is_shared_never_moves_back_and_never_past_the_newest() {
     let second = say(&mut store, "bob", to("alice"), "two");
     let alice = user("alice");
     assert_eq!(
-        mark_read(&mut store, &alice, &to("bob"), first.id).unwrap(),
+        mark_read(&mut store, &alice, &to("bob"), Some(first.id)).unwrap(),
         Some(first.id)
     );
     assert_eq!(conversations(&store, &alice).unwrap()[0].unread, 1);
@@ -75,9 +75,34 @@ fn marking_read_is_shared_never_moves_back_and_never_past_the_newest() {
     assert_eq!(conversations(&store, &alice).unwrap()[0].unread, 1);
     // Back is no move at all.
     assert_eq!(
-        mark_read(&mut store, &alice, &to("bob"), first.id).unwrap(),
+        mark_read(&mut store, &alice, &to("bob"), Some(first.id)).unwrap(),
         Some(second.id)
     );
+}
+
+#[test]
+fn marking_read_up_to_nothing_answers_the_marker_as_it_is() {
+    let mut store = store_with(&["alice", "bob"]);
+    let alice = user("alice");
+    assert_eq!(
+        mark_read(&mut store, &alice, &to("bob"), None).unwrap(),
+        None
+    );
+    let first = say(&mut store, "bob", to("alice"), "one");
+    say(&mut store, "bob", to("alice"), "two");
+    assert_eq!(
+        mark_read(&mut store, &alice, &to("bob"), None).unwrap(),
+        None
+    );
+    assert_eq!(conversations(&store, &alice).unwrap()[0].read_up_to, None);
+    mark_read(&mut store, &alice, &to("bob"), Some(first.id)).unwrap();
+    assert_eq!(
+        mark_read(&mut store, &alice, &to("bob"), None).unwrap(),
+        Some(first.id)
+    );
+    // Still only for someone who may read it.
+    let err = mark_read(&mut store, &alice, &to("ghost"), None).unwrap_err();
+    assert_eq!(err.code(), "unknown_user");
 }
 
 #[test]
@@ -95,12 +120,18 @@ fn only_members_mark_a_group_read_and_strangers_are_refused() {
     let mut store = store_with(&["alice", "bob", "carol"]);
     create_team(&mut store, "alice", &["bob"]);
     let group = Recipient::Group(team());
-    let err = mark_read(&mut store, &user("carol"), &group, MessageId::FIRST).unwrap_err();
+    let err = mark_read(&mut store, &user("carol"), &group, Some(MessageId::FIRST)).unwrap_err();
     assert_eq!(err.code(), "not_a_member");
     let nowhere = Recipient::Group(GroupName::parse("nowhere").unwrap());
-    let err = mark_read(&mut store, &user("carol"), &nowhere, MessageId::FIRST).unwrap_err();
+    let err = mark_read(&mut store, &user("carol"), &nowhere, Some(MessageId::FIRST)).unwrap_err();
     assert_eq!(err.code(), "unknown_group");
-    let err = mark_read(&mut store, &user("carol"), &to("ghost"), MessageId::FIRST).unwrap_err();
+    let err = mark_read(
+        &mut store,
+        &user("carol"),
+        &to("ghost"),
+        Some(MessageId::FIRST),
+    )
+    .unwrap_err();
     assert_eq!(err.code(), "unknown_user");
 }
 
@@ -115,7 +146,7 @@ fn catch_up_pages_every_conversation_in_id_order() {
     say(&mut store, "alice", to("alice"), "a note");
     let alice = user("alice");
     let paging = HistoryPaging::default();
-    let page = catch_up(&store, &alice, before.id, Some(2), paging).unwrap();
+    let page = catch_up(&store, &alice, Some(before.id), Some(2), paging).unwrap();
     let texts = |page: &CatchUpPage| -> Vec<String> {
         page.messages
             .iter()
@@ -125,7 +156,7 @@ fn catch_up_pages_every_conversation_in_id_order() {
     assert_eq!(texts(&page), ["\0created alice", "g1"]);
     assert!(page.has_more);
     let last = page.messages.last().unwrap().id;
-    let rest = catch_up(&store, &alice, last, Some(2), paging).unwrap();
+    let rest = catch_up(&store, &alice, Some(last), Some(2), paging).unwrap();
     assert_eq!(texts(&rest), ["d1", "a note"]);
     assert!(!rest.has_more);
 }
@@ -141,14 +172,7 @@ fn someone_removed_no_longer_catches_up_on_the_group() {
         Recipient::Group(team()),
         "after bob left",
     );
-    let page = catch_up(
-        &store,
-        &user("bob"),
-        MessageId::FIRST,
-        None,
-        HistoryPaging::default(),
-    )
-    .unwrap();
+    let page = catch_up(&store, &user("bob"), None, None, HistoryPaging::default()).unwrap();
     assert!(page.messages.is_empty(), "{:?}", page.messages);
 }
 
@@ -179,7 +203,7 @@ fn someone_added_later_counts_and_catches_up_from_the_notice_that_added_them() {
         list[0].unread, 1,
         "the notice that added her, not what came before"
     );
-    let caught = catch_up(&store, &carol, MessageId::new(0), None, paging).unwrap();
+    let caught = catch_up(&store, &carol, None, None, paging).unwrap();
     assert_eq!(caught.messages, [added]);
     assert_eq!(conversations(&store, &user("bob")).unwrap()[0].unread, 2);
     // Removed, then added again: nothing from while she was out.
@@ -189,7 +213,7 @@ fn someone_added_later_counts_and_catches_up_from_the_notice_that_added_them() {
     let back = say(&mut store, "bob", team_at, "welcome back");
     let list = conversations(&store, &carol).unwrap();
     assert_eq!(list[0].unread, 2, "the new notice and what followed");
-    let caught = catch_up(&store, &carol, MessageId::new(0), None, paging).unwrap();
+    let caught = catch_up(&store, &carol, None, None, paging).unwrap();
     assert_eq!(caught.messages, [again, back]);
     // Marking read stops at the newest she can read, as ever.
     let team_at = Recipient::Group(team());
@@ -234,12 +258,12 @@ fn catching_up_across_long_conversations_keeps_one_order() {
     }
     let alice = user("alice");
     let mut got = Vec::new();
-    let mut after = MessageId::new(0);
+    let mut after = None;
     loop {
         let page = catch_up(&store, &alice, after, Some(5), HistoryPaging::default()).unwrap();
         got.extend(page.messages.iter().map(|m| m.id));
         match page.messages.last() {
-            Some(last) if page.has_more => after = last.id,
+            Some(last) if page.has_more => after = Some(last.id),
             _ => break,
         }
     }

@@ -1,0 +1,116 @@
+//! Ids as stored: 0 is no message's id, so finding one is damage, reported and not a panic;
+//! a read marker of 0 (stored before `MessageId` refused 0) is nothing read.
+
+use chat_domain::{Content, MessageBody};
+use chat_store_contract::TempDir;
+
+use super::*;
+
+fn alice() -> Username {
+    Username::parse("alice").expect("valid")
+}
+
+fn team() -> GroupName {
+    GroupName::parse("team").expect("valid")
+}
+
+fn notes() -> Conversation {
+    Conversation::direct(alice(), alice())
+}
+
+/// A store holding a note to self, a group with one member, and a read marker.
+fn store_with_one_of_each(dir: &TempDir) -> SledStore {
+    let mut store = SledStore::open(dir.path(), Retention::Wipe).expect("opens");
+    let message = NewMessage {
+        sender: alice(),
+        recipient: Recipient::User(alice()),
+        content: Content::Text(MessageBody::new("a note".into()).expect("valid")),
+        sent_at: Timestamp::from_millisecond(1_700_000_000_000).expect("in range"),
+        client_message_id: None,
+    };
+    let stored = store.append_message(message).expect("append");
+    let mut write = GroupWrite::new(team());
+    write.create = Some(stored.sent_at);
+    write.add = vec![(alice(), Role::Owner)];
+    store.write_group(write).expect("write group");
+    store
+        .set_read_marker(&alice(), &notes(), stored.id)
+        .expect("set");
+    store
+}
+
+fn assert_corrupt<T: std::fmt::Debug>(result: Result<T, StoreError>) {
+    assert!(
+        matches!(&result, Err(StoreError::Corrupt(detail)) if detail.contains("no message's id")),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn a_message_stored_under_id_0_is_corruption() {
+    let dir = TempDir::new("sled-message-0");
+    let store = store_with_one_of_each(&dir);
+    let prefix = conversation_prefix(&notes());
+    let (key, value) = store
+        .conversations
+        .scan_prefix(&prefix)
+        .next()
+        .expect("the note")
+        .expect("read");
+    let mut zero = prefix.clone();
+    zero.extend_from_slice(&0u64.to_be_bytes());
+    store.conversations.remove(key).expect("remove");
+    store.conversations.insert(zero, value).expect("insert");
+    // The reads by id start at 1: a read of every message, or of the last, meets it.
+    assert_corrupt(store.all_messages());
+    store.db.flush().expect("flush");
+    drop(store);
+    assert_corrupt(SledStore::open(dir.path(), Retention::Keep).map(|_| ()));
+}
+
+#[test]
+fn a_membership_or_group_starting_at_id_0_is_corruption() {
+    let dir = TempDir::new("sled-group-0");
+    let store = store_with_one_of_each(&dir);
+    let member = postcard::to_stdvec(&StoredMember {
+        role: Role::Owner.as_str().into(),
+        since: 0,
+    })
+    .expect("encode");
+    let key = pair_key(team().as_str(), alice().as_str());
+    store
+        .members
+        .insert(key, member.as_slice())
+        .expect("insert");
+    assert_corrupt(store.member(&team(), &alice()));
+    assert_corrupt(store.members(&team()));
+    let group = postcard::to_stdvec(&StoredGroup {
+        created_at_ms: 1_700_000_000_000,
+        first_message: 0,
+    })
+    .expect("encode");
+    store.groups.insert(team().as_str(), group).expect("insert");
+    assert_corrupt(store.find_group(&team()));
+    assert_corrupt(store.all_groups());
+}
+
+#[test]
+fn a_read_marker_of_0_is_nothing_read() {
+    let dir = TempDir::new("sled-marker-0");
+    let store = store_with_one_of_each(&dir);
+    assert_eq!(
+        store.read_marker(&alice(), &notes()).expect("read"),
+        Some(MessageId::FIRST)
+    );
+    let key = read_marker_key(&alice(), &notes());
+    store
+        .read_markers
+        .insert(key.as_slice(), &0u64.to_be_bytes())
+        .expect("insert");
+    assert_eq!(store.read_marker(&alice(), &notes()).expect("read"), None);
+    store.read_markers.insert(key, &[0u8; 3]).expect("insert");
+    assert!(matches!(
+        store.read_marker(&alice(), &notes()),
+        Err(StoreError::Corrupt(_))
+    ));
+}
