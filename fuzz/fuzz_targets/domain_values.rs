@@ -41,8 +41,13 @@ fuzz_target!(|data: &[u8]| {
         assert!(low <= high);
     }
     if let Some(group) = checked(GroupName::parse(&text)) {
+        // Bare on the wire, with its `#` as people write it: each reads back the same group.
         assert_eq!(GroupName::parse(group.as_str()), Ok(group.clone()));
-        assert_eq!(GroupName::parse(&group.to_string()), Ok(group));
+        assert_eq!(GroupName::typed(&group.to_string()), Ok(group.clone()));
+        assert!(GroupName::parse(&group.to_string()).is_err());
+    }
+    if let Some(group) = checked(GroupName::typed(&text)) {
+        assert_eq!(GroupName::typed(&group.to_string()), Ok(group));
     }
     if let Some(password) = checked(Password::new(text.clone())) {
         assert_eq!(password.as_str(), text);
