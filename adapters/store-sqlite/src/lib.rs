@@ -1,5 +1,6 @@
-//! The SQLite storage adapter (rusqlite with bundled SQLite, WAL mode). Messages are clustered
-//! by (conversation, id), so a history page is one bounded range of one b-tree (`schema.rs`).
+//! The SQLite storage adapter (rusqlite with bundled SQLite, WAL mode). Messages are stored in
+//! id order and found by conversation through an index of (conversation, id), so a history page
+//! is one bounded range of the index and a row read per message (`schema.rs`).
 //! Writes open a transaction lazily; `commit` ends it, so a loop turn's writes commit together.
 
 mod rows;

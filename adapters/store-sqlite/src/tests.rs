@@ -32,7 +32,7 @@ fn message_reads_use_the_conversation_and_id_key() {
     // A resend is looked for among the conversation's newest, however old.
     for (sql, key_range) in pages.into_iter().chain([(FIND_RESENT, "conversation=?)")]) {
         let plan = plan(&store.connection, sql);
-        let search = format!("SEARCH messages USING PRIMARY KEY ({key_range}");
+        let search = format!("SEARCH messages USING INDEX messages_by_conversation ({key_range}");
         assert!(plan.contains(&search), "{sql}\n{plan}");
         assert!(!plan.contains("SCAN messages"), "{sql}\n{plan}");
         assert!(!plan.contains("TEMP B-TREE"), "{sql}\n{plan}");

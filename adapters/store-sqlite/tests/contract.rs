@@ -91,7 +91,7 @@ fn a_store_of_the_previous_version_is_refused_with_keep_and_wiped_without() {
         .err()
         .expect("refused");
     assert!(
-        err.detail().contains("layout 5, this one reads 6"),
+        err.detail().contains("layout 5, this one reads 7"),
         "{}",
         err.detail()
     );
