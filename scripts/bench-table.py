@@ -84,6 +84,10 @@ def load_table(clients, messages, rate_clients, seconds):
              "--seconds", str(seconds), *target],
             [r"p50 (\d+)", r"p99 (\d+)"])
         print(f"| {label} | {rate:,.0f} | {cpu:.2f} | {own:.0f}% | {p50:,.0f} / {p99:,.0f} |")
+    # The floor under the --keep-data rows: every such commit waits for one of these.
+    sync50, sync99 = median_of(["fsync", "--syncs", "500"],
+                               [r"p50 (\d+)", r"p99 (\d+)"])
+    print(f"\nThis disk's 16 KiB append + fdatasync: p50 {sync50:,.0f} us, p99 {sync99:,.0f} us.")
 
 
 

@@ -100,3 +100,19 @@ fn a_short_history_run_reads_full_pages_at_every_depth() {
         assert!(report.contains(depth), "{report}");
     }
 }
+
+#[test]
+fn an_fsync_run_times_every_sync_and_leaves_no_file() {
+    let report = bench(&["fsync", "--syncs", "5"]);
+    assert!(
+        report.contains("fsync: 5 appends of 16 KiB, each followed by fdatasync"),
+        "{report}"
+    );
+    assert!(report.contains("write + fdatasync (us): p50"), "{report}");
+    let dir = report
+        .lines()
+        .next()
+        .and_then(|line| line.split(" in ").nth(1))
+        .expect("the report names its directory");
+    assert!(!std::path::Path::new(dir).exists(), "{dir} is left behind");
+}

@@ -3,6 +3,7 @@
 
 pub mod fanout;
 pub mod flood;
+pub mod fsync;
 pub mod history;
 pub mod idle;
 pub mod load;

@@ -8,7 +8,7 @@ use chat::bench::load::{self, Pace};
 use chat::bench::target::{Target, TargetOptions};
 // A run holds a socket per client, past the usual soft limit of 1,024 open files; servers
 // started here inherit the raised limit.
-use chat::bench::{fanout, flood, history, idle};
+use chat::bench::{fanout, flood, fsync, history, idle};
 use chat::open_files;
 use chat::store::StoreKind;
 use clap::{Args, Parser, Subcommand};
@@ -136,6 +136,12 @@ enum Mode {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Time a 16 KiB append and fdatasync on the disk the spawned servers keep their data on:
+    /// the floor under every `--keep-data` commit, to quote beside its latency.
+    Fsync {
+        #[arg(long, default_value_t = 500)]
+        syncs: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -230,6 +236,9 @@ fn main() -> ExitCode {
             Target::start(&server.options())
                 .and_then(|target| flood::run(&target, &options))
                 .map(|report| report.to_string())
+        }
+        Mode::Fsync { syncs } => {
+            fsync::run(&fsync::Options { syncs }).map(|report| report.to_string())
         }
     };
     match result {
