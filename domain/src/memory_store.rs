@@ -72,6 +72,11 @@ impl StoreReads for MemoryStore {
         Ok(self.users.get(username).cloned())
     }
 
+    fn user_exists(&self, username: &Username) -> Result<bool, StoreError> {
+        self.check()?;
+        Ok(self.users.contains_key(username))
+    }
+
     fn find_resent(
         &self,
         conversation: &Conversation,

@@ -45,6 +45,10 @@ pub enum Retention {
 pub trait StoreReads {
     fn find_user(&self, username: &Username) -> Result<Option<UserRecord>, StoreError>;
 
+    /// Whether `username` is registered: what every send asks of its recipient, so a store
+    /// may answer it from memory, without reading (or copying) the record.
+    fn user_exists(&self, username: &Username) -> Result<bool, StoreError>;
+
     /// The message `sender` sent with `client_message_id`, if it is among the newest `window`
     /// of `conversation`. Costs O(window).
     fn find_resent(
@@ -155,6 +159,10 @@ where
 {
     fn find_user(&self, username: &Username) -> Result<Option<UserRecord>, StoreError> {
         (**self).find_user(username)
+    }
+
+    fn user_exists(&self, username: &Username) -> Result<bool, StoreError> {
+        (**self).user_exists(username)
     }
 
     fn find_resent(

@@ -34,9 +34,9 @@ pub enum RegisterError {
 
 /// First half: refuses a taken name before any hashing is spent on it.
 pub fn check_register(store: &impl Store, username: &Username) -> Result<(), RegisterError> {
-    match store.find_user(username) {
-        Ok(None) => Ok(()),
-        Ok(Some(_)) => Err(RegisterError::UsernameTaken(username.clone())),
+    match store.user_exists(username) {
+        Ok(false) => Ok(()),
+        Ok(true) => Err(RegisterError::UsernameTaken(username.clone())),
         Err(e) => Err(RegisterError::Store(e)),
     }
 }
@@ -268,7 +268,7 @@ pub fn send(
         // Sending to yourself needs no look-up: you exist.
         Recipient::User(to) if to == sender => vec![sender.clone()],
         Recipient::User(to) => {
-            if store.find_user(to).map_err(SendError::Store)?.is_none() {
+            if !store.user_exists(to).map_err(SendError::Store)? {
                 return Err(SendError::UnknownRecipient(to.clone()));
             }
             vec![to.clone(), sender.clone()]

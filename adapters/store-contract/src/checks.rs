@@ -10,6 +10,7 @@ pub fn a_new_store_is_empty<S: Store>(open: Open<S>) {
     let dir = TempDir::new("empty");
     let store = open(dir.path(), Retention::Wipe);
     assert_eq!(store.find_user(&user("alice")).expect("find"), None);
+    assert!(!store.user_exists(&user("alice")).expect("exists"));
     assert!(
         store
             .history(&direct("alice", "bob"), MessageId::FIRST, None, 10)
@@ -41,6 +42,8 @@ pub fn users_are_stored_and_unique_case_insensitively<S: Store>(open: Open<S>) {
         Some(record("alice"))
     );
     assert_eq!(store.find_user(&user("alicee")).expect("find"), None);
+    assert!(store.user_exists(&user("ALICE")).expect("exists"));
+    assert!(!store.user_exists(&user("alicee")).expect("exists"));
 }
 
 pub fn messages_read_back_exactly_with_increasing_ids<S: Store>(open: Open<S>) {
@@ -247,6 +250,7 @@ pub fn reopening_with_wipe_erases_everything<S: Store>(open: Open<S>) {
     fill_and_close(open, dir.path());
     let store = open(dir.path(), Retention::Wipe);
     assert_eq!(store.find_user(&user("alice")).expect("find"), None);
+    assert!(!store.user_exists(&user("alice")).expect("exists"));
     assert!(
         store
             .history(&direct("alice", "bob"), MessageId::FIRST, None, 100)

@@ -28,7 +28,7 @@ use chat_domain::{
     MessageId, NewMessage, PasswordHash, Recipient, Retention, Role, Store, StoreError, StoreReads,
     UserRecord, Username,
 };
-use chat_store_common::{Inspect, KNOWN_USERS_MAX, KnownUsers, push_conversation_key};
+use chat_store_common::{Inspect, KNOWN_NAMES_MAX, KnownNames, push_conversation_key};
 
 use jiff::Timestamp;
 use message::{
@@ -54,8 +54,8 @@ pub struct SledStore {
     next_id: MessageId,
     /// Conversation keys whose partners are recorded already.
     known_partners: BoundedSet<Vec<u8>>,
-    /// Users read or written.
-    known_users: KnownUsers,
+    /// Names of users read or written.
+    known_names: KnownNames,
     retention: Retention,
 }
 
@@ -141,7 +141,7 @@ impl SledStore {
             read_markers,
             next_id,
             known_partners: BoundedSet::new(KNOWN_PARTNERS_MAX),
-            known_users: KnownUsers::new(KNOWN_USERS_MAX),
+            known_names: KnownNames::new(KNOWN_NAMES_MAX),
             retention,
         })
     }
@@ -390,16 +390,27 @@ impl Inspect for SledStore {
 
 impl StoreReads for SledStore {
     fn find_user(&self, username: &Username) -> Result<Option<UserRecord>, StoreError> {
-        // Every send looks its recipient up: most are known already.
-        if let Some(user) = self.known_users.get(username) {
-            return Ok(Some(user));
-        }
         let Some(value) = self.users.get(username.as_str()).map_err(unavailable)? else {
             return Ok(None);
         };
         let user = decode_user(username.as_str().as_bytes(), &value)?;
-        self.known_users.remember(&user);
+        self.known_names.remember(&user.username);
         Ok(Some(user))
+    }
+
+    fn user_exists(&self, username: &Username) -> Result<bool, StoreError> {
+        // Every send asks this of its recipient: most are known already.
+        if self.known_names.contains(username) {
+            return Ok(true);
+        }
+        let exists = self
+            .users
+            .contains_key(username.as_str())
+            .map_err(unavailable)?;
+        if exists {
+            self.known_names.remember(username);
+        }
+        Ok(exists)
     }
 
     fn after(
@@ -604,7 +615,7 @@ impl Store for SledStore {
         if swapped.is_err() {
             return Ok(Inserted::NameTaken);
         }
-        self.known_users.remember(user);
+        self.known_names.remember(&user.username);
         Ok(Inserted::Yes)
     }
 
@@ -725,7 +736,7 @@ impl Store for SledStore {
         };
         if flushed.is_err() {
             // What was written since the last flush may not be on disk.
-            self.known_users.forget_all();
+            self.known_names.forget_all();
         }
         flushed
     }

@@ -16,7 +16,7 @@ use chat_domain::{
     Username,
 };
 use chat_store_common::{
-    Inspect, KNOWN_USERS_MAX, KnownUsers, conversation_key, message_conversation_key,
+    Inspect, KNOWN_NAMES_MAX, KnownNames, conversation_key, message_conversation_key,
     stored_content,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Params, params};
@@ -61,8 +61,8 @@ pub struct SqliteStore {
     /// Conversations by key, with their numbers (committed, or in this transaction); a direct
     /// one's partners are recorded with it.
     known_conversations: KnownConversations,
-    /// Users read or written (and committed, or in this transaction).
-    known_users: KnownUsers,
+    /// Names of users read or written.(and committed, or in this transaction).
+    known_names: KnownNames,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -104,7 +104,7 @@ impl SqliteStore {
             next_id_committed: next_id,
             in_transaction: false,
             known_conversations: KnownConversations::new(KNOWN_PARTNERS_MAX),
-            known_users: KnownUsers::new(KNOWN_USERS_MAX),
+            known_names: KnownNames::new(KNOWN_NAMES_MAX),
         })
     }
 
@@ -127,7 +127,7 @@ impl SqliteStore {
             next_id_committed: MessageId::FIRST,
             in_transaction: false,
             known_conversations: KnownConversations::new(1),
-            known_users: KnownUsers::new(1),
+            known_names: KnownNames::new(1),
         })
     }
 
@@ -392,10 +392,6 @@ impl Inspect for SqliteStore {
 
 impl StoreReads for SqliteStore {
     fn find_user(&self, username: &Username) -> Result<Option<UserRecord>, StoreError> {
-        // Every send looks its recipient up: most are known already.
-        if let Some(user) = self.known_users.get(username) {
-            return Ok(Some(user));
-        }
         let mut statement = self
             .connection
             .prepare_cached(
@@ -408,9 +404,26 @@ impl StoreReads for SqliteStore {
             .map_err(unavailable)?;
         let found = found.transpose()?;
         if let Some(user) = &found {
-            self.known_users.remember(user);
+            self.known_names.remember(&user.username);
         }
         Ok(found)
+    }
+
+    fn user_exists(&self, username: &Username) -> Result<bool, StoreError> {
+        // Every send asks this of its recipient: most are known already.
+        if self.known_names.contains(username) {
+            return Ok(true);
+        }
+        let exists = self
+            .connection
+            .prepare_cached("SELECT 1 FROM users WHERE name = ?1")
+            .map_err(unavailable)?
+            .exists([username.as_str()])
+            .map_err(unavailable)?;
+        if exists {
+            self.known_names.remember(username);
+        }
+        Ok(exists)
     }
 
     fn find_resent(
@@ -623,7 +636,7 @@ impl Store for SqliteStore {
         if changed != 1 {
             return Ok(Inserted::NameTaken);
         }
-        self.known_users.remember(user);
+        self.known_names.remember(&user.username);
         Ok(Inserted::Yes)
     }
 
@@ -703,7 +716,7 @@ impl Store for SqliteStore {
             // it recorded is gone, so nothing is known to be recorded any more.
             let _ = self.connection.execute_batch("ROLLBACK");
             self.known_conversations.forget_all();
-            self.known_users.forget_all();
+            self.known_names.forget_all();
             return Err(e);
         }
         self.next_id_committed = self.next_id;

@@ -35,7 +35,7 @@ pub fn readable_from(
 ) -> Result<MessageId, ReadError> {
     match with {
         Recipient::User(other) => {
-            if other != reader && store.find_user(other)?.is_none() {
+            if other != reader && !store.user_exists(other)? {
                 return Err(ReadError::UnknownUser(other.clone()));
             }
             Ok(MessageId::FIRST)

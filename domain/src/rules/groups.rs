@@ -211,7 +211,7 @@ pub fn create(
     }
     check_room_for_one_more_group(store, creator, limits)?;
     for user in &others {
-        if store.find_user(user)?.is_none() {
+        if !store.user_exists(user)? {
             return Err(GroupError::UnknownUser(user.clone()));
         }
         check_room_for_one_more_group(store, user, limits)?;
@@ -244,7 +244,7 @@ pub fn invite(
     if !role_in(store, actor, group)?.manages_members() {
         return Err(GroupError::NotAllowed(Action::Invite, group.clone()));
     }
-    if store.find_user(user)?.is_none() {
+    if !store.user_exists(user)? {
         return Err(GroupError::UnknownUser(user.clone()));
     }
     if role_of(store, group, user)?.is_some() {
