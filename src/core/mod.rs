@@ -223,7 +223,8 @@ pub struct Core<S> {
     dummy_hash: PasswordHash,
     guards: Guards,
     recent_sends: RecentSends,
-    conns: HashMap<ConnId, Conn>,
+    /// Boxed: a map's free slots are as big as its values, and a busy map is up to half free.
+    conns: HashMap<ConnId, Box<Conn>>,
     /// Who is logged in where, for deliveries.
     online: HashMap<Username, Vec<ConnId>>,
     /// The batch's effects, released after its commit.
@@ -286,14 +287,14 @@ impl<S: Store> Core<S> {
                 let opened_at = self.clock.since_start;
                 self.conns.insert(
                     conn,
-                    Conn {
+                    Box::new(Conn {
                         peer,
                         opened_at,
                         phase: Phase::AwaitingHello,
                         hashing: false,
                         waiting: VecDeque::new(),
                         closing: false,
-                    },
+                    }),
                 );
             }
             Input::Frame { conn, frame } => self.incoming(conn, Incoming::Frame(frame), hashing),
@@ -577,7 +578,11 @@ impl<S: Store> Core<S> {
     fn logged_in(&mut self, conn: ConnId, user: Username) {
         if let Some(state) = self.conns.get_mut(&conn) {
             state.phase = Phase::LoggedIn(user.clone());
-            self.online.entry(user).or_default().push(conn);
+            // Most people are online on one device: room for one, grown when a second comes.
+            self.online
+                .entry(user)
+                .or_insert_with(|| Vec::with_capacity(1))
+                .push(conn);
         }
     }
 

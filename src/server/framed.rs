@@ -50,7 +50,12 @@ impl ClientStream for FramedStream {
                 self.decoder.push(&chunk[..n]);
                 ReadOutcome::Read(n)
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => ReadOutcome::Drained,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                // Drained: whatever it sent is acted on or waits in the decoder; an idle
+                // connection keeps no read buffer.
+                self.decoder.release_if_empty();
+                ReadOutcome::Drained
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => ReadOutcome::Read(0),
             Err(e) => ReadOutcome::Closed(format!("read failed: {e}")),
         }
@@ -108,12 +113,10 @@ impl ClientStream for FramedStream {
                 Err(e) => return WriteOutcome::Failed(format!("write failed: {e}")),
             }
         }
-        self.out.clear();
+        // Everything is written: an idle connection keeps no output buffer (the next answer
+        // allocates one, which costs far less than the write that follows it).
+        self.out = Vec::new();
         self.out_written = 0;
-        // Give back the memory of a burst: an idle connection should cost little.
-        if self.out.capacity() > READ_CHUNK_BYTES {
-            self.out.shrink_to(READ_CHUNK_BYTES);
-        }
         // Under TLS, done only once rustls's records are out too.
         match self.transport.flush_tls() {
             Ok(true) => WriteOutcome::Done,

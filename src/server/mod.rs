@@ -71,7 +71,8 @@ pub struct Server {
     /// WebSocket (the web listener's own, and `--allow-origin`'s), its limits.
     web_settings: Arc<WebSettings>,
     signals: Signals,
-    connections: HashMap<Token, Connection>,
+    /// Boxed: a map's free slots are as big as its values, and a busy map is up to half free.
+    connections: HashMap<Token, Box<Connection>>,
     open_per_address: OpenConnections,
     /// Connections that may have input to act on, in the order they get their turns: mio
     /// reports a socket once, so one whose turn ended before it was drained waits here.
@@ -482,7 +483,7 @@ impl Server {
             let transport = Transport::new(socket, tls);
             Box::new(FramedStream::new(transport, output_limits(&self.config)))
         };
-        let connection = Connection::new(stream, peer, self.now);
+        let connection = Box::new(Connection::new(stream, peer, self.now));
         self.connections.insert(token, connection);
         self.inputs.push(Input::Opened {
             conn: conn_id(token),

@@ -16,6 +16,10 @@ impl Server {
         let mut to_ping = Vec::new();
         let mut dropped: Vec<(Token, String)> = Vec::new();
         for (token, connection) in &mut self.connections {
+            // An idle connection should hold no memory it is not using.
+            if connection.owed.is_empty() {
+                connection.owed.shrink_to_fit();
+            }
             if connection.pending_output() < read_pause_bytes {
                 connection.stalled_since = None;
             } else if now.duration_since(*connection.stalled_since.get_or_insert(now))

@@ -163,6 +163,15 @@ impl FrameDecoder {
         self.buffer.extend_from_slice(bytes);
     }
 
+    /// Gives the buffer's memory back once every byte is handed out: an idle connection
+    /// should hold none. The next `push` allocates again.
+    pub fn release_if_empty(&mut self) {
+        if self.consumed == self.buffer.len() {
+            self.buffer = Vec::new();
+            self.consumed = 0;
+        }
+    }
+
     /// Bytes held that are not yet part of a returned frame.
     pub fn buffered_bytes(&self) -> usize {
         self.buffer.len() - self.consumed

@@ -739,3 +739,23 @@ fn a_varint_longer_than_it_needs_to_be_is_accepted_as_its_value() {
         })
     );
 }
+
+#[test]
+fn a_drained_decoder_gives_its_memory_back_but_keeps_a_partial_frame() {
+    let frames = sample_client_frames();
+    let bytes = encode_all(&frames[..1]);
+    let mut decoder = FrameDecoder::new(FRAME_BYTES_MAX);
+    decoder.push(&bytes);
+    decoder.push(&bytes[..2]);
+    assert_eq!(decode_all(&mut decoder), frames[..1]);
+    // Half a frame is held: nothing is released.
+    decoder.release_if_empty();
+    assert_eq!(decoder.buffered_bytes(), 2);
+    decoder.push(&bytes[2..]);
+    assert_eq!(decode_all(&mut decoder), frames[..1]);
+    decoder.release_if_empty();
+    assert_eq!(decoder.buffer.capacity(), 0);
+    // And it goes on decoding.
+    decoder.push(&bytes);
+    assert_eq!(decode_all(&mut decoder), frames[..1]);
+}
