@@ -64,6 +64,7 @@ function startClient(addr, name) {
     for (const w of [...waiters]) if (w.test(line)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(line); }
   });
   child.stderr.resume();
+  const exited = new Promise((resolve) => child.on("exit", resolve));
   const client = {
     write: (line) => child.stdin.write(line + "\n"),
     expect: (text) => new Promise((resolve, reject) => {
@@ -74,6 +75,8 @@ function startClient(addr, name) {
       waiters.push({ test, resolve: (line) => { clearTimeout(timer); resolve(line); } });
     }),
     stop: () => child.kill(),
+    /** Says quit; resolves once the client has its Bye and is gone. */
+    quit: () => { child.stdin.end("quit\n"); return exited; },
   };
   client.write(name);
   client.write(PASSWORD);
@@ -95,12 +98,12 @@ async function newPage(url, viewport = { width: 1000, height: 700 }) {
   return page;
 }
 
-/** Accounts made through chat-client, which then goes: they are offline. */
+/** Accounts made through chat-client, which then quits: the server has them offline. */
 async function registerOffline(server, names) {
   for (const name of names) {
     const client = startClient(server.addr, name);
     await client.expect("ogged in as " + name);
-    client.stop();
+    await client.quit();
   }
 }
 
@@ -141,9 +144,12 @@ async function createGroup(page, group, members) {
   await page.waitForFunction((g) => document.getElementById("title").textContent === g, group);
 }
 
+/** Opens a group from the list, and waits for its history (it starts at least with the notice
+ * that added the reader), so that what others do next comes after it. */
 async function openGroup(page, key) {
   await page.waitForSelector(`#conversations button[data-key='${key}']`);
   await page.click(`#conversations button[data-key='${key}']`);
+  await page.waitForSelector("#messages li.notice");
 }
 
 /** Opens the members panel of the open group and waits for its list. */

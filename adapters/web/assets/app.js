@@ -417,8 +417,8 @@ async function catchUp(since) {
 }
 
 // ---- groups --------------------------------------------------------------------------
-// The page offers every group change to every member, as the terminal does; the server's rules
-// decide, and a refusal shows the server's sentence.
+// The page offers the group changes to every member whatever their role, as the terminal does:
+// the server's rules decide, and a refusal shows the server's sentence.
 
 const ROLES = { Member: "member", Admin: "admin", Owner: "owner" };
 const ENDED = (group) => "You left #" + group +
