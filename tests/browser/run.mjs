@@ -603,6 +603,35 @@ const tests = {
     });
   },
 
+  async "after a reconnect the page says what came meanwhile"() {
+    const data = tempData("away-again");
+    let server = await startServer({ data, keep: true });
+    try {
+      await registerOffline(server, ["erin"]);
+      const alice = await newPage(server.url);
+      await register(alice, "alice");
+      const listen = server.addr;
+      const http = new URL(server.url).host;
+      await stopServer(server);
+      await alice.waitForFunction(() => document.getElementById("status").textContent !== "");
+      // While the page knocks on the old address, erin writes through the same store elsewhere.
+      server = await startServer({ data, keep: true });
+      const erin = startClient(server.addr, "erin");
+      await erin.expect("ogged in as erin");
+      erin.write("/send alice while you were gone");
+      await erin.expect("you -> alice: while you were gone");
+      await erin.quit();
+      await stopServer(server);
+      server = await startServer({ data, keep: true, listen, http });
+      await alice.waitForFunction(() => document.getElementById("status").textContent === "");
+      await alice.waitForFunction(() =>
+        document.getElementById("announce").textContent === "1 unread: erin 1.");
+    } finally {
+      await stopServer(server);
+      rmSync(data, { recursive: true, force: true });
+    }
+  },
+
   async "the page has an icon, not a 404"() {
     await withServer("icon", async (server) => {
       const missing = [];
