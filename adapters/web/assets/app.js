@@ -510,25 +510,24 @@ function memberActions(group, m) {
   const user = m.username;
   const actions = document.createElement("span");
   actions.className = "actions";
-  const action = (text, label, run) => {
+  // Named "Make admin bob": what it says, then whom (the visible words first, for voice control).
+  const action = (text, run) => {
     const button = document.createElement("button");
     button.type = "button";
     button.textContent = text;
-    button.setAttribute("aria-label", label);
+    button.setAttribute("aria-label", text + " " + user);
     button.onclick = run;
     actions.append(button);
   };
   if (m.role === "Member") {
-    action("Make admin", "Make " + user + " an admin of #" + group,
-      () => groupChange(group, { MakeAdmin: { group, user } }));
+    action("Make admin", () => groupChange(group, { MakeAdmin: { group, user } }));
   }
-  action("Make owner", "Make " + user + " the owner of #" + group, () => {
+  action("Make owner", () => {
     if (confirm("Make " + user + " the owner of #" + group + "? You would be an admin.")) {
       groupChange(group, { SetOwner: { group, user } });
     }
   });
-  action("Remove", "Remove " + user + " from #" + group,
-    () => groupChange(group, { Kick: { group, user } }));
+  action("Remove", () => groupChange(group, { Kick: { group, user } }));
   return actions;
 }
 
