@@ -15,8 +15,8 @@ pub fn encode_server(frame: &ServerFrame) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use chat_wire::{
-        Event, Hello, MAGIC, PROTOCOL_VERSION, Reply, Request, WireMember, WireMessage,
-        WireRecipient, WireRole,
+        Event, Hello, MAGIC, PROTOCOL_VERSION, Reply, Request, WireChange, WireMember, WireMessage,
+        WireNotice, WireRecipient, WireRole,
     };
 
     use super::*;
@@ -126,13 +126,29 @@ mod tests {
                 r#"{"Reply":{"id":4,"reply":{"Members":[{"username":"bob","role":"Admin","online":true}]}}}"#
             )
         );
-        let ended = ServerFrame::Reply {
-            id: 5,
-            reply: Reply::GroupChanged(None),
+        let notice = |change| {
+            Reply::GroupChanged(Some(WireNotice {
+                id: 9,
+                group: group(),
+                actor: "alice".into(),
+                change,
+                at_ms: 1,
+            }))
         };
-        assert_eq!(
-            encode_server(&ended).as_deref(),
-            Ok(r#"{"Reply":{"id":5,"reply":{"GroupChanged":null}}}"#)
-        );
+        for (reply, json) in [
+            (
+                notice(WireChange::Removed { user: bob() }),
+                r#"{"GroupChanged":{"id":9,"group":"team","actor":"alice","change":{"Removed":{"user":"bob"}},"at_ms":1}}"#,
+            ),
+            (
+                notice(WireChange::Left),
+                r#"{"GroupChanged":{"id":9,"group":"team","actor":"alice","change":"Left","at_ms":1}}"#,
+            ),
+            (Reply::GroupChanged(None), r#"{"GroupChanged":null}"#),
+        ] {
+            let frame = ServerFrame::Reply { id: 5, reply };
+            let expected = format!(r#"{{"Reply":{{"id":5,"reply":{json}}}}}"#);
+            assert_eq!(encode_server(&frame), Ok(expected));
+        }
     }
 }
