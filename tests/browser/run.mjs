@@ -92,8 +92,9 @@ async function newPage(url, viewport = { width: 1000, height: 700 }) {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   page.setDefaultTimeout(TIMEOUT_MS);
-  // Leaving a group and handing it over ask first: the person says yes.
-  page.on("dialog", (dialog) => dialog.accept());
+  // Leaving a group and handing it over ask first: the person says yes. The questions are kept.
+  page.questions = [];
+  page.on("dialog", (dialog) => { page.questions.push(dialog.message()); dialog.accept(); });
   await page.goto(url);
   return page;
 }
@@ -474,14 +475,17 @@ const tests = {
       await showMembers(bob);
       await bob.click("#leave");
       await bob.waitForFunction(() => document.getElementById("announce").textContent === "You left #crew.");
+      assert(bob.questions.at(-1) === "Leave #crew?", bob.questions.at(-1));
       assert(await bob.$eval("#title", (t) => t.textContent) === "Pick a conversation", "closed");
       assert(await bob.$("#conversations button[data-key='g:crew']") === null, "out of the list");
       await seeNotice(alice, "bob left");
       await seeMember(alice, "bob", null);
-      // The last member leaving ends the group, in the terminal's words.
+      // The last member leaving ends the group, in the terminal's words, and is warned first.
       await alice.click("#leave");
       await alice.waitForFunction(() => document.getElementById("announce").textContent ===
         "You left #crew, its last member: the group has ended, and nobody can read its history again.");
+      assert(alice.questions.at(-1) === "You are the last member of #crew: leaving ends it, " +
+        "and nobody can read its history again. Leave?", alice.questions.at(-1));
       assert(await alice.$("#conversations button[data-key='g:crew']") === null, "gone from the list");
     });
   },
@@ -523,6 +527,8 @@ const tests = {
       await showMembers(alice);
       await alice.click("#members button[aria-label='Make owner bob']");
       await seeNotice(alice, "you made bob the owner");
+      assert(alice.questions.at(-1) === "Make bob the owner of #crew? You would be an admin.",
+        alice.questions.at(-1));
       await seeMember(alice, "bob", "owner");
       await seeMember(alice, "alice", "admin");
       // Bob's open panel follows; nobody is offered to act on the owner.

@@ -16,7 +16,7 @@ const state = {
   unacked: new Map(), // client message id -> { to, body }: resent after a reconnect
   conversations: new Map(), // key -> { with, last, unread }, newest first as the server lists them
   inboxComplete: true, // the server listed every conversation
-  open: null, // { key, with, ids: Set, oldest, hasMore, loading }
+  open: null, // { key, with, ids: Set, oldest, hasMore, loading, members: the count last listed }
   lastSeenId: 0, // the newest message or notice this page has seen
   retryMs: 500,
   readyAt: null,
@@ -483,6 +483,7 @@ async function loadMembers() {
 }
 
 function renderMembers(group, members) {
+  state.open.members = members.length;
   $("members-title").textContent = "Members of #" + group + " (" + members.length + ")";
   $("members").replaceChildren(...members.map((m) => {
     const item = document.createElement("li");
@@ -553,7 +554,10 @@ $("leave").onclick = () => {
   const open = state.open;
   if (!open || open.with.Group === undefined) return;
   const group = open.with.Group;
-  if (confirm("Leave #" + group + "?")) groupChange(group, { Leave: { group } });
+  const question = open.members === 1
+    ? "You are the last member of #" + group + ": leaving ends it, and nobody can read its history again. Leave?"
+    : "Leave #" + group + "?";
+  if (confirm(question)) groupChange(group, { Leave: { group } });
 };
 
 // ---- the page's controls -------------------------------------------------------------
