@@ -124,6 +124,13 @@ fn the_page_is_served_and_nothing_else_is() {
         status_line(&http(web, b"GET /app.js HTTP/1.1\r\n\r\n")),
         "HTTP/1.1 200 OK"
     );
+    // The icon, so that a browser's tab shows one rather than logging a 404.
+    let icon = http(web, b"GET /favicon.svg HTTP/1.1\r\n\r\n");
+    assert_eq!(status_line(&icon), "HTTP/1.1 200 OK");
+    assert!(
+        icon.contains("\r\nContent-Type: image/svg+xml\r\n"),
+        "{icon}"
+    );
     for (request, status) in [
         (
             &b"GET /../../etc/passwd HTTP/1.1\r\n\r\n"[..],

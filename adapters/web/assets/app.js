@@ -14,8 +14,9 @@ const state = {
   pending: new Map(), // request id -> { resolve, reject }
   nextClientMessageId: Math.floor(Math.random() * 2 ** 40) + 1,
   unacked: new Map(), // client message id -> { to, body }: resent after a reconnect
-  conversations: new Map(), // key -> { with, last, unread }
-  open: null, // { key, with, ids: Set, oldest, hasMore, loading }
+  conversations: new Map(), // key -> { with, last, unread }, newest first as the server lists them
+  inboxComplete: true, // the server listed every conversation
+  open: null, // { key, with, ids: Set, oldest, hasMore, loading, members: the count last listed }
   lastSeenId: 0, // the newest message or notice this page has seen
   retryMs: 500,
   readyAt: null,
@@ -27,7 +28,10 @@ const nameOf = (w) => (w.User !== undefined ? w.User : "#" + w.Group);
 const entryId = (e) => (e.Message ? e.Message.id : e.Notice.id);
 
 function setStatus(text) { $("status").textContent = text; }
-function showError(text) { $("error").textContent = text || ""; }
+// An error beside what caused it: the conversation's line, or the group panel's, or the group form's.
+function showError(text, where = "error") { $(where).textContent = text || ""; }
+// The sidebar's line for what the page has to tell: what waits unread, a group left.
+function announce(text) { $("announce").textContent = text || ""; }
 
 // ---- the socket ----------------------------------------------------------------------
 
@@ -132,6 +136,8 @@ async function loggedIn(credentials, username, again) {
   }
   await loadConversations();
   if (state.open) markRead();
+  const summary = unreadSummary();
+  if (summary) announce(summary);
   if (!again) {
     state.readyAt = performance.now();
     document.body.dataset.ready = "true";
@@ -143,12 +149,29 @@ async function loggedIn(credentials, username, again) {
 async function loadConversations() {
   const reply = await request("Conversations").catch(() => null);
   if (!reply || !reply.Conversations) return;
+  state.inboxComplete = reply.Conversations.complete;
   state.conversations.clear();
   for (const c of reply.Conversations.conversations) {
     state.conversations.set(keyOf(c.with), { with: c.with, last: c.last, unread: c.unread });
     if (c.last) state.lastSeenId = Math.max(state.lastSeenId, entryId(c.last));
   }
   renderConversations();
+}
+
+// What waits, newest conversation first, as the terminal says it on login:
+// "3 unread: bob 2, #team 1." The server counts up to 100 a conversation.
+function unreadSummary() {
+  let total = 0;
+  let more = !state.inboxComplete;
+  const parts = [];
+  for (const c of state.conversations.values()) {
+    if (c.unread <= 0) continue;
+    total += c.unread;
+    if (c.unread >= 100) more = true;
+    parts.push(nameOf(c.with) + " " + (c.unread >= 100 ? "100+" : String(c.unread)));
+  }
+  if (!total) return "";
+  return total + (more ? "+" : "") + " unread: " + parts.join(", ") + ".";
 }
 
 function preview(entry) {
@@ -199,10 +222,11 @@ async function openConversation(w) {
   state.open = { key, with: w, ids: new Set(), oldest: null, hasMore: false, loading: false };
   $("app").classList.add("open");
   $("title").textContent = nameOf(w);
-  $("invite-form").hidden = w.Group === undefined;
+  showGroupTools(w.Group !== undefined);
   $("composer").hidden = false;
   $("messages").replaceChildren();
   showError("");
+  announce("");
   if (!state.conversations.has(key)) state.conversations.set(key, { with: w, last: null, unread: 0 });
   renderConversations();
   await loadOlder();
@@ -233,6 +257,17 @@ async function loadOlder() {
   list.scrollTop = list.scrollHeight - before; // keep the view where it was
 }
 
+// Back to no conversation: the list alone on a phone, "Pick a conversation" beside it.
+function closeConversation() {
+  state.open = null;
+  $("app").classList.remove("open");
+  $("title").textContent = "Pick a conversation";
+  showGroupTools(false);
+  $("composer").hidden = true;
+  $("messages").replaceChildren();
+  renderConversations();
+}
+
 function scrollToEnd() { const list = $("messages"); list.scrollTop = list.scrollHeight; }
 
 function markRead() {
@@ -246,14 +281,22 @@ function markRead() {
 
 // ---- messages ------------------------------------------------------------------------
 
+// A name as shown: "you" for the person logged in, as the terminal says it.
+const who = (name) => (name === state.me ? "you" : name);
+
+// A group's change in the terminal's words: "alice made bob an admin".
 function noticeText(n) {
   const c = n.change;
-  if (c.Created) return n.actor + " created #" + n.group + " with " + (c.Created.members.join(", ") || "nobody else");
-  if (c.Joined) return n.actor + " added " + c.Joined.user;
-  if (c.Removed) return n.actor + " removed " + c.Removed.user;
-  if (c.NewOwner) return n.actor + " handed #" + n.group + " to " + c.NewOwner.user;
-  if (c.NewAdmin) return n.actor + " made " + c.NewAdmin.user + " an admin";
-  return n.actor + " left";
+  const actor = who(n.actor);
+  if (c.Created) {
+    const members = c.Created.members.map(who);
+    return actor + " created the group" + (members.length ? " with " + members.join(", ") : "");
+  }
+  if (c.Joined) return actor + " added " + who(c.Joined.user);
+  if (c.Removed) return actor + " removed " + who(c.Removed.user);
+  if (c.NewOwner) return actor + " made " + who(c.NewOwner.user) + " the owner";
+  if (c.NewAdmin) return actor + " made " + who(c.NewAdmin.user) + " an admin";
+  return actor + " left";
 }
 
 function entryElement(entry) {
@@ -312,6 +355,7 @@ function received(entry) {
   }
   state.conversations.set(key, c);
   renderConversations();
+  if (entry.Notice) onGroupNotice(entry.Notice);
 }
 
 function appendInOrder(entry) {
@@ -372,6 +416,150 @@ async function catchUp(since) {
   }
 }
 
+// ---- groups --------------------------------------------------------------------------
+// The page offers the group changes to every member whatever their role, as the terminal does:
+// the server's rules decide, and a refusal shows the server's sentence.
+
+const ROLES = { Member: "member", Admin: "admin", Owner: "owner" };
+const ENDED = (group) => "You left #" + group +
+  ", its last member: the group has ended, and nobody can read its history again.";
+
+// A notice about a group, once shown: whether it took this user out, or changed who is in.
+function onGroupNotice(n) {
+  const key = "g:" + n.group;
+  const open = state.open && state.open.key === key;
+  const left = n.change === "Left" && n.actor === state.me;
+  const removed = n.change.Removed !== undefined && n.change.Removed.user === state.me;
+  if (left || removed) {
+    state.conversations.delete(key);
+    renderConversations();
+    if (left) {
+      if (open) closeConversation();
+      announce("You left #" + n.group + ".");
+    } else if (open) {
+      showGroupTools(false);
+      $("composer").hidden = true;
+      showError(n.actor + " removed you from #" + n.group + ".");
+    }
+    return;
+  }
+  if (!open) return;
+  if (n.change.Joined !== undefined && n.change.Joined.user === state.me) {
+    showGroupTools(true);
+    $("composer").hidden = false;
+  }
+  if (!$("group-panel").hidden) loadMembers();
+}
+
+function groupEnded(group) {
+  const key = "g:" + group;
+  state.conversations.delete(key);
+  if (state.open && state.open.key === key) closeConversation();
+  else renderConversations();
+  announce(ENDED(group));
+}
+
+// The Members button (for a group), and the panel it opens, closed.
+function showGroupTools(group) {
+  $("members-toggle").hidden = !group;
+  setPanel(false);
+}
+
+function setPanel(shown) {
+  $("group-panel").hidden = !shown;
+  showError("", "group-error");
+  $("members-toggle").setAttribute("aria-expanded", String(shown));
+  if (!shown) $("members").replaceChildren();
+}
+
+async function loadMembers() {
+  const open = state.open;
+  if (!open || open.with.Group === undefined) return;
+  const group = open.with.Group;
+  const reply = await request({ Members: { group } }).catch(() => null);
+  if (!reply || state.open !== open || $("group-panel").hidden) return;
+  if (reply.Error) { showError(reply.Error.message, "group-error"); return; }
+  renderMembers(group, reply.Members);
+}
+
+function renderMembers(group, members) {
+  state.open.members = members.length;
+  $("members-title").textContent = "Members of #" + group + " (" + members.length + ")";
+  $("members").replaceChildren(...members.map((m) => {
+    const item = document.createElement("li");
+    item.dataset.user = m.username;
+    const name = document.createElement("strong");
+    name.className = "name";
+    name.textContent = m.username === state.me ? m.username + " (you)" : m.username;
+    const role = document.createElement("span");
+    role.className = "role";
+    role.textContent = ROLES[m.role] || String(m.role);
+    item.append(name, role);
+    if (m.online) {
+      const online = document.createElement("span");
+      online.className = "online";
+      online.textContent = "online";
+      item.append(online);
+    }
+    // Nothing to do to oneself (Leave is below) or to the owner, whom nobody removes.
+    if (m.username !== state.me && m.role !== "Owner") item.append(memberActions(group, m));
+    return item;
+  }));
+}
+
+function memberActions(group, m) {
+  const user = m.username;
+  const actions = document.createElement("span");
+  actions.className = "actions";
+  // Named "Make admin bob": what it says, then whom (the visible words first, for voice control).
+  const action = (text, run) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = text;
+    button.setAttribute("aria-label", text + " " + user);
+    button.onclick = run;
+    actions.append(button);
+  };
+  if (m.role === "Member") {
+    action("Make admin", () => groupChange(group, { MakeAdmin: { group, user } }));
+  }
+  action("Make owner", () => {
+    if (confirm("Make " + user + " the owner of #" + group + "? You would be an admin.")) {
+      groupChange(group, { SetOwner: { group, user } });
+    }
+  });
+  action("Remove", () => groupChange(group, { Kick: { group, user } }));
+  return actions;
+}
+
+// Sends one group change; its notice is shown like any other, a refusal on the line `where`.
+// Resolves to whether it was made.
+async function groupChange(group, body, where = "group-error") {
+  showError("", where);
+  const reply = await request(body).catch(() => null);
+  if (!reply) { showError("The connection is down: try again when it is back.", where); return false; }
+  if (reply.Error) { showError(reply.Error.message, where); return false; }
+  if (reply.GroupChanged) received({ Notice: reply.GroupChanged });
+  else if ("GroupChanged" in reply) groupEnded(group);
+  return true;
+}
+
+$("members-toggle").onclick = () => {
+  const shown = $("group-panel").hidden;
+  setPanel(shown);
+  if (shown) loadMembers();
+};
+
+$("leave").onclick = () => {
+  const open = state.open;
+  if (!open || open.with.Group === undefined) return;
+  const group = open.with.Group;
+  const question = open.members === 1
+    ? "You are the last member of #" + group + ": leaving ends it, and nobody can read its history again. Leave?"
+    : "Leave #" + group + "?";
+  if (confirm(question)) groupChange(group, { Leave: { group } });
+};
+
 // ---- the page's controls -------------------------------------------------------------
 
 function credentialsFromForm() {
@@ -427,12 +615,9 @@ $("group-form").onsubmit = async (event) => {
   const group = $("group-name").value.trim().replace(/^#/, "").toLowerCase();
   const members = $("group-members").value.split(/[\s,]+/).filter(Boolean).map((m) => m.toLowerCase());
   if (!group) return;
-  const reply = await request({ CreateGroup: { group, members } }).catch(() => null);
-  if (!reply) return;
-  if (reply.Error) { showError(reply.Error.message); return; }
+  if (!(await groupChange(group, { CreateGroup: { group, members } }, "group-form-error"))) return;
   $("group-name").value = "";
   $("group-members").value = "";
-  if (reply.GroupChanged) received({ Notice: reply.GroupChanged });
   openConversation({ Group: group });
 };
 
@@ -441,11 +626,8 @@ $("invite-form").onsubmit = async (event) => {
   const open = state.open;
   const user = $("invite-user").value.trim().toLowerCase();
   if (!open || open.with.Group === undefined || !user) return;
-  const reply = await request({ Invite: { group: open.with.Group, user } }).catch(() => null);
-  if (!reply) return;
-  if (reply.Error) { showError(reply.Error.message); return; }
-  $("invite-user").value = "";
-  if (reply.GroupChanged) received({ Notice: reply.GroupChanged });
+  const group = open.with.Group;
+  if (await groupChange(group, { Invite: { group, user } })) $("invite-user").value = "";
 };
 
 $("composer").onsubmit = (event) => {
@@ -468,7 +650,7 @@ $("messages").onscroll = () => {
   if (open && open.hasMore && $("messages").scrollTop < 40) loadOlder();
 };
 
-$("back").onclick = () => { $("app").classList.remove("open"); state.open = null; renderConversations(); };
+$("back").onclick = closeConversation;
 
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") markRead();

@@ -17,6 +17,12 @@ const STYLE: Asset = Asset {
     content_type: "text/css; charset=utf-8",
     body: include_bytes!("../assets/style.css"),
 };
+/// The page links it; `/favicon.ico`, where a browser or a bookmark looks unasked, is the same
+/// picture, so neither is ever a 404.
+const ICON: Asset = Asset {
+    content_type: "image/svg+xml",
+    body: include_bytes!("../assets/favicon.svg"),
+};
 
 /// The asset served at `path`, if any.
 pub fn find(path: &str) -> Option<&'static Asset> {
@@ -24,11 +30,12 @@ pub fn find(path: &str) -> Option<&'static Asset> {
         "/" | "/index.html" => Some(&INDEX),
         "/app.js" => Some(&SCRIPT),
         "/style.css" => Some(&STYLE),
+        "/favicon.svg" | "/favicon.ico" => Some(&ICON),
         _ => None,
     }
 }
 
-/// Bytes of the whole page, for the record.
+/// Bytes of the whole page, its icon included, for the record.
 pub fn page_bytes() -> usize {
-    INDEX.body.len() + SCRIPT.body.len() + STYLE.body.len()
+    INDEX.body.len() + SCRIPT.body.len() + STYLE.body.len() + ICON.body.len()
 }

@@ -14,7 +14,10 @@ pub fn encode_server(frame: &ServerFrame) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use chat_wire::{Event, Hello, MAGIC, PROTOCOL_VERSION, Request, WireMessage, WireRecipient};
+    use chat_wire::{
+        Event, Hello, MAGIC, PROTOCOL_VERSION, Reply, Request, WireChange, WireMember, WireMessage,
+        WireNotice, WireRecipient, WireRole,
+    };
 
     use super::*;
 
@@ -57,5 +60,95 @@ mod tests {
         );
         assert!(decode_client("{not json").is_err());
         assert!(decode_client(r#"{"Request":{"id":1}}"#).is_err());
+    }
+
+    /// The page's group tools: each request and answer as docs/protocol.md section 8 shows it.
+    #[test]
+    fn the_group_requests_and_answers_of_the_page_as_json() {
+        let group = || "team".to_string();
+        let bob = || "bob".to_string();
+        for (json, request) in [
+            (
+                r#""Members":{"group":"team"}"#,
+                Request::Members { group: group() },
+            ),
+            (
+                r#""Invite":{"group":"team","user":"bob"}"#,
+                Request::Invite {
+                    group: group(),
+                    user: bob(),
+                },
+            ),
+            (
+                r#""Kick":{"group":"team","user":"bob"}"#,
+                Request::Kick {
+                    group: group(),
+                    user: bob(),
+                },
+            ),
+            (
+                r#""Leave":{"group":"team"}"#,
+                Request::Leave { group: group() },
+            ),
+            (
+                r#""MakeAdmin":{"group":"team","user":"bob"}"#,
+                Request::MakeAdmin {
+                    group: group(),
+                    user: bob(),
+                },
+            ),
+            (
+                r#""SetOwner":{"group":"team","user":"bob"}"#,
+                Request::SetOwner {
+                    group: group(),
+                    user: bob(),
+                },
+            ),
+        ] {
+            let text = format!(r#"{{"Request":{{"id":4,"request":{{{json}}}}}}}"#);
+            assert_eq!(
+                decode_client(&text),
+                Ok(ClientFrame::Request { id: 4, request }),
+                "{text}"
+            );
+        }
+        let members = ServerFrame::Reply {
+            id: 4,
+            reply: Reply::Members(vec![WireMember {
+                username: bob(),
+                role: WireRole::Admin,
+                online: true,
+            }]),
+        };
+        assert_eq!(
+            encode_server(&members).as_deref(),
+            Ok(
+                r#"{"Reply":{"id":4,"reply":{"Members":[{"username":"bob","role":"Admin","online":true}]}}}"#
+            )
+        );
+        let notice = |change| {
+            Reply::GroupChanged(Some(WireNotice {
+                id: 9,
+                group: group(),
+                actor: "alice".into(),
+                change,
+                at_ms: 1,
+            }))
+        };
+        for (reply, json) in [
+            (
+                notice(WireChange::Removed { user: bob() }),
+                r#"{"GroupChanged":{"id":9,"group":"team","actor":"alice","change":{"Removed":{"user":"bob"}},"at_ms":1}}"#,
+            ),
+            (
+                notice(WireChange::Left),
+                r#"{"GroupChanged":{"id":9,"group":"team","actor":"alice","change":"Left","at_ms":1}}"#,
+            ),
+            (Reply::GroupChanged(None), r#"{"GroupChanged":null}"#),
+        ] {
+            let frame = ServerFrame::Reply { id: 5, reply };
+            let expected = format!(r#"{{"Reply":{{"id":5,"reply":{json}}}}}"#);
+            assert_eq!(encode_server(&frame), Ok(expected));
+        }
     }
 }

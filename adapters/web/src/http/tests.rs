@@ -64,6 +64,24 @@ fn the_page_and_its_files_are_served_and_nothing_else() {
 }
 
 #[test]
+fn the_favicon_is_an_svg_at_both_usual_paths() {
+    for path in ["/favicon.svg", "/favicon.ico"] {
+        let request = format!("GET {path} HTTP/1.1\r\n\r\n");
+        let icon = answer(&head(&request), &[]);
+        assert_eq!(status(&icon), "HTTP/1.1 200 OK", "{path}");
+        let Answer::Respond(bytes) = &icon else {
+            panic!("an icon closes after it")
+        };
+        let text = String::from_utf8_lossy(bytes);
+        assert!(
+            text.contains("\r\nContent-Type: image/svg+xml\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("<svg "), "{text}");
+    }
+}
+
+#[test]
 fn a_head_arrives_in_pieces_and_is_limited() {
     let full = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
     for cut in 0..full.len() {
