@@ -14,12 +14,12 @@ use jiff::Timestamp;
 use polling::{Event, Events, PollMode, Poller};
 
 use super::link::{Endpoint, Link, Received};
-use super::session::{Effect, Session};
+use super::session::{Effect, REPLY_PATIENCE_MS, Session};
 use super::ui::Ui;
 
 /// How long the client waits for a reply it is owed, counted from the last byte the server
-/// sent, before it gives up on the server.
-pub const REPLY_PATIENCE: Duration = Duration::from_secs(30);
+/// sent, before it takes the link for dead (and, once logged in, reconnects).
+pub const REPLY_PATIENCE: Duration = Duration::from_millis(REPLY_PATIENCE_MS);
 /// Bytes read from stdin per readiness event.
 const STDIN_CHUNK_BYTES: usize = 16 * 1024;
 
@@ -59,15 +59,17 @@ pub struct Driver {
     stdin_open: bool,
     signal_read: UnixStream,
     signal_number: Arc<AtomicUsize>,
-    /// When the server last sent something, or when a reply started to be owed.
-    last_heard: Instant,
+    /// The session's clock counts milliseconds from here.
+    started: Instant,
+    /// The server of `endpoint.servers` connected last: a reconnect tries it first.
+    server_index: usize,
     exit: Option<Exit>,
 }
 
 impl Driver {
     pub fn new(
         endpoint: Endpoint,
-        link: Link,
+        (link, server_index): (Link, usize),
         session: Session,
         ui: Box<dyn Ui>,
     ) -> io::Result<Self> {
@@ -107,9 +109,15 @@ impl Driver {
             stdin_open: true,
             signal_read,
             signal_number,
-            last_heard: Instant::now(),
+            started: Instant::now(),
+            server_index,
             exit: None,
         })
+    }
+
+    /// The session's clock: milliseconds since the driver started, never going back.
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
     pub fn run(mut self) -> Exit {
@@ -129,6 +137,8 @@ impl Driver {
 
     /// One pass: take what input the session wants, write, wait, handle what woke us.
     fn turn(&mut self, events: &mut Events) -> io::Result<()> {
+        self.session.on_tick(self.now_ms());
+        self.apply_effects()?;
         self.take_buffered_input()?;
         if self.exit.is_some() {
             return Ok(());
@@ -144,10 +154,10 @@ impl Driver {
             .is_some_and(|link| link.has_buffered_input());
         let timeout = if read_stdin_now || read_socket_now {
             Some(Duration::ZERO)
-        } else if self.session.awaits_replies() {
-            Some(REPLY_PATIENCE.saturating_sub(self.last_heard.elapsed()))
         } else {
-            None
+            self.session
+                .next_tick_ms()
+                .map(|at| Duration::from_millis(at.saturating_sub(self.now_ms())))
         };
         events.clear();
         match self.poller.wait(events, timeout) {
@@ -170,15 +180,6 @@ impl Driver {
         }
         if stdin_ready && self.wants_stdin() && self.exit.is_none() {
             self.read_stdin()?;
-        }
-        if self.exit.is_none()
-            && self.session.awaits_replies()
-            && self.last_heard.elapsed() >= REPLY_PATIENCE
-        {
-            self.finish(Exit::failure(format!(
-                "The server has not answered for {} seconds.",
-                REPLY_PATIENCE.as_secs()
-            )));
         }
         Ok(())
     }
@@ -261,7 +262,8 @@ impl Driver {
             return Ok(());
         };
         let received = link.read_some();
-        self.last_heard = Instant::now();
+        let now_ms = self.now_ms();
+        self.session.on_heard(now_ms);
         // Handle every whole frame before a close, so a last `Closing` is read.
         loop {
             let Some(link) = &mut self.link else {
@@ -330,35 +332,63 @@ impl Driver {
                 Effect::Send { id, request } => self.send(id, request)?,
                 Effect::Show(text) => self.ui.show(&text)?,
                 Effect::Exit { status, reason } => self.finish(Exit { status, reason }),
+                Effect::Connect => self.reconnect()?,
+                Effect::Disconnect => self.drop_link(),
+                Effect::KeepLine(line) => self.ui.keep_line(&line)?,
+            }
+        }
+        let names = self.session.take_learned_names();
+        if !names.is_empty() {
+            self.ui.learn(names);
+        }
+        Ok(())
+    }
+
+    /// Connects again for the session, to the servers in turn from the last one that worked,
+    /// and tells it how that went (its effects are applied by the caller's loop).
+    fn reconnect(&mut self) -> io::Result<()> {
+        self.drop_link();
+        // The prompt says "(offline)" while this blocks for at most the connect timeouts.
+        self.ui.set_prompt(self.session.prompt())?;
+        match Link::connect_any(&self.endpoint, self.server_index) {
+            Ok((link, index)) => {
+                self.watch(&link)?;
+                self.link = Some(link);
+                self.server_index = index;
+                let server = self.endpoint.servers[index].clone();
+                let now_ms = self.now_ms();
+                self.session.on_connected(&server, now_ms);
+            }
+            Err(why) => {
+                let now_ms = self.now_ms();
+                self.session.on_connect_failed(&why, now_ms);
             }
         }
         Ok(())
     }
 
+    fn watch(&self, link: &Link) -> io::Result<()> {
+        // SAFETY: deleted from the poller before it is dropped (`drop_link`, `run`).
+        unsafe {
+            self.poller
+                .add_with_mode(link.stream(), Event::readable(KEY_SOCKET), PollMode::Level)
+        }
+    }
+
     fn send(&mut self, id: u32, request: chat_wire::Request) -> io::Result<()> {
         if self.link.is_none() {
             // The server closed an idle connection before login; this request needs a new one.
-            match Link::connect(&self.endpoint) {
-                Ok(link) => {
-                    // SAFETY: deleted from the poller before it is dropped (`drop_link`, `run`).
-                    unsafe {
-                        self.poller.add_with_mode(
-                            link.stream(),
-                            Event::readable(KEY_SOCKET),
-                            PollMode::Level,
-                        )?;
-                    }
+            match Link::connect_any(&self.endpoint, self.server_index) {
+                Ok((link, index)) => {
+                    self.watch(&link)?;
                     self.link = Some(link);
+                    self.server_index = index;
                 }
                 Err(e) => {
                     self.finish(Exit::failure(e));
                     return Ok(());
                 }
             }
-        }
-        if !self.session.awaits_replies_besides(id) {
-            // The patience clock starts now, not at the last reply long ago.
-            self.last_heard = Instant::now();
         }
         if let Some(link) = &mut self.link
             && let Err(e) = link.queue(id, request)

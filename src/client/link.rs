@@ -16,23 +16,19 @@ use chat_wire::{
 use super::format;
 use crate::tls::{self, Transport};
 
-/// Where the server is, and whether to speak TLS to it (trusting which authorities).
+/// Where the servers are (tried in turn), and whether to speak TLS to them (trusting which
+/// authorities).
 #[derive(Clone)]
 pub struct Endpoint {
-    /// host:port
-    pub server: String,
+    /// host:port, at least one.
+    pub servers: Vec<String>,
     pub tls: Option<Arc<ClientConfig>>,
 }
 
-impl Endpoint {
-    /// The host part of `server`, as a certificate names it (an IPv6 address without brackets).
-    fn host(&self) -> &str {
-        let host = self
-            .server
-            .rsplit_once(':')
-            .map_or(self.server.as_str(), |(host, _port)| host);
-        host.trim_start_matches('[').trim_end_matches(']')
-    }
+/// The host part of `server`, as a certificate names it (an IPv6 address without brackets).
+fn host(server: &str) -> &str {
+    let host = server.rsplit_once(':').map_or(server, |(host, _port)| host);
+    host.trim_start_matches('[').trim_end_matches(']')
 }
 
 /// How long to wait for a TCP connection to each of the server's addresses.
@@ -60,10 +56,27 @@ pub enum Received {
 }
 
 impl Link {
-    /// Connects to the endpoint's server and says hello (after the TLS handshake, if TLS). The
-    /// error is a sentence for the person.
-    pub fn connect(endpoint: &Endpoint) -> Result<Link, String> {
-        let server = endpoint.server.as_str();
+    /// Connects to the endpoint's servers in turn, from the one at `first`, and returns the
+    /// first link made with its server's index; the error says why each failed.
+    pub fn connect_any(endpoint: &Endpoint, first: usize) -> Result<(Link, usize), String> {
+        let count = endpoint.servers.len();
+        let mut failures = Vec::new();
+        for index in (0..count).map(|n| (first + n) % count) {
+            match Link::connect(endpoint, &endpoint.servers[index]) {
+                Ok(link) => return Ok((link, index)),
+                Err(why) => failures.push(why),
+            }
+        }
+        match failures.len() {
+            0 => Err("no server was given".into()),
+            1 => Err(failures.remove(0)),
+            _ => Err(failures.join("; ")),
+        }
+    }
+
+    /// Connects to `server` and says hello (after the TLS handshake, if TLS). The error is a
+    /// sentence for the person.
+    fn connect(endpoint: &Endpoint, server: &str) -> Result<Link, String> {
         let addrs: Vec<_> = server
             .to_socket_addrs()
             .map_err(|e| format!("cannot find the server {server}: {e}"))?
@@ -86,7 +99,7 @@ impl Link {
             })?;
         let tls = match &endpoint.tls {
             None => None,
-            Some(config) => Some(tls::client_connection(Arc::clone(config), endpoint.host())?),
+            Some(config) => Some(tls::client_connection(Arc::clone(config), host(server))?),
         };
         let mut link = Link {
             stream: Transport::new(stream, tls),

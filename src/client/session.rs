@@ -2,7 +2,7 @@
 //! from the server leads to (requests to write, lines to show, an exit). The driver in `run`
 //! carries the effects out; the tests here drive it directly.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chat_domain::command::{self, Command, CommandError, HELP};
 use chat_domain::error::ErrorCode;
@@ -10,7 +10,7 @@ use chat_domain::rules::HistoryPaging;
 use chat_domain::{Password, Username};
 use chat_wire::{
     ErrorBody, Event, InboxPage, Reply, Request, ServerFrame, TimelinePage, WireConversation,
-    WireEntry, WireGroup, WireMember, WireMessage, WireRecipient, WireRole,
+    WireEntry, WireGroup, WireMember, WireMessage, WireNotice, WireRecipient, WireRole,
 };
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -18,11 +18,32 @@ use jiff::tz::TimeZone;
 use super::answers::Answers;
 use super::format::{self, MessageFormat, printable};
 
+mod catch_up;
+mod reconnect;
+mod retry;
+mod words;
+
+use catch_up::{CatchUp, Held, entry_id};
+pub use retry::Connection;
+use retry::Jitter;
+
 /// Requests written but not answered, at most; past it the client stops reading input until
 /// replies come, so a long script never piles up unbounded work.
 pub const REQUESTS_IN_FLIGHT_MAX: usize = 256;
-/// Wrong passwords a person at a terminal may type before the client gives up.
+/// Wrong passwords a person at a terminal may type for one name before the client asks for
+/// another name (it may belong to someone else).
 pub const PASSWORD_ATTEMPTS_MAX: u32 = 3;
+/// Messages sent but not yet acknowledged (in flight, or typed while the link is down), at
+/// most; past it a new message is refused with a line, and stays in the editor.
+pub const PENDING_SENDS_MAX: usize = 1_000;
+/// How long the client waits for an owed reply, from the last byte the server sent, before it
+/// takes the link for dead and reconnects (milliseconds).
+pub const REPLY_PATIENCE_MS: u64 = 30_000;
+/// Silence from the server after which the client pings it, so that a link that died without
+/// a word is noticed (then `REPLY_PATIENCE_MS` applies to the ping) (milliseconds).
+pub const KEEPALIVE_MS: u64 = 60_000;
+/// Names (people, groups) remembered for Tab completion, at most.
+pub const KNOWN_NAMES_MAX: usize = 1_000;
 
 /// What a person (or a script) gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,13 +58,18 @@ pub enum Input {
 }
 
 /// What the line being typed is for; a terminal shows it as the prompt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Prompt {
     Username,
     Password,
     /// A new account: the password a second time.
     PasswordAgain,
-    Command,
+    /// A command, or with `/query` a message to `to` (`bob`, `#team`); `offline` while the
+    /// link is down.
+    Command {
+        to: Option<String>,
+        offline: bool,
+    },
 }
 
 /// What the driver must do.
@@ -56,6 +82,13 @@ pub enum Effect {
     Show(String),
     /// Stop, with this status and, unless it is 0, a reason for stderr.
     Exit { status: u8, reason: Option<String> },
+    /// Connect again (to the servers in turn); answer with `on_connected` or
+    /// `on_connect_failed`.
+    Connect,
+    /// Drop the connection: the session takes it for dead and will connect again.
+    Disconnect,
+    /// The line just submitted was refused here: put it back in the editor to be fixed.
+    KeepLine(String),
 }
 
 /// A `/history` being read, page by page (a page may hold fewer messages than asked for when
@@ -88,9 +121,15 @@ enum Pending {
     },
     Register {
         username: Username,
+        password: String,
     },
+    /// Logging in again after a reconnect, with the credentials held in memory.
+    ReLogIn {
+        server: String,
+    },
+    /// A message; `slot` until its answer is shown (as pending, when the link drops first).
     Send {
-        slot: u64,
+        slot: Option<u64>,
         to: WireRecipient,
         body: String,
     },
@@ -112,8 +151,21 @@ enum Pending {
     },
     /// Marking a conversation read: nothing to show either way.
     MarkRead,
+    /// The unread counts, after logging in: the "3 unread" line.
+    Summary,
+    /// A page of what was missed while the link was down.
+    CatchUp,
     Ping,
     Quit,
+}
+
+/// A request made, with what its reply needs; `written` once it went to the server (a request
+/// made while the link is down waits, and one in flight when it drops is written again).
+#[derive(Debug)]
+struct InFlight {
+    request: Request,
+    what: Pending,
+    written: bool,
 }
 
 impl Pending {
@@ -122,6 +174,9 @@ impl Pending {
         match self {
             Pending::LogIn { .. } => "LogIn",
             Pending::Register { .. } => "Register",
+            Pending::ReLogIn { .. } => "LogIn",
+            Pending::Summary => "Conversations",
+            Pending::CatchUp => "CatchUp",
             Pending::Send { .. } => "Send",
             Pending::History(_) => "History",
             Pending::GroupChange { .. } => "group change",
@@ -137,8 +192,8 @@ impl Pending {
     /// The command answer this request's reply belongs to.
     fn slot(&self) -> Option<u64> {
         match self {
-            Pending::Send { slot, .. }
-            | Pending::GroupChange { slot, .. }
+            Pending::Send { slot, .. } => *slot,
+            Pending::GroupChange { slot, .. }
             | Pending::Members { slot, .. }
             | Pending::Groups { slot }
             | Pending::Unread { slot } => Some(*slot),
@@ -178,10 +233,34 @@ pub struct Session {
     /// A person at a terminal (ask again on mistakes) rather than a script (stop on them).
     interactive: bool,
     stage: Stage,
-    pending: BTreeMap<u32, Pending>,
+    pending: BTreeMap<u32, InFlight>,
     next_request_id: u32,
     next_client_message_id: u64,
     wrong_passwords: u32,
+    /// The name and password that logged in, held in memory (never on disk) to log in again
+    /// after a reconnect.
+    credentials: Option<(Username, String)>,
+    connection: Connection,
+    /// Why the last reconnect attempt failed, for the give-up line.
+    last_failure: Option<String>,
+    jitter: Jitter,
+    /// Without a terminal: how long to keep reconnecting before giving up (`--reconnect-for`).
+    reconnect_for_ms: Option<u64>,
+    /// The newest message or notice id this session has seen (shown, acknowledged, or listed
+    /// by the unread counts): a catch-up asks for what came after it.
+    newest_seen: Option<u64>,
+    catch_up: Option<CatchUp>,
+    /// `/query`: where plain lines go.
+    query: Option<WireRecipient>,
+    /// Names seen (`bob`, `#team`) for Tab completion, bounded by `KNOWN_NAMES_MAX`, and those
+    /// the driver has not taken yet.
+    known: BTreeSet<String>,
+    learned: Vec<String>,
+    /// The clock the driver last gave (milliseconds, monotonic), when the server was last
+    /// heard from, and since when a reply has been owed.
+    now_ms: u64,
+    heard_ms: u64,
+    owed_since_ms: u64,
     /// Conversations seen up to a message id, not yet told to the server (one `MarkRead` is
     /// in flight at a time), by `key_of` their recipient.
     marks_wanted: BTreeMap<String, (WireRecipient, u64)>,
@@ -205,6 +284,19 @@ impl Session {
             next_request_id: 1,
             next_client_message_id: first_client_message_id.max(1),
             wrong_passwords: 0,
+            credentials: None,
+            connection: Connection::Up,
+            last_failure: None,
+            jitter: Jitter::new(first_client_message_id),
+            reconnect_for_ms: None,
+            newest_seen: None,
+            catch_up: None,
+            query: None,
+            known: BTreeSet::new(),
+            learned: Vec::new(),
+            now_ms: 0,
+            heard_ms: 0,
+            owed_since_ms: 0,
             marks_wanted: BTreeMap::new(),
             mark_in_flight: false,
             zone,
@@ -214,15 +306,36 @@ impl Session {
         }
     }
 
+    /// Without a terminal, stop reconnecting after `bound_ms` and exit 1 naming what was not
+    /// delivered; at a terminal (`None`) the client keeps trying.
+    pub fn reconnect_for(mut self, bound_ms: Option<u64>) -> Self {
+        self.reconnect_for_ms = bound_ms;
+        self
+    }
+
     /// What the line being typed is for, or `None` while nothing can be typed.
     pub fn prompt(&self) -> Option<Prompt> {
         match self.stage {
             Stage::Username => Some(Prompt::Username),
             Stage::Password { .. } | Stage::NewPassword { .. } => Some(Prompt::Password),
             Stage::NewPasswordAgain { .. } => Some(Prompt::PasswordAgain),
-            Stage::Chatting { .. } => Some(Prompt::Command),
+            Stage::Chatting { .. } => Some(Prompt::Command {
+                to: self.query.as_ref().map(recipient_text),
+                offline: self.connection != Connection::Up,
+            }),
             Stage::Waiting | Stage::Leaving { .. } | Stage::Done => None,
         }
+    }
+
+    /// Where the link stands.
+    #[cfg(test)]
+    pub fn connection(&self) -> Connection {
+        self.connection
+    }
+
+    /// Names learned since the last call, for Tab completion.
+    pub fn take_learned_names(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.learned)
     }
 
     /// True if the client should take the next input now.
@@ -234,9 +347,11 @@ impl Session {
                 let history_reads = self
                     .pending
                     .values()
-                    .filter(|p| matches!(p, Pending::History(_)))
+                    .filter(|p| matches!(p.what, Pending::History(_)))
                     .count();
-                self.pending.len() < REQUESTS_IN_FLIGHT_MAX
+                // Messages waiting for the link are bounded apart (`PENDING_SENDS_MAX`).
+                let in_flight = self.pending.values().filter(|p| p.written).count();
+                in_flight < REQUESTS_IN_FLIGHT_MAX
                     && self.answers.len() < REQUESTS_IN_FLIGHT_MAX
                     && history_reads < HISTORY_READS_IN_FLIGHT_MAX
             }
@@ -250,13 +365,14 @@ impl Session {
     }
 
     /// True while replies are owed.
+    #[cfg(test)]
     pub fn awaits_replies(&self) -> bool {
         !self.pending.is_empty()
     }
 
-    /// True while replies other than the one to request `id` are owed.
-    pub fn awaits_replies_besides(&self, id: u32) -> bool {
-        self.pending.keys().any(|&owed| owed != id)
+    /// True while written requests wait for their replies.
+    fn owes_written(&self) -> bool {
+        self.pending.values().any(|p| p.written)
     }
 
     /// The effects of everything handled since the last call.
@@ -347,27 +463,39 @@ impl Session {
     fn register(&mut self, username: Username, password: String) {
         let request = Request::Register {
             username: username.to_string(),
-            password,
+            password: password.clone(),
         };
-        self.send(request, Pending::Register { username });
+        self.send(request, Pending::Register { username, password });
         self.stage = Stage::Waiting;
     }
 
     fn on_command(&mut self, line: &str) {
-        match command::parse(line) {
-            Ok(Command::Send { to, body }) => {
-                let to = WireRecipient::from_domain(&to);
-                let body = body.as_str().to_string();
-                let client_message_id = self.next_client_message_id;
-                self.next_client_message_id += 1;
-                let request = Request::Send {
-                    client_message_id,
-                    to: to.clone(),
-                    body: body.clone(),
-                };
-                let slot = self.answering.unwrap_or_default();
-                self.send(request, Pending::Send { slot, to, body });
+        if let Some(query) = words::query_command(line) {
+            return match query {
+                Ok(to) => self.set_query(to),
+                Err(e) => self.refuse(&e, line),
+            };
+        }
+        let parsed = match (&self.query, line.trim_start().starts_with('/')) {
+            (Some(to), false) if !line.trim().is_empty() && line.trim() != "quit" => {
+                command::parse(&format!("/send {} {line}", recipient_text(to)))
             }
+            _ => command::parse(line),
+        };
+        let needs_link = !matches!(
+            parsed,
+            Ok(Command::Send { .. } | Command::Help | Command::Quit) | Err(_)
+        );
+        if needs_link && self.connection != Connection::Up {
+            let why = "Not connected to the server: this waits for the reconnection. Press Enter again once it is back.";
+            return self.refuse(why, line);
+        }
+        match parsed {
+            Ok(Command::Send { to, body }) => self.send_message(
+                WireRecipient::from_domain(&to),
+                body.as_str().to_string(),
+                line,
+            ),
             Ok(Command::History { with, count }) => {
                 let wanted = count
                     .unwrap_or(HistoryPaging::default().page_default)
@@ -424,7 +552,10 @@ impl Session {
                 let slot = self.answering.unwrap_or_default();
                 self.send(Request::Conversations, Pending::Unread { slot });
             }
-            Ok(Command::Help) => self.show(HELP),
+            Ok(Command::Help) => {
+                self.show(HELP);
+                self.show(words::CLIENT_HELP);
+            }
             Ok(Command::Quit) => {
                 if let Stage::Chatting { format } = std::mem::replace(&mut self.stage, Stage::Done)
                 {
@@ -432,8 +563,60 @@ impl Session {
                 }
             }
             Err(CommandError::Empty) => {}
-            Err(e) => self.show(&format::error(e.code(), &e.to_string())),
+            Err(e) => self.refuse(&format::error(e.code(), &e.to_string()), line),
         }
+    }
+
+    /// Refuses a typed line with `why`; at a terminal the line goes back into the editor.
+    fn refuse(&mut self, why: &str, line: &str) {
+        self.show(why);
+        if self.interactive {
+            self.effects.push(Effect::KeepLine(line.to_string()));
+        }
+    }
+
+    fn set_query(&mut self, to: Option<WireRecipient>) {
+        match &to {
+            Some(to) => {
+                let to = recipient_text(to);
+                self.show(&format!(
+                    "Talking to {to}: plain lines go to {to}. /query alone ends it."
+                ));
+            }
+            None if self.query.is_some() => self.show("Plain lines are commands again."),
+            None => self.show("No /query is open: /query <user|#group> opens one."),
+        }
+        self.query = to;
+    }
+
+    /// Sends a message now, or keeps it until the link is back (shown as pending); refuses it
+    /// when `PENDING_SENDS_MAX` are already waiting.
+    fn send_message(&mut self, to: WireRecipient, body: String, line: &str) {
+        let waiting = self
+            .pending
+            .values()
+            .filter(|p| matches!(p.what, Pending::Send { .. }))
+            .count();
+        if waiting >= PENDING_SENDS_MAX {
+            let why = format!(
+                "Not sent: {PENDING_SENDS_MAX} messages already wait for the server. This one stays here; send it once they are through."
+            );
+            return self.refuse(&format::error("too_many_pending", &why), line);
+        }
+        let client_message_id = self.next_client_message_id;
+        self.next_client_message_id += 1;
+        let request = Request::Send {
+            client_message_id,
+            to: to.clone(),
+            body: body.clone(),
+        };
+        let slot = if self.connection == Connection::Up {
+            self.answering
+        } else {
+            self.show(&pending_line(&to, &body));
+            None
+        };
+        self.send(request, Pending::Send { slot, to, body });
     }
 
     fn send_group_change(&mut self, request: Request, group: &chat_domain::GroupName) {
@@ -450,9 +633,9 @@ impl Session {
     pub fn on_frame(&mut self, frame: ServerFrame, now: Timestamp) {
         match frame {
             ServerFrame::Reply { id, reply } => match self.pending.remove(&id) {
-                Some(pending) => match pending.slot() {
-                    Some(slot) => self.answer_in(slot, |s| s.on_reply(pending, reply, now)),
-                    None => self.on_reply(pending, reply, now),
+                Some(InFlight { what, .. }) => match what.slot() {
+                    Some(slot) => self.answer_in(slot, |s| s.on_reply(what, reply, now)),
+                    None => self.on_reply(what, reply, now),
                 },
                 None => self.exit(
                     1,
@@ -461,38 +644,18 @@ impl Session {
                     )),
                 ),
             },
-            ServerFrame::Event(Event::Message(message)) => {
-                if let Stage::Chatting { format } | Stage::Leaving { format } = &self.stage {
-                    let line = format.message(&message, now);
-                    // Shown is read, on every device of this user.
-                    let seen = (message.from != format.me()).then(|| match &message.to {
-                        WireRecipient::User(_) => WireRecipient::User(message.from.clone()),
-                        group => group.clone(),
-                    });
-                    self.show(&line);
-                    if let Some(with) = seen {
-                        self.want_mark(with, message.id);
-                    }
-                }
-            }
+            ServerFrame::Event(Event::Message(message)) => match &mut self.catch_up {
+                Some(catch_up) => catch_up.hold(Held::Message(message)),
+                None => self.show_message(&message, now, ""),
+            },
             // Another device read something: nothing changes on this screen.
             ServerFrame::Event(Event::Read { .. }) => {}
+            ServerFrame::Event(Event::Notice(notice)) => match &mut self.catch_up {
+                Some(catch_up) => catch_up.hold(Held::Notice(notice)),
+                None => self.show_notice(&notice, now, ""),
+            },
             // Any frame answers a ping; one answer in flight is enough, however many come.
-            ServerFrame::Event(Event::Notice(notice)) => {
-                if let Stage::Chatting { format } | Stage::Leaving { format } = &self.stage {
-                    let line = format.notice(&notice, now);
-                    let seen = notice.actor != format.me();
-                    self.show(&line);
-                    if seen {
-                        self.want_mark(WireRecipient::Group(notice.group.clone()), notice.id);
-                    }
-                }
-            }
-            ServerFrame::Event(Event::Ping) => {
-                if !self.pending.values().any(|p| matches!(p, Pending::Ping)) {
-                    self.send(Request::Ping, Pending::Ping);
-                }
-            }
+            ServerFrame::Event(Event::Ping) => self.ping(),
             ServerFrame::Closing(reason) => self.on_disconnect(Some(reason)),
             ServerFrame::Welcome { .. } => {
                 self.exit(1, Some("The server said Welcome twice.".into()));
@@ -500,7 +663,66 @@ impl Session {
         }
     }
 
-    /// The connection ended: after `Closing(reason)`, or without a word.
+    fn ping(&mut self) {
+        if !self
+            .pending
+            .values()
+            .any(|p| matches!(p.what, Pending::Ping))
+        {
+            self.send(Request::Ping, Pending::Ping);
+        }
+    }
+
+    /// Shows a message (`marker` before it: "(missed) " from a catch-up), and tells the server
+    /// it was read.
+    fn show_message(&mut self, message: &WireMessage, now: Timestamp, marker: &str) {
+        let (Stage::Chatting { format } | Stage::Leaving { format }) = &self.stage else {
+            return;
+        };
+        let line = format.message(message, now);
+        // Shown is read, on every device of this user.
+        let seen = (message.from != format.me()).then(|| match &message.to {
+            WireRecipient::User(_) => WireRecipient::User(message.from.clone()),
+            group => group.clone(),
+        });
+        self.show(&format!("{marker}{line}"));
+        self.saw(message.id);
+        self.learn(&WireRecipient::User(message.from.clone()));
+        self.learn(&message.to);
+        if let Some(with) = seen {
+            self.want_mark(with, message.id);
+        }
+    }
+
+    fn show_notice(&mut self, notice: &WireNotice, now: Timestamp, marker: &str) {
+        let (Stage::Chatting { format } | Stage::Leaving { format }) = &self.stage else {
+            return;
+        };
+        let line = format.notice(notice, now);
+        let seen = notice.actor != format.me();
+        self.show(&format!("{marker}{line}"));
+        self.saw(notice.id);
+        self.learn(&WireRecipient::Group(notice.group.clone()));
+        if seen {
+            self.want_mark(WireRecipient::Group(notice.group.clone()), notice.id);
+        }
+    }
+
+    /// Everything up to `id` has reached this session.
+    fn saw(&mut self, id: u64) {
+        self.newest_seen = Some(self.newest_seen.map_or(id, |seen| seen.max(id)));
+    }
+
+    /// Remembers a name for Tab completion (`bob`, `#team`), while there is room.
+    fn learn(&mut self, who: &WireRecipient) {
+        let name = recipient_text(who);
+        if self.known.len() < KNOWN_NAMES_MAX && self.known.insert(name.clone()) {
+            self.learned.push(name);
+        }
+    }
+
+    /// The connection ended: after `Closing(reason)`, or without a word. Before logging in, the
+    /// next request makes a new one; once logged in, the session reconnects by itself.
     pub fn on_disconnect(&mut self, reason: Option<ErrorBody>) {
         match self.stage {
             // Nothing owed: the next request will go on a new connection.
@@ -508,9 +730,21 @@ impl Session {
             | Stage::Password { .. }
             | Stage::NewPassword { .. }
             | Stage::NewPasswordAgain { .. } => self.pending.clear(),
-            Stage::Leaving { .. } if self.pending.len() <= 1 => self.exit(0, None),
+            Stage::Leaving { .. } if self.pending.len() <= 1 && self.catch_up.is_none() => {
+                self.exit(0, None)
+            }
             Stage::Done => {}
-            _ => {
+            Stage::Chatting { .. } | Stage::Leaving { .. } => {
+                let why = match reason {
+                    Some(ErrorBody { code, message }) => format!(
+                        "the server closed the connection: {}",
+                        format::error(&code, &message).trim_start_matches("error: ")
+                    ),
+                    None => "the connection to the server was lost".to_string(),
+                };
+                self.on_lost(&why);
+            }
+            Stage::Waiting => {
                 let why = match reason {
                     Some(ErrorBody { code, message }) => format!(
                         "The server closed the connection: {}",
@@ -525,24 +759,42 @@ impl Session {
 
     fn on_reply(&mut self, pending: Pending, reply: Reply, now: Timestamp) {
         match (pending, reply) {
-            (Pending::LogIn { .. }, Reply::LoggedIn { username }) => {
+            (Pending::LogIn { username, password }, Reply::LoggedIn { username: name }) => {
                 self.show(&format!(
                     "Logged in as {}. Type /help for the commands.",
-                    printable(&username)
+                    printable(&name)
                 ));
-                self.start_chatting(username);
+                self.credentials = Some((username, password));
+                self.start_chatting(name);
+                self.send(Request::Conversations, Pending::Summary);
             }
-            (Pending::Register { .. }, Reply::Registered { username }) => {
+            (Pending::Register { username, password }, Reply::Registered { username: name }) => {
                 self.show(&format!(
                     "Registered and logged in as {}. Type /help for the commands.",
-                    printable(&username)
+                    printable(&name)
                 ));
-                self.start_chatting(username);
+                self.credentials = Some((username, password));
+                // A new account has seen everything there is.
+                self.newest_seen = Some(0);
+                self.start_chatting(name);
+            }
+            (Pending::ReLogIn { server }, Reply::LoggedIn { .. }) => {
+                self.on_relogged(&server, None);
+            }
+            (Pending::ReLogIn { server }, Reply::Error(e)) => self.on_relogged(&server, Some(e)),
+            (Pending::Summary, Reply::Conversations(page)) => self.on_summary(&page),
+            (Pending::Summary, Reply::Error(_)) => {}
+            (Pending::CatchUp, Reply::CaughtUp(page)) => self.on_caught_up(page, now),
+            (Pending::CatchUp, Reply::Error(e)) => {
+                self.show(&format::error(&e.code, &e.message));
+                if let Some(catch_up) = self.catch_up.take() {
+                    self.finish_catch_up(catch_up, now);
+                }
             }
             (Pending::LogIn { username, password }, Reply::Error(e)) => {
                 self.on_login_refused(username, password, e);
             }
-            (Pending::Register { username }, Reply::Error(e)) => {
+            (Pending::Register { username, .. }, Reply::Error(e)) => {
                 let line = format::error(&e.code, &e.message);
                 if !self.interactive {
                     return self.exit(1, Some(line));
@@ -561,6 +813,7 @@ impl Session {
                     sent_at_ms,
                 },
             ) => {
+                self.acked(message_id);
                 if let Stage::Chatting { format } | Stage::Leaving { format } = &self.stage {
                     let mine = WireMessage {
                         id: message_id,
@@ -656,6 +909,23 @@ impl Session {
                 self.stage = Stage::Username;
             }
             _ => self.exit(1, Some(format::error(&e.code, &e.message))),
+        }
+    }
+
+    /// The unread counts after logging in: one line if anything waits, and the newest id
+    /// listed, which a later catch-up starts after.
+    fn on_summary(&mut self, page: &InboxPage) {
+        for conversation in &page.conversations {
+            self.learn(&conversation.with);
+            if let Some(last) = &conversation.last {
+                self.saw(entry_id(last));
+            }
+        }
+        if self.newest_seen.is_none() {
+            self.newest_seen = Some(0);
+        }
+        if let Some(line) = words::unread_summary(page) {
+            self.show(&line);
         }
     }
 
@@ -820,7 +1090,7 @@ impl Session {
         self.answering = Some(slot);
         handle(self);
         self.answering = None;
-        if !self.pending.values().any(|p| p.slot() == Some(slot)) {
+        if !self.pending.values().any(|p| p.what.slot() == Some(slot)) {
             self.answers.complete(slot);
         }
         for line in self.answers.ready() {
@@ -828,12 +1098,38 @@ impl Session {
         }
     }
 
-    fn send(&mut self, request: Request, pending: Pending) {
+    /// Makes a request: written now, or, while the link is down, once it is back.
+    fn send(&mut self, request: Request, what: Pending) {
+        let now = self.connection == Connection::Up;
+        self.make_request(request, what, now);
+    }
+
+    fn make_request(&mut self, request: Request, what: Pending, write: bool) {
         let id = self.next_request_id;
         // Ids only need to be unique among requests in flight; wrapping after 4 billion is fine.
         self.next_request_id = self.next_request_id.wrapping_add(1);
-        self.pending.insert(id, pending);
-        self.effects.push(Effect::Send { id, request });
+        let mut in_flight = InFlight {
+            request,
+            what,
+            written: false,
+        };
+        if write {
+            self.write(id, &mut in_flight);
+        }
+        self.pending.insert(id, in_flight);
+    }
+
+    /// Writes a request (again): a `Send` written again is a `Resend` with the same number.
+    fn write(&mut self, id: u32, in_flight: &mut InFlight) {
+        if !self.owes_written() {
+            // Patience counts from now, not from the last reply long ago.
+            self.owed_since_ms = self.now_ms;
+        }
+        in_flight.written = true;
+        self.effects.push(Effect::Send {
+            id,
+            request: in_flight.request.clone(),
+        });
     }
 
     /// Shows `text` now, or as part of the answer being written.
@@ -848,6 +1144,23 @@ impl Session {
         self.stage = Stage::Done;
         self.effects.push(Effect::Exit { status, reason });
     }
+}
+
+/// `bob`, or `#team`, as people write it.
+fn recipient_text(to: &WireRecipient) -> String {
+    match to {
+        WireRecipient::User(name) => printable(name),
+        WireRecipient::Group(group) => format!("#{}", printable(group)),
+    }
+}
+
+/// A message not acknowledged yet.
+fn pending_line(to: &WireRecipient, body: &str) -> String {
+    format!(
+        "(pending) you -> {}: {}",
+        recipient_text(to),
+        printable(body)
+    )
 }
 
 fn role_name(role: WireRole) -> &'static str {

@@ -63,11 +63,11 @@ fn exit_of(effects: &[Effect]) -> Option<(u8, Option<String>)> {
     })
 }
 
-/// A session logged in as alice.
+/// A session logged in as alice, its unread counts answered (nothing unread, newest id 0).
 fn logged_in(mut session: Session) -> Session {
     line(&mut session, "alice");
     let (id, _) = sent(&line(&mut session, "secret-password"));
-    reply(
+    let effects = reply(
         &mut session,
         id,
         Reply::LoggedIn {
@@ -75,6 +75,16 @@ fn logged_in(mut session: Session) -> Session {
         },
     );
     assert!(session.is_logged_in());
+    let (summary, request) = sent(&effects);
+    assert_eq!(request, Request::Conversations);
+    reply(
+        &mut session,
+        summary,
+        Reply::Conversations(InboxPage {
+            conversations: vec![],
+            complete: true,
+        }),
+    );
     session
 }
 
@@ -134,7 +144,13 @@ fn a_script_gives_username_then_password_and_logs_in() {
         shown(&effects),
         ["Logged in as alice. Type /help for the commands."]
     );
-    assert_eq!(session.prompt(), Some(Prompt::Command));
+    assert_eq!(
+        session.prompt(),
+        Some(Prompt::Command {
+            to: None,
+            offline: false
+        })
+    );
 }
 
 #[test]
@@ -422,7 +438,7 @@ fn requests_in_flight_are_capped() {
 }
 
 #[test]
-fn a_lost_connection_ends_a_logged_in_session_but_not_a_login_prompt() {
+fn a_lost_connection_reconnects_a_logged_in_session_but_not_a_login_prompt() {
     let mut session = person();
     session.on_disconnect(Some(ErrorBody::new("login_timeout", "Too slow.")));
     assert!(session.take_effects().is_empty());
@@ -436,19 +452,16 @@ fn a_lost_connection_ends_a_logged_in_session_but_not_a_login_prompt() {
         )),
         now(),
     );
-    let (status, reason) = exit_of(&session.take_effects()).unwrap();
-    assert_eq!(status, 1);
+    let effects = session.take_effects();
+    assert_eq!(exit_of(&effects), None);
+    let said = shown(&effects);
     assert!(
-        reason
-            .unwrap()
-            .contains("The server is shutting down. [server_shutdown]")
+        said.len() == 1
+            && said[0].contains("The server is shutting down. [server_shutdown]")
+            && said[0].contains("reconnecting in 2 s..."),
+        "{said:?}"
     );
-
-    let mut session = logged_in(script());
-    session.on_disconnect(None);
-    let (status, reason) = exit_of(&session.take_effects()).unwrap();
-    assert_eq!(status, 1);
-    assert!(reason.unwrap().contains("lost"));
+    assert!(matches!(session.connection(), Connection::Waiting { .. }));
 }
 
 #[test]
