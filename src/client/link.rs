@@ -38,6 +38,28 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Bytes read from the socket per readiness event; the loop comes back for the rest.
 const READ_CHUNK_BYTES: usize = 64 * 1024;
 
+/// What a TLS client hears from a server that does not speak TLS.
+const PLAIN_SERVER: &str =
+    "it does not speak TLS there (it answered in plain text or hung up): drop --tls";
+
+/// Why a TLS handshake failed, in words that say what to change.
+fn tls_failure(e: &io::Error, host: &str) -> String {
+    use rustls::{CertificateError, Error};
+    let cause = e.get_ref().and_then(|inner| inner.downcast_ref::<Error>());
+    match cause {
+        Some(Error::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+        )) => format!(
+            "TLS failed: its certificate is for another name, not {host}: connect with a name the certificate lists in --server ({e})"
+        ),
+        Some(Error::InvalidCertificate(CertificateError::UnknownIssuer)) => format!(
+            "TLS failed: {e} (its certificate is signed by an authority not trusted here: was it signed by the one --ca names?)"
+        ),
+        Some(Error::InvalidMessage(_)) => PLAIN_SERVER.into(),
+        _ => format!("TLS failed: {e}"),
+    }
+}
+
 pub struct Link {
     stream: Transport<TcpStream>,
     decoder: FrameDecoder,
@@ -138,6 +160,7 @@ impl Link {
                 Err(e) => return Err(e.to_string()),
             }
             match self.stream.read(&mut self.read_buffer) {
+                Ok(0) if self.stream.is_tls() => return Err(PLAIN_SERVER.into()),
                 Ok(0) => return Err("it closed the connection".into()),
                 Ok(n) => {
                     if first_bytes.len() < 2 {
@@ -154,12 +177,11 @@ impl Link {
                     return Err(format!("no answer within {HANDSHAKE_TIMEOUT:?}"));
                 }
                 Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-                    let hint = if e.to_string().contains("certificate") {
-                        " (was it signed by the authority --ca names?)"
-                    } else {
-                        ""
-                    };
-                    return Err(format!("TLS failed: {e}{hint}"));
+                    return Err(tls_failure(&e, host(server)));
+                }
+                // A plain server cuts a TLS hello off as a frame far too large.
+                Err(e) if self.stream.is_tls() && e.kind() == io::ErrorKind::ConnectionReset => {
+                    return Err(PLAIN_SERVER.into());
                 }
                 Err(e) => return Err(e.to_string()),
             }

@@ -17,6 +17,7 @@ use jiff::tz::TimeZone;
 
 use super::answers::Answers;
 use super::format::{self, MessageFormat, printable};
+use super::width::str_columns;
 
 mod catch_up;
 mod reconnect;
@@ -391,6 +392,11 @@ impl Session {
         };
         match std::mem::replace(&mut self.stage, Stage::Waiting) {
             Stage::Username => self.on_username(&line),
+            // At a terminal, no password at all: the name was someone else's; pick another.
+            Stage::Password { .. } if line.is_empty() && self.interactive => {
+                self.show("Choose another name.");
+                self.stage = Stage::Username;
+            }
             Stage::Password { username } => self.log_in(username, line),
             Stage::NewPassword { username } => self.on_new_password(username, line),
             Stage::NewPasswordAgain { username, password } => {
@@ -895,10 +901,20 @@ impl Session {
                 self.on_new_password(username, password);
             }
             ("unknown_user", false) => self.register(username, password),
-            ("wrong_password", true) if self.wrong_passwords + 1 < PASSWORD_ATTEMPTS_MAX => {
+            ("wrong_password", true) => {
                 self.wrong_passwords += 1;
                 self.show(&format::error(&e.code, &e.message));
-                self.stage = Stage::Password { username };
+                if self.wrong_passwords < PASSWORD_ATTEMPTS_MAX {
+                    self.show(&format!(
+                        "If {username} is not your account, the name may belong to someone else: press Enter with no password to choose another name."
+                    ));
+                    self.stage = Stage::Password { username };
+                } else {
+                    self.show(&format!(
+                        "{PASSWORD_ATTEMPTS_MAX} wrong passwords for {username}: the name may belong to someone else. Choose another name (or the same one to try again)."
+                    ));
+                    self.stage = Stage::Username;
+                }
             }
             ("invalid_password", true) => {
                 self.show(&format::error(&e.code, &e.message));
@@ -936,14 +952,19 @@ impl Session {
 
     fn show_members(&mut self, group: &str, members: &[WireMember]) {
         self.show(&format!("Members of {group} ({}):", members.len()));
-        let width = members.iter().map(|m| m.username.len()).max().unwrap_or(0);
-        for member in members {
-            let online = if member.online { "  online" } else { "" };
-            self.show(&format!(
-                "  {:width$}  {}{online}",
-                printable(&member.username),
-                role_name(member.role)
-            ));
+        let names: Vec<String> = members.iter().map(|m| printable(&m.username)).collect();
+        let width = names.iter().map(|n| str_columns(n)).max().unwrap_or(0);
+        let role_width = members
+            .iter()
+            .map(|m| role_name(m.role).len())
+            .max()
+            .unwrap_or(0);
+        for (member, name) in members.iter().zip(&names) {
+            let online = if member.online { "online" } else { "" };
+            let pad = " ".repeat(width - str_columns(name));
+            let role = role_name(member.role);
+            let line = format!("  {name}{pad}  {role:role_width$}  {online}");
+            self.show(line.trim_end());
         }
     }
 
@@ -1072,10 +1093,20 @@ impl Session {
             self.show(&line);
         }
         if read.asked.is_some_and(|n| n > read.wanted) {
-            self.show(&format!(
-                "(Showing the newest {}: /history shows at most {HISTORY_COUNT_MAX}.)",
-                read.received
-            ));
+            if read.received == 0 {
+                // "No messages with bob yet." says it all.
+            } else if read.received < read.wanted && !page.has_more {
+                let all = match read.received {
+                    1 => "the only message".to_string(),
+                    n => format!("all {n} messages"),
+                };
+                self.show(&format!("(That is {all} with {with}.)"));
+            } else {
+                self.show(&format!(
+                    "(Showing the newest {}: /history shows at most {HISTORY_COUNT_MAX}.)",
+                    read.received
+                ));
+            }
         }
         if page.has_more {
             self.show(&format!(

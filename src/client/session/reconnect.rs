@@ -73,8 +73,10 @@ impl Session {
                 let patience = self
                     .owes_written()
                     .then(|| self.heard_ms.max(self.owed_since_ms) + REPLY_PATIENCE_MS);
-                let keepalive = (self.is_logged_in() && self.connection == Connection::Up)
-                    .then_some(self.heard_ms + KEEPALIVE_MS);
+                let keepalive = (self.is_logged_in()
+                    && self.connection == Connection::Up
+                    && !self.owes_written())
+                .then_some(self.heard_ms + KEEPALIVE_MS);
                 patience.into_iter().chain(keepalive).min()
             }
         }
