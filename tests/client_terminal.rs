@@ -206,7 +206,7 @@ fn an_incoming_message_does_not_mix_into_a_half_typed_line() {
 }
 
 #[test]
-fn a_wrong_password_at_a_terminal_is_asked_again_then_ctrl_c_leaves() {
+fn a_wrong_password_at_a_terminal_is_asked_again_then_ctrl_c_clears_then_leaves() {
     let data = TempDir::new("client-pty-wrong");
     let server = ServerProcess::start("sqlite", &data, &[]);
     let _alice = user(&server, "alice");
@@ -217,10 +217,17 @@ fn a_wrong_password_at_a_terminal_is_asked_again_then_ctrl_c_leaves() {
     // never shown, not even under the username prompt.
     pty.type_keys("alice\rnot-the-password\r");
     // The error, then the prompt again on a fresh row.
-    pty.wait_for("[wrong_password]\r\n\rpassword: ");
+    pty.wait_for("[wrong_password]\r\n");
+    pty.wait_for("may belong to someone else: press Enter with no password to choose another name.\r\n\rpassword: ");
     pty.type_keys(&format!("{}\r", common::PASSWORD));
     pty.wait_for("Logged in as alice.");
-    pty.type_keys("half a line\x03");
+    // Ctrl-C on a half-typed line only clears it; on the empty line it leaves.
+    pty.type_keys("half a line");
+    pty.wait_for("> half a line");
+    pty.type_keys("\x03");
+    pty.wait_for("> half a line\x1b[K\r> \x1b[K");
+    assert!(client.try_wait().unwrap().is_none(), "still running");
+    pty.type_keys("\x03");
     let status = wait_exit(&mut client);
     assert!(status.success(), "{status:?}");
     let shown = pty.output();
