@@ -323,8 +323,25 @@ impl Driver {
         });
     }
 
+    /// Carries out the session's effects, and those they lead to (a connection made asks for
+    /// a log-in), until none are left.
     fn apply_effects(&mut self) -> io::Result<()> {
-        for effect in self.session.take_effects() {
+        loop {
+            let effects = self.session.take_effects();
+            if effects.is_empty() || self.exit.is_some() {
+                break;
+            }
+            self.apply(effects)?;
+        }
+        let names = self.session.take_learned_names();
+        if !names.is_empty() {
+            self.ui.learn(names);
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, effects: Vec<Effect>) -> io::Result<()> {
+        for effect in effects {
             if self.exit.is_some() {
                 break;
             }
@@ -336,10 +353,6 @@ impl Driver {
                 Effect::Disconnect => self.drop_link(),
                 Effect::KeepLine(line) => self.ui.keep_line(&line)?,
             }
-        }
-        let names = self.session.take_learned_names();
-        if !names.is_empty() {
-            self.ui.learn(names);
         }
         Ok(())
     }

@@ -18,6 +18,8 @@ use chat_wire::{
 pub mod chat_client;
 pub mod gate_store;
 pub mod in_process;
+pub mod proxy;
+pub mod pty;
 
 pub const PASSWORD: &str = "correct horse battery";
 /// Long enough for a slow CI machine, short enough that a hang fails the test.

@@ -118,7 +118,6 @@ impl Session {
             Connection::Waiting { .. } => return,
         };
         self.catch_up = None;
-        self.keep_what_is_owed();
         if matches!(self.stage, Stage::Leaving { .. })
             && self
                 .pending
@@ -139,6 +138,7 @@ impl Session {
                 "Connection lost ({why}); reconnecting in {wait} s... What you type is kept and sent once it is back."
             ));
         }
+        self.keep_what_is_owed();
     }
 
     fn schedule(&mut self, since_ms: u64, attempt: u32) {
