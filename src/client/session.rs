@@ -9,8 +9,9 @@ use chat_domain::error::ErrorCode;
 use chat_domain::rules::HistoryPaging;
 use chat_domain::{Password, Username};
 use chat_wire::{
-    ErrorBody, Event, InboxPage, Reply, Request, ServerFrame, TimelinePage, WireConversation,
-    WireEntry, WireGroup, WireMember, WireMessage, WireNotice, WireRecipient, WireRole,
+    ErrorBody, Event, InboxPage, Reply, Request, ServerFrame, TimelinePage, WireChange,
+    WireConversation, WireEntry, WireGroup, WireMember, WireMessage, WireNotice, WireRecipient,
+    WireRole,
 };
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -820,6 +821,7 @@ impl Session {
                 },
             ) => {
                 self.acked(message_id);
+                self.learn(&to);
                 if let Stage::Chatting { format } | Stage::Leaving { format } = &self.stage {
                     let mine = WireMessage {
                         id: message_id,
@@ -849,6 +851,12 @@ impl Session {
                     let line = format.notice(&notice, now);
                     self.show(&line);
                 }
+                self.learn(&WireRecipient::Group(notice.group.clone()));
+                if let WireChange::Created { members } = &notice.change {
+                    for member in members {
+                        self.learn(&WireRecipient::User(member.clone()));
+                    }
+                }
             }
             (Pending::GroupChange { group, .. }, Reply::GroupChanged(None)) => {
                 self.show(&format!(
@@ -856,10 +864,23 @@ impl Session {
                 ));
             }
             (Pending::Members { group, .. }, Reply::Members(members)) => {
+                for member in &members {
+                    self.learn(&WireRecipient::User(member.username.clone()));
+                }
                 self.show_members(&group, &members);
             }
-            (Pending::Groups { .. }, Reply::Groups(groups)) => self.show_groups(&groups),
-            (Pending::Unread { .. }, Reply::Conversations(page)) => self.show_unread(&page),
+            (Pending::Groups { .. }, Reply::Groups(groups)) => {
+                for group in &groups {
+                    self.learn(&WireRecipient::Group(group.name.clone()));
+                }
+                self.show_groups(&groups);
+            }
+            (Pending::Unread { .. }, Reply::Conversations(page)) => {
+                for conversation in &page.conversations {
+                    self.learn(&conversation.with);
+                }
+                self.show_unread(&page);
+            }
             (Pending::MarkRead, Reply::Marked { .. } | Reply::Error(_)) => {
                 self.mark_in_flight = false;
                 self.send_next_mark();
