@@ -44,6 +44,8 @@ pub const REPLY_PATIENCE_MS: u64 = 30_000;
 /// Silence from the server after which the client pings it, so that a link that died without
 /// a word is noticed (then `REPLY_PATIENCE_MS` applies to the ping) (milliseconds).
 pub const KEEPALIVE_MS: u64 = 60_000;
+/// How long a message refused as `rate_limited` waits before it is sent again (milliseconds).
+pub const RATE_LIMITED_RETRY_MS: u64 = 1_000;
 /// Names (people, groups) remembered for Tab completion, at most.
 pub const KNOWN_NAMES_MAX: usize = 1_000;
 
@@ -258,6 +260,8 @@ pub struct Session {
     /// the driver has not taken yet.
     known: BTreeSet<String>,
     learned: Vec<String>,
+    /// Messages refused as `rate_limited` wait, unwritten, until this time.
+    retry_sends_at_ms: Option<u64>,
     /// The clock the driver last gave (milliseconds, monotonic), when the server was last
     /// heard from, and since when a reply has been owed.
     now_ms: u64,
@@ -296,6 +300,7 @@ impl Session {
             query: None,
             known: BTreeSet::new(),
             learned: Vec::new(),
+            retry_sends_at_ms: None,
             now_ms: 0,
             heard_ms: 0,
             owed_since_ms: 0,
@@ -633,6 +638,10 @@ impl Session {
     }
 
     fn leave(&mut self, format: MessageFormat) {
+        if self.connection != Connection::Up && self.pending.is_empty() {
+            // Offline with nothing owed: nothing to wait for.
+            return self.exit(0, None);
+        }
         self.send(Request::Quit, Pending::Quit);
         self.stage = Stage::Leaving { format };
     }
@@ -640,6 +649,9 @@ impl Session {
     pub fn on_frame(&mut self, frame: ServerFrame, now: Timestamp) {
         match frame {
             ServerFrame::Reply { id, reply } => match self.pending.remove(&id) {
+                Some(in_flight) if is_rate_limited_send(&in_flight, &reply) => {
+                    self.retry_later(id, in_flight);
+                }
                 Some(InFlight { what, .. }) => match what.slot() {
                     Some(slot) => self.answer_in(slot, |s| s.on_reply(what, reply, now)),
                     None => self.on_reply(what, reply, now),
@@ -1196,6 +1208,13 @@ impl Session {
         self.stage = Stage::Done;
         self.effects.push(Effect::Exit { status, reason });
     }
+}
+
+/// A message the server refused for now (`rate_limited`): sent again a moment later rather
+/// than lost.
+fn is_rate_limited_send(in_flight: &InFlight, reply: &Reply) -> bool {
+    matches!(in_flight.what, Pending::Send { .. })
+        && matches!(reply, Reply::Error(e) if e.code == "rate_limited")
 }
 
 /// `bob`, or `#team`, as people write it.

@@ -9,8 +9,8 @@ use jiff::Timestamp;
 use super::catch_up::{CATCH_UP_PAGE, CATCH_UP_PAGES_MAX, CatchUp, Held, Verdict, entry_id};
 use super::retry::{Connection, seconds_up};
 use super::{
-    Effect, KEEPALIVE_MS, Pending, REPLY_PATIENCE_MS, Session, Stage, format, pending_line,
-    recipient_text,
+    Effect, InFlight, KEEPALIVE_MS, Pending, RATE_LIMITED_RETRY_MS, REPLY_PATIENCE_MS, Session,
+    Stage, format, pending_line, recipient_text,
 };
 
 /// What a give-up names of the messages not delivered, at most; the rest are counted.
@@ -41,6 +41,10 @@ impl Session {
                 self.effects.push(Effect::Connect);
             }
             Connection::Waiting { .. } | Connection::Connecting { .. } => {}
+            Connection::Up if self.retry_sends_at_ms.is_some_and(|at| now >= at) => {
+                self.retry_sends_at_ms = None;
+                self.write_waiting();
+            }
             Connection::Up | Connection::LoggingIn { .. } => {
                 let quiet_since = self.heard_ms.max(self.owed_since_ms);
                 if self.owes_written() && now.saturating_sub(quiet_since) >= REPLY_PATIENCE_MS {
@@ -77,7 +81,10 @@ impl Session {
                     && self.connection == Connection::Up
                     && !self.owes_written())
                 .then_some(self.heard_ms + KEEPALIVE_MS);
-                patience.into_iter().chain(keepalive).min()
+                let retry = self
+                    .retry_sends_at_ms
+                    .filter(|_| self.connection == Connection::Up);
+                patience.into_iter().chain(keepalive).chain(retry).min()
             }
         }
     }
@@ -258,8 +265,18 @@ impl Session {
         }
     }
 
-    /// Logged in again: what was owed is written, then the unread counts and the catch-up.
-    fn resume(&mut self) {
+    /// A message refused as `rate_limited`: kept, unwritten, and sent again with the same
+    /// number after `RATE_LIMITED_RETRY_MS` (with any others waiting).
+    pub(super) fn retry_later(&mut self, id: u32, mut in_flight: InFlight) {
+        in_flight.written = false;
+        self.pending.insert(id, in_flight);
+        if self.retry_sends_at_ms.is_none() {
+            self.retry_sends_at_ms = Some(self.now_ms + RATE_LIMITED_RETRY_MS);
+        }
+    }
+
+    /// Writes every request made but not written, in the order they were made.
+    fn write_waiting(&mut self) {
         let waiting: Vec<u32> = self
             .pending
             .iter()
@@ -272,6 +289,12 @@ impl Session {
                 self.pending.insert(id, in_flight);
             }
         }
+    }
+
+    /// Logged in again: what was owed is written, then the unread counts and the catch-up.
+    fn resume(&mut self) {
+        self.retry_sends_at_ms = None;
+        self.write_waiting();
         if !matches!(self.stage, Stage::Chatting { .. }) {
             return;
         }

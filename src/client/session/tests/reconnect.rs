@@ -439,3 +439,35 @@ fn a_read_in_flight_when_the_link_drops_is_asked_again_and_a_group_change_is_not
             .any(|(_, r)| matches!(r, Request::Invite { .. }))
     );
 }
+
+#[test]
+fn a_message_refused_as_rate_limited_is_sent_again_with_its_number_a_moment_later() {
+    let mut session = logged_in(script());
+    session.on_heard(0);
+    let (id, request) = sent(&line(&mut session, "/send bob slow down"));
+    let effects = reply(&mut session, id, error("rate_limited"));
+    assert!(shown(&effects).is_empty(), "nothing lost, nothing said yet");
+    assert_eq!(session.next_tick_ms(), Some(RATE_LIMITED_RETRY_MS));
+    assert!(effects_at(&mut session, RATE_LIMITED_RETRY_MS - 1).is_empty());
+    let (again, resent) = sent(&effects_at(&mut session, RATE_LIMITED_RETRY_MS));
+    assert_eq!(resent, request);
+    let effects = reply(
+        &mut session,
+        again,
+        Reply::Sent {
+            message_id: 3,
+            sent_at_ms: 0,
+        },
+    );
+    assert!(shown(&effects)[0].ends_with("you -> bob: slow down"));
+}
+
+#[test]
+fn leaving_while_offline_with_nothing_owed_exits_at_once() {
+    let mut session = logged_in(script());
+    session.on_heard(0);
+    session.on_disconnect(None);
+    session.take_effects();
+    session.on_input(Input::End);
+    assert_eq!(exit_of(&session.take_effects()), Some((0, None)));
+}
