@@ -1,31 +1,35 @@
-//! The client's conversation with the server, without I/O: what each typed line and each frame
-//! from the server leads to (requests to write, lines to show, an exit). The driver in `run`
-//! carries the effects out; the tests here drive it directly.
+//! The client's conversation with the server, without I/O or a clock: what each typed line, each
+//! frame from the server and each tick of the time given leads to (requests to write, lines to
+//! show, connect, disconnect, an exit). Here: the requests in flight, the frames, the replies;
+//! beside it login, commands, history, lists, reconnect (with retry and catch_up) and words.
+//! The driver carries the effects out; the tests drive it directly.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chat_domain::command::{self, Command, CommandError, HELP};
-use chat_domain::error::ErrorCode;
-use chat_domain::rules::HistoryPaging;
-use chat_domain::{Password, Username};
+use chat_domain::Username;
 use chat_wire::{
-    ErrorBody, Event, InboxPage, Reply, Request, ServerFrame, TimelinePage, WireChange,
-    WireConversation, WireEntry, WireGroup, WireMember, WireMessage, WireNotice, WireRecipient,
-    WireRole,
+    ErrorBody, Event, Reply, Request, ServerFrame, TimelinePage, WireChange, WireEntry,
+    WireMessage, WireNotice, WireRecipient,
 };
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use super::answers::Answers;
 use super::format::{self, MessageFormat, printable};
-use super::width::str_columns;
 
 mod catch_up;
+mod commands;
+mod history;
+mod lists;
+mod login;
 mod reconnect;
 mod retry;
 mod words;
 
-use catch_up::{CatchUp, Held, entry_id};
+use history::HistoryRead;
+pub use history::{HISTORY_COUNT_MAX, HISTORY_READS_IN_FLIGHT_MAX};
+
+use catch_up::{CatchUp, Held};
 pub use retry::Connection;
 use retry::Jitter;
 
@@ -94,27 +98,6 @@ pub enum Effect {
     /// The line just submitted was refused here: put it back in the editor to be fixed.
     KeepLine(String),
 }
-
-/// A `/history` being read, page by page (a page may hold fewer messages than asked for when
-/// they are long), until it has the count asked for or the conversation's start.
-#[derive(Debug)]
-struct HistoryRead {
-    /// Where its lines go in the output.
-    slot: u64,
-    with: WireRecipient,
-    /// Messages wanted: the count asked for, at most `HISTORY_COUNT_MAX`.
-    wanted: u32,
-    asked: Option<u32>,
-    /// Pages received, newest first.
-    pages: Vec<Vec<WireEntry>>,
-    received: u32,
-}
-
-/// The most messages one `/history` shows, which bounds what the client holds for it.
-pub const HISTORY_COUNT_MAX: u32 = chat_domain::limits::HISTORY_PAGE_MAX;
-/// `/history` reads in flight at most: each may hold `HISTORY_COUNT_MAX` messages of up to
-/// 16 KiB while it pages back, so this caps what the client holds for them (32 MiB).
-pub const HISTORY_READS_IN_FLIGHT_MAX: usize = 4;
 
 /// A request waiting for its reply, with what the reply will need.
 #[derive(Debug)]
@@ -433,219 +416,6 @@ impl Session {
         }
     }
 
-    fn on_username(&mut self, line: &str) {
-        let name = line.trim();
-        match Username::parse(name) {
-            Ok(username) => {
-                self.wrong_passwords = 0;
-                self.stage = Stage::Password { username };
-            }
-            Err(_) if name.is_empty() && self.interactive => self.stage = Stage::Username,
-            Err(e) => {
-                let line = format::error(e.code(), &e.to_string());
-                if self.interactive {
-                    self.show(&line);
-                    self.stage = Stage::Username;
-                } else {
-                    self.exit(1, Some(line));
-                }
-            }
-        }
-    }
-
-    fn on_new_password(&mut self, username: Username, password: String) {
-        match Password::new(password.clone()) {
-            Ok(_) => self.stage = Stage::NewPasswordAgain { username, password },
-            Err(e) => {
-                self.show(&format::error(e.code(), &e.to_string()));
-                self.stage = Stage::NewPassword { username };
-            }
-        }
-    }
-
-    fn log_in(&mut self, username: Username, password: String) {
-        let request = Request::LogIn {
-            username: username.to_string(),
-            password: password.clone(),
-        };
-        self.send(request, Pending::LogIn { username, password });
-        self.stage = Stage::Waiting;
-    }
-
-    fn register(&mut self, username: Username, password: String) {
-        let request = Request::Register {
-            username: username.to_string(),
-            password: password.clone(),
-        };
-        self.send(request, Pending::Register { username, password });
-        self.stage = Stage::Waiting;
-    }
-
-    fn on_command(&mut self, line: &str) {
-        if let Some(query) = words::query_command(line) {
-            return match query {
-                Ok(to) => self.set_query(to),
-                Err(e) => self.refuse(&e, line),
-            };
-        }
-        let parsed = match (&self.query, line.trim_start().starts_with('/')) {
-            (Some(to), false) if !line.trim().is_empty() && line.trim() != "quit" => {
-                command::parse(&format!("/send {} {line}", recipient_text(to)))
-            }
-            _ => command::parse(line),
-        };
-        let needs_link = !matches!(
-            parsed,
-            Ok(Command::Send { .. } | Command::Help | Command::Quit) | Err(_)
-        );
-        if needs_link && self.connection != Connection::Up {
-            let why = "Not connected to the server: this waits for the reconnection. Press Enter again once it is back.";
-            return self.refuse(why, line);
-        }
-        match parsed {
-            Ok(Command::Send { to, body }) => self.send_message(
-                WireRecipient::from_domain(&to),
-                body.as_str().to_string(),
-                line,
-            ),
-            Ok(Command::History { with, count }) => {
-                let wanted = count
-                    .unwrap_or(HistoryPaging::default().page_default)
-                    .min(HISTORY_COUNT_MAX);
-                self.read_history(HistoryRead {
-                    slot: self.answering.unwrap_or_default(),
-                    with: WireRecipient::from_domain(&with),
-                    wanted,
-                    asked: count,
-                    pages: Vec::new(),
-                    received: 0,
-                });
-            }
-            Ok(Command::Create { group, members }) => {
-                let request = Request::CreateGroup {
-                    group: group.as_str().to_string(),
-                    members: members.iter().map(|m| m.to_string()).collect(),
-                };
-                self.send_group_change(request, &group);
-            }
-            Ok(Command::Invite { group, user }) => {
-                let (name, user) = (group.as_str().to_string(), user.to_string());
-                self.send_group_change(Request::Invite { group: name, user }, &group);
-            }
-            Ok(Command::Kick { group, user }) => {
-                let (name, user) = (group.as_str().to_string(), user.to_string());
-                self.send_group_change(Request::Kick { group: name, user }, &group);
-            }
-            Ok(Command::Leave { group }) => {
-                let name = group.as_str().to_string();
-                self.send_group_change(Request::Leave { group: name }, &group);
-            }
-            Ok(Command::Owner { group, user }) => {
-                let (name, user) = (group.as_str().to_string(), user.to_string());
-                self.send_group_change(Request::SetOwner { group: name, user }, &group);
-            }
-            Ok(Command::Admin { group, user }) => {
-                let (name, user) = (group.as_str().to_string(), user.to_string());
-                self.send_group_change(Request::MakeAdmin { group: name, user }, &group);
-            }
-            Ok(Command::Members { group }) => {
-                let slot = self.answering.unwrap_or_default();
-                let request = Request::Members {
-                    group: group.as_str().to_string(),
-                };
-                let group = group.to_string();
-                self.send(request, Pending::Members { slot, group });
-            }
-            Ok(Command::Groups) => {
-                let slot = self.answering.unwrap_or_default();
-                self.send(Request::Groups, Pending::Groups { slot });
-            }
-            Ok(Command::Unread) => {
-                let slot = self.answering.unwrap_or_default();
-                self.send(Request::Conversations, Pending::Unread { slot });
-            }
-            Ok(Command::Help) => {
-                self.show(HELP);
-                self.show(words::CLIENT_HELP);
-            }
-            Ok(Command::Quit) => {
-                if let Stage::Chatting { format } = std::mem::replace(&mut self.stage, Stage::Done)
-                {
-                    self.leave(format);
-                }
-            }
-            Err(CommandError::Empty) => {}
-            Err(e) => self.refuse(&format::error(e.code(), &e.to_string()), line),
-        }
-    }
-
-    /// Refuses a typed line with `why`; at a terminal the line goes back into the editor.
-    fn refuse(&mut self, why: &str, line: &str) {
-        self.show(why);
-        if self.interactive {
-            self.effects.push(Effect::KeepLine(line.to_string()));
-        }
-    }
-
-    fn set_query(&mut self, to: Option<WireRecipient>) {
-        match &to {
-            Some(to) => {
-                let to = recipient_text(to);
-                self.show(&format!(
-                    "Talking to {to}: plain lines go to {to}. /query alone ends it."
-                ));
-            }
-            None if self.query.is_some() => self.show("Plain lines are commands again."),
-            None => self.show("No /query is open: /query <user|#group> opens one."),
-        }
-        self.query = to;
-    }
-
-    /// Sends a message now, or keeps it until the link is back (shown as pending); refuses it
-    /// when `PENDING_SENDS_MAX` are already waiting.
-    fn send_message(&mut self, to: WireRecipient, body: String, line: &str) {
-        let waiting = self
-            .pending
-            .values()
-            .filter(|p| matches!(p.what, Pending::Send { .. }))
-            .count();
-        if waiting >= PENDING_SENDS_MAX {
-            let why = format!(
-                "Not sent: {PENDING_SENDS_MAX} messages already wait for the server. This one stays here; send it once they are through."
-            );
-            return self.refuse(&format::error("too_many_pending", &why), line);
-        }
-        let client_message_id = self.next_client_message_id;
-        self.next_client_message_id += 1;
-        let request = Request::Send {
-            client_message_id,
-            to: to.clone(),
-            body: body.clone(),
-        };
-        let slot = if self.connection == Connection::Up {
-            self.answering
-        } else {
-            self.show(&pending_line(&to, &body));
-            None
-        };
-        self.send(request, Pending::Send { slot, to, body });
-    }
-
-    fn send_group_change(&mut self, request: Request, group: &chat_domain::GroupName) {
-        let slot = self.answering.unwrap_or_default();
-        let group = group.to_string();
-        self.send(request, Pending::GroupChange { slot, group });
-    }
-
-    fn leave(&mut self, format: MessageFormat) {
-        if self.connection != Connection::Up && self.pending.is_empty() {
-            // Offline with nothing owed: nothing to wait for.
-            return self.exit(0, None);
-        }
-        self.send(Request::Quit, Pending::Quit);
-        self.stage = Stage::Leaving { format };
-    }
-
     pub fn on_frame(&mut self, frame: ServerFrame, now: Timestamp) {
         match frame {
             ServerFrame::Reply { id, reply } => match self.pending.remove(&id) {
@@ -925,106 +695,6 @@ impl Session {
         }
     }
 
-    fn on_login_refused(&mut self, username: Username, password: String, e: ErrorBody) {
-        match (e.code.as_str(), self.interactive) {
-            ("unknown_user", true) => {
-                self.show(&format!(
-                    "There is no account named {username} yet. To create it, type the same password again."
-                ));
-                self.on_new_password(username, password);
-            }
-            ("unknown_user", false) => self.register(username, password),
-            ("wrong_password", true) => {
-                self.wrong_passwords += 1;
-                self.show(&format::error(&e.code, &e.message));
-                if self.wrong_passwords < PASSWORD_ATTEMPTS_MAX {
-                    self.show(&format!(
-                        "If {username} is not your account, the name may belong to someone else: press Enter with no password to choose another name."
-                    ));
-                    self.stage = Stage::Password { username };
-                } else {
-                    self.show(&format!(
-                        "{PASSWORD_ATTEMPTS_MAX} wrong passwords for {username}: the name may belong to someone else. Choose another name (or the same one to try again)."
-                    ));
-                    self.stage = Stage::Username;
-                }
-            }
-            ("invalid_password", true) => {
-                self.show(&format::error(&e.code, &e.message));
-                self.stage = Stage::Password { username };
-            }
-            (_, true) if e.code != "wrong_password" => {
-                self.show(&format::error(&e.code, &e.message));
-                self.stage = Stage::Username;
-            }
-            _ => self.exit(1, Some(format::error(&e.code, &e.message))),
-        }
-    }
-
-    /// The unread counts after logging in: one line if anything waits, and the newest id
-    /// listed, which a later catch-up starts after.
-    fn on_summary(&mut self, page: &InboxPage) {
-        for conversation in &page.conversations {
-            self.learn(&conversation.with);
-            if let Some(last) = &conversation.last {
-                self.saw(entry_id(last));
-            }
-        }
-        if self.newest_seen.is_none() {
-            self.newest_seen = Some(0);
-        }
-        if let Some(line) = words::unread_summary(page) {
-            self.show(&line);
-        }
-    }
-
-    fn start_chatting(&mut self, username: String) {
-        let format = MessageFormat::new(username, self.zone.clone());
-        self.stage = Stage::Chatting { format };
-    }
-
-    fn show_members(&mut self, group: &str, members: &[WireMember]) {
-        self.show(&format!("Members of {group} ({}):", members.len()));
-        let names: Vec<String> = members.iter().map(|m| printable(&m.username)).collect();
-        let width = names.iter().map(|n| str_columns(n)).max().unwrap_or(0);
-        let role_width = members
-            .iter()
-            .map(|m| role_name(m.role).len())
-            .max()
-            .unwrap_or(0);
-        for (member, name) in members.iter().zip(&names) {
-            let online = if member.online { "online" } else { "" };
-            let pad = " ".repeat(width - str_columns(name));
-            let role = role_name(member.role);
-            let line = format!("  {name}{pad}  {role:role_width$}  {online}");
-            self.show(line.trim_end());
-        }
-    }
-
-    fn show_unread(&mut self, page: &InboxPage) {
-        let unread: Vec<&WireConversation> =
-            page.conversations.iter().filter(|c| c.unread > 0).collect();
-        if unread.is_empty() {
-            return self.show("Nothing unread.");
-        }
-        self.show("Unread:");
-        for conversation in unread {
-            let with = match &conversation.with {
-                WireRecipient::User(name) => printable(name.as_str()),
-                WireRecipient::Group(group) => format!("#{}", printable(group.as_str())),
-            };
-            // The server counts up to 100.
-            let count = match conversation.unread {
-                n if n >= 100 => "100 or more".to_string(),
-                n => n.to_string(),
-            };
-            self.show(&format!("  {with}  {count}"));
-        }
-        if !page.complete {
-            self.show("(Only your most recent conversations are listed.)");
-        }
-    }
-
     /// Notes that `with` was seen up to message `up_to`, and tells the server when it can.
     fn want_mark(&mut self, with: WireRecipient, up_to: u64) {
         let key = match &with {
@@ -1043,108 +713,6 @@ impl Session {
         if let Some((_, (with, up_to))) = self.marks_wanted.pop_first() {
             self.mark_in_flight = true;
             self.send(Request::MarkRead { with, up_to }, Pending::MarkRead);
-        }
-    }
-
-    fn show_groups(&mut self, groups: &[WireGroup]) {
-        if groups.is_empty() {
-            return self.show("You are in no groups yet: /create #name starts one.");
-        }
-        self.show(&format!("Your groups ({}):", groups.len()));
-        for group in groups {
-            self.show(&format!(
-                "  #{}  {}",
-                printable(&group.name),
-                role_name(group.role)
-            ));
-        }
-    }
-
-    /// Asks for the page before what `read` has so far.
-    fn read_history(&mut self, read: HistoryRead) {
-        let before = read
-            .pages
-            .last()
-            .and_then(|page| page.first())
-            .map(|entry| match entry {
-                WireEntry::Message(m) => m.id,
-                WireEntry::Notice(n) => n.id,
-            });
-        let request = Request::History {
-            with: read.with.clone(),
-            before,
-            limit: Some(read.wanted - read.received),
-        };
-        self.send(request, Pending::History(read));
-    }
-
-    fn on_history_page(&mut self, mut read: HistoryRead, page: TimelinePage, now: Timestamp) {
-        let got = u32::try_from(page.entries.len()).unwrap_or(u32::MAX);
-        read.received = read.received.saturating_add(got).min(read.wanted);
-        // Once Quit is sent the server reads nothing more: show what came.
-        let leaving = matches!(self.stage, Stage::Leaving { .. });
-        let more_wanted = page.has_more && got > 0 && read.received < read.wanted && !leaving;
-        read.pages.push(page.entries);
-        if more_wanted {
-            return self.read_history(read);
-        }
-        let with = match &read.with {
-            WireRecipient::User(with) => printable(with),
-            WireRecipient::Group(group) => format!("#{}", printable(group)),
-        };
-        let lines: Vec<String> = match &self.stage {
-            Stage::Chatting { format } | Stage::Leaving { format } => read
-                .pages
-                .iter()
-                .rev()
-                .flatten()
-                .map(|entry| match entry {
-                    WireEntry::Message(m) => format.message(m, now),
-                    WireEntry::Notice(n) => format.notice(n, now),
-                })
-                .collect(),
-            _ => return,
-        };
-        let newest = read
-            .pages
-            .first()
-            .and_then(|page| page.last())
-            .map(|entry| match entry {
-                WireEntry::Message(m) => m.id,
-                WireEntry::Notice(n) => n.id,
-            });
-        if lines.is_empty() {
-            self.show(&format!("No messages with {with} yet."));
-        } else {
-            self.show(&format!("History with {with}, oldest first:"));
-        }
-        // Shown is read.
-        if let Some(newest) = newest {
-            self.want_mark(read.with.clone(), newest);
-        }
-        for line in lines {
-            self.show(&line);
-        }
-        if read.asked.is_some_and(|n| n > read.wanted) {
-            if read.received == 0 {
-                // "No messages with bob yet." says it all.
-            } else if read.received < read.wanted && !page.has_more {
-                let all = match read.received {
-                    1 => "the only message".to_string(),
-                    n => format!("all {n} messages"),
-                };
-                self.show(&format!("(That is {all} with {with}.)"));
-            } else {
-                self.show(&format!(
-                    "(Showing the newest {}: /history shows at most {HISTORY_COUNT_MAX}.)",
-                    read.received
-                ));
-            }
-        }
-        if page.has_more {
-            self.show(&format!(
-                "(Older messages exist: /history {with} <count> shows the newest <count>.)"
-            ));
         }
     }
 
@@ -1232,14 +800,6 @@ fn pending_line(to: &WireRecipient, body: &str) -> String {
         recipient_text(to),
         printable(body)
     )
-}
-
-fn role_name(role: WireRole) -> &'static str {
-    match role {
-        WireRole::Member => "member",
-        WireRole::Admin => "admin",
-        WireRole::Owner => "owner",
-    }
 }
 
 /// A reply's name, for messages.

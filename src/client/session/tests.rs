@@ -1,7 +1,7 @@
 //! The session driven by hand: lines in, frames in, effects out.
 
 use super::*;
-use chat_wire::HistoryPage;
+use chat_wire::{HistoryPage, InboxPage, WireConversation};
 
 const NOON: &str = "2026-11-27T12:00:00Z";
 
