@@ -125,12 +125,20 @@ impl Session {
             Connection::Waiting { .. } => return,
         };
         self.catch_up = None;
-        if matches!(self.stage, Stage::Leaving { .. })
-            && self
-                .pending
-                .values()
-                .all(|p| matches!(p.what, Pending::Quit))
-        {
+        // Leaving, with nothing owed that a reconnect would bring (the Quit itself, read
+        // markers, pings): done.
+        let owed = self.pending.values().any(|p| {
+            matches!(
+                p.what,
+                Pending::Send { .. }
+                    | Pending::History(_)
+                    | Pending::Members { .. }
+                    | Pending::Groups { .. }
+                    | Pending::Unread { .. }
+                    | Pending::GroupChange { .. }
+            )
+        });
+        if matches!(self.stage, Stage::Leaving { .. }) && !owed {
             return self.exit(0, None);
         }
         if attempt > 0 {
