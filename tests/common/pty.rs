@@ -108,6 +108,22 @@ impl Pty {
         }
     }
 
+    /// Waits until the terminal shows one of `texts`; returns which.
+    pub fn wait_for_any(&self, texts: &[&str]) -> usize {
+        let deadline = Instant::now() + READ_TIMEOUT;
+        loop {
+            let shown = self.output();
+            if let Some(at) = texts.iter().position(|text| shown.contains(text)) {
+                return at;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the terminal never showed any of {texts:?}; it shows {shown:?}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// How much the terminal has shown so far: a mark for `wait_for_after`.
     pub fn mark(&self) -> usize {
         self.output.lock().unwrap().len()
