@@ -176,6 +176,11 @@ impl Session {
             // Offline with nothing owed: nothing to wait for.
             return self.exit(0, None);
         }
+        if self.connection != Connection::Up && self.interactive {
+            self.show(
+                "Leaving once the server is back and has what is pending. Ctrl-C again leaves now.",
+            );
+        }
         self.send(Request::Quit, Pending::Quit);
         self.stage = Stage::Leaving { format };
     }

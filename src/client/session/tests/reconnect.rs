@@ -471,3 +471,19 @@ fn leaving_while_offline_with_nothing_owed_exits_at_once() {
     session.on_input(Input::End);
     assert_eq!(exit_of(&session.take_effects()), Some((0, None)));
 }
+
+#[test]
+fn a_person_leaving_while_offline_waits_for_what_is_pending_or_leaves_on_a_second_ctrl_c() {
+    let mut session = logged_in(person());
+    session.on_heard(0);
+    session.on_disconnect(None);
+    session.take_effects();
+    line(&mut session, "/send bob still pending");
+    session.on_input(Input::Interrupt);
+    let effects = session.take_effects();
+    assert_eq!(exit_of(&effects), None);
+    assert!(shown(&effects)[0].contains("Ctrl-C again leaves now"));
+    assert!(session.wants_input());
+    session.on_input(Input::Interrupt);
+    assert_eq!(exit_of(&session.take_effects()), Some((0, None)));
+}
