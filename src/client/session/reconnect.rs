@@ -346,16 +346,17 @@ impl Session {
             self.saw(entry_id(last));
         }
         catch_up.pages += 1;
-        let more = page.has_more && catch_up.pages < CATCH_UP_PAGES_MAX;
-        if more || (catch_up.overflowed && !page.has_more) {
-            if !more {
+        // Another page: the server has more, or live events were dropped for lack of room
+        // (another round fetches them); both within the bound on pages.
+        if catch_up.pages < CATCH_UP_PAGES_MAX && (page.has_more || catch_up.overflowed) {
+            if !page.has_more {
                 catch_up.next_round();
             }
             let after = catch_up.after;
             self.catch_up = Some(catch_up);
             return self.ask_catch_up(after);
         }
-        if page.has_more {
+        if page.has_more || catch_up.overflowed {
             self.show(&format!(
                 "(More was missed than one catch-up reads, {} entries: /unread lists where, /history reads it.)",
                 u64::from(CATCH_UP_PAGES_MAX) * u64::from(CATCH_UP_PAGE)

@@ -487,3 +487,41 @@ fn a_person_leaving_while_offline_waits_for_what_is_pending_or_leaves_on_a_secon
     session.on_input(Input::Interrupt);
     assert_eq!(exit_of(&session.take_effects()), Some((0, None)));
 }
+
+#[test]
+fn live_events_past_the_room_held_are_fetched_by_another_round_not_lost() {
+    let mut session = logged_in(person());
+    let login = lose_and_reconnect(&mut session, 0);
+    let effects = relogged(&mut session, &login);
+    let (id, _) = requests(&effects)
+        .into_iter()
+        .find(|(_, r)| matches!(r, Request::CatchUp { .. }))
+        .unwrap();
+    // More live messages than can be held arrive before the first page's answer.
+    let held_max = crate::client::session::catch_up::CATCH_UP_HELD_MAX as u64;
+    for n in 1..=held_max + 1 {
+        assert!(live(&mut session, message(n + 1, "bob", "alice", "live")).is_empty());
+    }
+    let effects = reply(
+        &mut session,
+        id,
+        caught_up(vec![message(1, "bob", "alice", "a")], false),
+    );
+    let (again, request) = requests(&effects)
+        .into_iter()
+        .find(|(_, r)| matches!(r, Request::CatchUp { .. }))
+        .expect("another round");
+    assert_eq!(
+        request,
+        Request::CatchUp {
+            after: 1,
+            limit: Some(500)
+        }
+    );
+    // The second round has them all; they show once each.
+    let all = (2..=held_max + 2)
+        .map(|n| message(n, "bob", "alice", "live"))
+        .collect();
+    let said = shown(&reply(&mut session, again, caught_up(all, false)));
+    assert_eq!(said.len() as u64, held_max + 1, "{:?}", &said[..3]);
+}
