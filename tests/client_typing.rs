@@ -253,7 +253,7 @@ fn members_are_listed_in_columns_that_line_up() {
 fn help_lists_the_commands_used_inside_a_session() {
     let mut command = Command::new(env!("CARGO_BIN_EXE_chat-client"));
     command.arg("--help");
-    let (status, shown) = run_in_terminal(command, "shows what was missed.");
+    let (status, shown) = run_in_terminal(command, "what was missed.");
     assert!(status.success());
     for command in [
         "/send <user|#group>",

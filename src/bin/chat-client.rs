@@ -5,33 +5,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use chat::server::config::DEFAULT_PORT;
-use clap::Parser;
-
-/// What `--help` shows after the options: the commands typed inside a session.
-const AFTER_HELP: &str = "\
-Inside a session (type /help for this list again):
-  /send <user|#group> <text>      send <text> to a person or a group
-  /query <user|#group>            send plain lines there; /query alone ends it
-  /history <user|#group> [count]  show your last messages there (50 unless you give a count)
-  /unread                         list the conversations with unread messages
-  /create #group [user ...]       start a group, with these people in it
-  /invite #group <user>           add someone (owner and admins)
-  /kick #group <user>             remove someone (owner; admins remove plain members)
-  /leave #group                   leave (an owner hands over first with /owner)
-  /owner #group <user>            hand the group to another member (owner)
-  /admin #group <user>            make a member an admin (owner)
-  /members #group                 list the members, their roles, who is online
-  /groups                         list your groups
-  /help                           show the commands
-  quit                            leave (or /quit, Ctrl-D; Ctrl-C on an empty line)
-
-When the connection drops, the client reconnects by itself (2 s, then longer, up to 30 s
-between tries), logs in again, sends what was typed meanwhile and shows what was missed.";
+use clap::{CommandFactory, FromArgMatches, Parser};
 
 /// A terminal chat client. At a terminal it asks for a username and password; from a pipe or a
 /// file it reads them as the first two lines, then one command per line.
 #[derive(Parser, Debug)]
-#[command(version, about, after_help = AFTER_HELP)]
+#[command(version, about)]
 struct Args {
     /// The server's address, host:port. Give it more than once (or a comma list) to name
     /// several servers: the client tries them in turn, at start and when it reconnects.
@@ -53,7 +32,14 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    // `--help` ends with the commands used inside a session, as `/help` shows them.
+    let matches = Args::command()
+        .after_help(format!("In a session:\n{}", chat::client::help()))
+        .get_matches();
+    let args = match Args::from_arg_matches(&matches) {
+        Ok(args) => args,
+        Err(e) => e.exit(),
+    };
     if args.ca.is_some() && !args.tls {
         eprintln!(
             "chat-client: --ca needs --tls: it names the authorities that sign the server's TLS certificate. Add --tls, or leave --ca out."

@@ -20,7 +20,7 @@ use jiff::tz::TimeZone;
 pub use driver::{Exit, REPLY_PATIENCE};
 pub use session::{
     HISTORY_COUNT_MAX, HISTORY_READS_IN_FLIGHT_MAX, PASSWORD_ATTEMPTS_MAX, PENDING_SENDS_MAX,
-    REQUESTS_IN_FLIGHT_MAX,
+    REQUESTS_IN_FLIGHT_MAX, help,
 };
 pub use ui::INPUT_LINE_BYTES_MAX;
 

@@ -28,6 +28,7 @@ mod words;
 
 use history::HistoryRead;
 pub use history::{HISTORY_COUNT_MAX, HISTORY_READS_IN_FLIGHT_MAX};
+pub use words::help;
 
 use catch_up::{CatchUp, Held};
 pub use retry::Connection;

@@ -2,7 +2,7 @@
 //! refused with the line kept for the editor, or turned into a request; messages kept while
 //! the link is down, bounded by `PENDING_SENDS_MAX`.
 
-use chat_domain::command::{self, Command, CommandError, HELP};
+use chat_domain::command::{self, Command, CommandError};
 use chat_domain::error::ErrorCode;
 use chat_domain::rules::HistoryPaging;
 use chat_wire::{Request, WireRecipient};
@@ -99,8 +99,7 @@ impl Session {
                 self.send(Request::Conversations, Pending::Unread { slot });
             }
             Ok(Command::Help) => {
-                self.show(HELP);
-                self.show(words::CLIENT_HELP);
+                self.show(&words::help());
             }
             Ok(Command::Quit) => {
                 if let Stage::Chatting { format } = std::mem::replace(&mut self.stage, Stage::Done)

@@ -7,10 +7,18 @@ use chat_wire::{InboxPage, WireRecipient};
 use super::format::{self, printable};
 
 /// What `/help` adds to the domain's list: the commands only this client has.
-pub const CLIENT_HELP: &str = "\
-  /query <user|#group>            send plain lines there (the prompt shows where); /query alone ends it
-  Keys: Up/Down recall earlier lines, Tab completes commands and names, Ctrl-C clears the line
-  (quits on an empty one)";
+pub const CLIENT_HELP: &str = concat!(
+    "  /query <user|#group>            send plain lines there (the prompt shows where); /query alone ends it\n",
+    "Keys: Up/Down recall earlier lines, Tab completes commands and names, Ctrl-C clears the line\n",
+    "(quits on an empty one). When the connection drops, the client reconnects by itself (after 2 s,\n",
+    "then longer, 30 s at most between tries), logs in again, sends what was typed meanwhile and shows\n",
+    "what was missed.",
+);
+
+/// Everything `/help` shows (and `chat-client --help` after its options).
+pub fn help() -> String {
+    format!("{}\n{CLIENT_HELP}", chat_domain::command::HELP)
+}
 
 /// `/query ...`: `Some(Ok(Some(to)))` opens a conversation, `Some(Ok(None))` closes it,
 /// `Some(Err(line))` is a bad name; `None` for any other line.
