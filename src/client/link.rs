@@ -63,8 +63,10 @@ fn tls_failure(e: &io::Error, host: &str) -> String {
 pub struct Link {
     stream: Transport<TcpStream>,
     decoder: FrameDecoder,
-    /// Encoded frames not yet written. Bounded by the session's cap on requests in flight
-    /// (`REQUESTS_IN_FLIGHT_MAX` frames of at most `FRAME_BYTES_MAX` bytes).
+    /// Encoded frames not yet written. Bounded by what the session may have owed at once: its
+    /// requests in flight (`REQUESTS_IN_FLIGHT_MAX`) and, written together after a reconnect,
+    /// the messages pending (`PENDING_SENDS_MAX`), each a frame of at most `FRAME_BYTES_MAX`
+    /// bytes (a message's is about 16 KiB: some 20 MiB at worst).
     unsent: Vec<u8>,
     read_buffer: Box<[u8]>,
 }

@@ -13,6 +13,10 @@ use super::{
     Stage, format, pending_line, recipient_text,
 };
 
+/// Messages refused as rate limited that are sent again per `RATE_LIMITED_RETRY_MS`, at most
+/// (the server's default rate is 10 a second).
+const RATE_LIMITED_RETRY_BATCH: usize = 10;
+
 /// What a give-up names of the messages not delivered, at most; the rest are counted.
 const UNDELIVERED_NAMED_MAX: usize = 10;
 
@@ -41,9 +45,12 @@ impl Session {
                 self.effects.push(Effect::Connect);
             }
             Connection::Waiting { .. } | Connection::Connecting { .. } => {}
+            // Messages refused as rate limited go again a few at a time, about the rate the
+            // server allows, rather than all at once to be refused again.
             Connection::Up if self.retry_sends_at_ms.is_some_and(|at| now >= at) => {
-                self.retry_sends_at_ms = None;
-                self.write_waiting();
+                self.retry_sends_at_ms = self
+                    .write_waiting(RATE_LIMITED_RETRY_BATCH)
+                    .then_some(now + RATE_LIMITED_RETRY_MS);
             }
             Connection::Up | Connection::LoggingIn { .. } => {
                 let quiet_since = self.heard_ms.max(self.owed_since_ms);
@@ -283,26 +290,29 @@ impl Session {
         }
     }
 
-    /// Writes every request made but not written, in the order they were made.
-    fn write_waiting(&mut self) {
+    /// Writes the requests made but not written, in the order they were made, `at_most` of
+    /// them; true if some are left.
+    fn write_waiting(&mut self, at_most: usize) -> bool {
         let waiting: Vec<u32> = self
             .pending
             .iter()
             .filter(|(_, p)| !p.written)
             .map(|(id, _)| *id)
             .collect();
-        for id in waiting {
+        let left = waiting.len() > at_most;
+        for id in waiting.into_iter().take(at_most) {
             if let Some(mut in_flight) = self.pending.remove(&id) {
                 self.write(id, &mut in_flight);
                 self.pending.insert(id, in_flight);
             }
         }
+        left
     }
 
     /// Logged in again: what was owed is written, then the unread counts and the catch-up.
     fn resume(&mut self) {
         self.retry_sends_at_ms = None;
-        self.write_waiting();
+        self.write_waiting(usize::MAX);
         if !matches!(self.stage, Stage::Chatting { .. }) {
             return;
         }

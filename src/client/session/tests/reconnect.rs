@@ -525,3 +525,31 @@ fn live_events_past_the_room_held_are_fetched_by_another_round_not_lost() {
     let said = shown(&reply(&mut session, again, caught_up(all, false)));
     assert_eq!(said.len() as u64, held_max + 1, "{:?}", &said[..3]);
 }
+
+#[test]
+fn many_messages_refused_as_rate_limited_go_again_a_few_a_second() {
+    let mut session = logged_in(script());
+    session.on_heard(0);
+    let mut ids = Vec::new();
+    for n in 0..25 {
+        ids.push(sent(&line(&mut session, &format!("/send bob {n}"))).0);
+    }
+    for id in ids {
+        reply(&mut session, id, error("rate_limited"));
+    }
+    let mut at = RATE_LIMITED_RETRY_MS;
+    let mut batches = Vec::new();
+    while let Some(next) = session
+        .next_tick_ms()
+        .filter(|&t| t <= 10 * RATE_LIMITED_RETRY_MS)
+    {
+        at = at.max(next);
+        let written = requests(&effects_at(&mut session, at));
+        if written.is_empty() {
+            break;
+        }
+        batches.push(written.len());
+        at += 1;
+    }
+    assert_eq!(batches, [10, 10, 5]);
+}
