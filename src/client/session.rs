@@ -520,9 +520,6 @@ impl Session {
             | Stage::Password { .. }
             | Stage::NewPassword { .. }
             | Stage::NewPasswordAgain { .. } => self.pending.clear(),
-            Stage::Leaving { .. } if self.pending.len() <= 1 && self.catch_up.is_none() => {
-                self.exit(0, None)
-            }
             Stage::Done => {}
             Stage::Chatting { .. } | Stage::Leaving { .. } => {
                 let why = match reason {
