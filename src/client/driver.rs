@@ -1,5 +1,6 @@
 //! The client's loop: one thread waits with `polling` on stdin, the server socket and a signal
-//! pipe together, feeds what arrives to the session and carries out its effects.
+//! pipe together, feeds what arrives (and the time) to the session and carries out its effects;
+//! a reconnect's blocking connect runs on a short-lived thread of its own.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -8,6 +9,7 @@ use std::os::fd::FromRawFd;
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
@@ -46,7 +48,10 @@ impl Exit {
 
 pub struct Driver {
     endpoint: Endpoint,
-    poller: Poller,
+    /// Shared with the thread that connects again, which wakes the loop when it is done.
+    poller: Arc<Poller>,
+    /// A reconnect under way on its own thread: its result, when it comes.
+    connecting: Option<Receiver<Result<(Link, usize), String>>>,
     session: Session,
     ui: Box<dyn Ui>,
     /// `None` between a connection the server closed before login and the next request.
@@ -73,7 +78,7 @@ impl Driver {
         session: Session,
         ui: Box<dyn Ui>,
     ) -> io::Result<Self> {
-        let poller = Poller::new()?;
+        let poller = Arc::new(Poller::new()?);
         let (signal_read, signal_write) = UnixStream::pair()?;
         signal_read.set_nonblocking(true)?;
         let signal_number = Arc::new(AtomicUsize::new(0));
@@ -101,6 +106,7 @@ impl Driver {
         Ok(Driver {
             endpoint,
             poller,
+            connecting: None,
             session,
             ui,
             link: Some(link),
@@ -175,6 +181,7 @@ impl Driver {
                 _ => {}
             }
         }
+        self.on_connect_result()?;
         if socket_ready {
             self.on_socket()?;
         }
@@ -357,13 +364,41 @@ impl Driver {
         Ok(())
     }
 
-    /// Connects again for the session, to the servers in turn from the last one that worked,
-    /// and tells it how that went (its effects are applied by the caller's loop).
+    /// Connects again for the session, to the servers in turn from the last one that worked;
+    /// `on_connect_result` tells the session how that went.
+    ///
+    /// Connecting blocks (resolving the name, up to the connect and handshake timeouts per
+    /// server), so it runs on a thread of its own, one at a time, while this loop goes on
+    /// serving the keyboard; the thread hands the link over and wakes the poller.
     fn reconnect(&mut self) -> io::Result<()> {
         self.drop_link();
-        // The prompt says "(offline)" while this blocks for at most the connect timeouts.
-        self.ui.set_prompt(self.session.prompt())?;
-        match Link::connect_any(&self.endpoint, self.server_index) {
+        let (result, receiver) = mpsc::channel();
+        let endpoint = self.endpoint.clone();
+        let first = self.server_index;
+        let poller = Arc::clone(&self.poller);
+        std::thread::Builder::new()
+            .name("chat-connect".into())
+            .spawn(move || {
+                // The loop may have ended meanwhile: then nobody wants the link.
+                let _ = result.send(Link::connect_any(&endpoint, first));
+                let _ = poller.notify();
+            })?;
+        self.connecting = Some(receiver);
+        Ok(())
+    }
+
+    /// Takes the reconnect's result if it has come, and tells the session.
+    fn on_connect_result(&mut self) -> io::Result<()> {
+        let Some(receiver) = &self.connecting else {
+            return Ok(());
+        };
+        let result = match receiver.try_recv() {
+            Ok(result) => result,
+            Err(TryRecvError::Empty) => return Ok(()),
+            Err(TryRecvError::Disconnected) => Err("the connecting thread stopped".to_string()),
+        };
+        self.connecting = None;
+        match result {
             Ok((link, index)) => {
                 self.watch(&link)?;
                 self.link = Some(link);
@@ -377,7 +412,7 @@ impl Driver {
                 self.session.on_connect_failed(&why, now_ms);
             }
         }
-        Ok(())
+        self.apply_effects()
     }
 
     fn watch(&self, link: &Link) -> io::Result<()> {
