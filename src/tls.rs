@@ -92,6 +92,11 @@ impl<S: Read + Write> Transport<S> {
         }
     }
 
+    /// True if this transport speaks TLS.
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Transport::Tls(..))
+    }
+
     pub fn socket(&self) -> &S {
         match self {
             Transport::Plain(socket) | Transport::Tls(socket, _) => socket,

@@ -74,13 +74,15 @@ fn the_original_workflow_for_two_people(store: &'static str) {
         ]
     );
 
-    // Alice comes back: a known name logs in, and her history has both messages.
+    // Alice comes back: a known name logs in, is told what waits, and her history has both
+    // messages.
     let alice = run_script(server.addr, &script("alice", &["/history bob"]));
     assert!(alice.status.success(), "{alice:?}");
     assert_eq!(
         texts(&alice.stdout),
         [
             "Logged in as alice. Type /help for the commands.",
+            "1 unread: bob 1. /unread to list, /history to read",
             "History with bob, oldest first:",
             "you -> bob: hello bob",
             "bob: hi alice, how are you?",
@@ -219,7 +221,7 @@ fn a_group_from_the_client(store: &'static str) {
             "#team: you created the group with bob, carol",
             "#team you: hello team",
             "Members of #team (3):",
-            "  alice  owner  online",
+            "  alice  owner   online",
             "  bob    member  online",
             "  carol  member",
             "Your groups (1):",
@@ -326,32 +328,61 @@ fn a_server_that_is_not_running_is_a_clear_error() {
 }
 
 #[test]
-fn a_server_stopped_under_a_connected_client_ends_it_with_the_reason() {
+fn a_server_stopped_under_a_script_is_waited_for_then_given_up_naming_what_was_not_delivered() {
     let data = TempDir::new("client-8");
     let mut server = ServerProcess::start("sled", &data, &[]);
-    let alice = logged_in(server.addr, "alice");
+    let mut command = client_command(server.addr);
+    command.args(["--reconnect-for", "2"]);
+    let mut alice = ClientProcess::start_with(command, Stdio::piped());
+    alice.write_line("alice");
+    alice.write_line(PASSWORD);
+    alice.expect_line("Registered and logged in as alice.");
     server.signal("TERM");
+    assert!(server.wait_exit(Duration::from_secs(20)).is_some());
+    // The shutdown frame is a loss like any other: one line, then retries.
+    let lost = alice.expect_line("Connection lost");
+    assert!(
+        lost.contains("[server_shutdown]") && lost.contains("reconnecting in 2 s..."),
+        "{lost}"
+    );
+    // Typed while the server is away: kept, shown pending, and named when the client gives up.
+    alice.write_line("/send alice never delivered");
+    alice.expect_line("(pending) you -> alice: never delivered");
     let finished = alice.wait();
     assert_eq!(finished.status.code(), Some(1), "{finished:?}");
     assert!(
-        finished.stderr.contains("The server closed the connection")
-            && finished.stderr.contains("[server_shutdown]"),
+        finished.stderr.contains("Gave up reconnecting after 2 s")
+            && finished
+                .stderr
+                .contains("Not delivered: 1 message: to alice \"never delivered\"."),
         "{finished:?}"
     );
-    assert!(server.wait_exit(Duration::from_secs(20)).is_some());
+    assert!(!finished.stderr.contains("panicked"));
 }
 
 #[test]
-fn a_server_killed_under_a_connected_client_ends_it_too() {
+fn a_script_whose_server_was_killed_exits_non_zero_after_reconnect_for() {
     let data = TempDir::new("client-9");
     let mut server = ServerProcess::start("sled", &data, &[]);
-    let alice = logged_in(server.addr, "alice");
+    let mut command = client_command(server.addr);
+    command.args(["--reconnect-for", "1"]);
+    let mut alice = ClientProcess::start_with(command, Stdio::piped());
+    alice.write_line("alice");
+    alice.write_line(PASSWORD);
+    alice.expect_line("Registered and logged in as alice.");
     server.signal("KILL");
     assert!(server.wait_exit(Duration::from_secs(20)).is_some());
     // No farewell from a killed server: the client notices the close by itself.
+    alice.expect_line("Connection lost (the connection to the server was lost)");
     let finished = alice.wait();
     assert_eq!(finished.status.code(), Some(1), "{finished:?}");
-    assert!(finished.stderr.contains("lost"), "{finished:?}");
+    assert!(
+        finished.stderr.contains("Gave up reconnecting after 1 s")
+            && finished
+                .stderr
+                .contains("Everything sent before was delivered."),
+        "{finished:?}"
+    );
 }
 
 #[test]

@@ -3,133 +3,13 @@
 
 mod common;
 
-use std::fs::File;
-use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::process::{Child, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chat_store_contract::TempDir;
-use common::chat_client::client_command;
-use common::{READ_TIMEOUT, ServerProcess, user};
+use common::pty::{Pty, wait_exit};
+use common::{ServerProcess, user};
 
 const ALICE_PASSWORD: &str = "alice-secret-pw";
-
-/// A pseudo-terminal: the test holds the master side, the client gets the slave as its stdin,
-/// stdout and stderr.
-struct Pty {
-    master: File,
-    slave: File,
-    output: Arc<Mutex<Vec<u8>>>,
-}
-
-impl Pty {
-    fn open() -> Pty {
-        // SAFETY: plain libc calls on a descriptor this function owns; ptsname_r writes a
-        // NUL-terminated name into the buffer it is given.
-        let master = unsafe {
-            let fd = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
-            assert!(fd >= 0, "posix_openpt");
-            assert_eq!(libc::grantpt(fd), 0);
-            assert_eq!(libc::unlockpt(fd), 0);
-            OwnedFd::from_raw_fd(fd)
-        };
-        let mut name = [0 as libc::c_char; 128];
-        let named = unsafe { libc::ptsname_r(master.as_raw_fd(), name.as_mut_ptr(), name.len()) };
-        assert_eq!(named, 0);
-        let name = unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) }
-            .to_str()
-            .unwrap()
-            .to_string();
-        let slave = File::options().read(true).write(true).open(name).unwrap();
-        let size = libc::winsize {
-            ws_row: 24,
-            ws_col: 80,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        // SAFETY: TIOCSWINSZ reads one winsize.
-        assert_eq!(
-            unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSWINSZ, &size) },
-            0
-        );
-        let master = File::from(master);
-        let output = Arc::new(Mutex::new(Vec::new()));
-        let mut reader = master.try_clone().unwrap();
-        let sink = Arc::clone(&output);
-        std::thread::spawn(move || {
-            let mut chunk = [0u8; 4096];
-            while let Ok(n) = reader.read(&mut chunk) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().extend_from_slice(&chunk[..n]);
-            }
-        });
-        Pty {
-            master,
-            slave,
-            output,
-        }
-    }
-
-    fn spawn_client(&self, server: &ServerProcess) -> Child {
-        let stdio = || Stdio::from(self.slave.try_clone().unwrap());
-        client_command(server.addr)
-            .stdin(stdio())
-            .stdout(stdio())
-            .stderr(stdio())
-            .spawn()
-            .expect("chat-client starts")
-    }
-
-    fn type_keys(&mut self, keys: &str) {
-        self.master.write_all(keys.as_bytes()).unwrap();
-    }
-
-    fn output(&self) -> String {
-        String::from_utf8_lossy(&self.output.lock().unwrap()).into_owned()
-    }
-
-    /// Waits until the terminal has shown `text`; returns everything shown so far.
-    fn wait_for(&self, text: &str) -> String {
-        let deadline = Instant::now() + READ_TIMEOUT;
-        loop {
-            let shown = self.output();
-            if shown.contains(text) {
-                return shown;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the terminal never showed {text:?}; it shows {shown:?}"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    /// The terminal's local modes (ICANON, ECHO...).
-    fn local_modes(&self) -> libc::tcflag_t {
-        // SAFETY: tcgetattr fills the zeroed termios.
-        let mut modes: libc::termios = unsafe { std::mem::zeroed() };
-        assert_eq!(
-            unsafe { libc::tcgetattr(self.slave.as_raw_fd(), &mut modes) },
-            0
-        );
-        modes.c_lflag
-    }
-}
-
-fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
-    let deadline = Instant::now() + READ_TIMEOUT;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "chat-client did not exit");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
 
 #[test]
 fn an_incoming_message_does_not_mix_into_a_half_typed_line() {
@@ -206,7 +86,7 @@ fn an_incoming_message_does_not_mix_into_a_half_typed_line() {
 }
 
 #[test]
-fn a_wrong_password_at_a_terminal_is_asked_again_then_ctrl_c_leaves() {
+fn a_wrong_password_at_a_terminal_is_asked_again_then_ctrl_c_clears_then_leaves() {
     let data = TempDir::new("client-pty-wrong");
     let server = ServerProcess::start("sqlite", &data, &[]);
     let _alice = user(&server, "alice");
@@ -217,10 +97,17 @@ fn a_wrong_password_at_a_terminal_is_asked_again_then_ctrl_c_leaves() {
     // never shown, not even under the username prompt.
     pty.type_keys("alice\rnot-the-password\r");
     // The error, then the prompt again on a fresh row.
-    pty.wait_for("[wrong_password]\r\n\rpassword: ");
+    pty.wait_for("[wrong_password]\r\n");
+    pty.wait_for("may belong to someone else: press Enter with no password to choose another name.\r\n\rpassword: ");
     pty.type_keys(&format!("{}\r", common::PASSWORD));
     pty.wait_for("Logged in as alice.");
-    pty.type_keys("half a line\x03");
+    // Ctrl-C on a half-typed line only clears it; on the empty line it leaves.
+    pty.type_keys("half a line");
+    pty.wait_for("> half a line");
+    pty.type_keys("\x03");
+    pty.wait_for("> half a line\x1b[K\r> \x1b[K");
+    assert!(client.try_wait().unwrap().is_none(), "still running");
+    pty.type_keys("\x03");
     let status = wait_exit(&mut client);
     assert!(status.success(), "{status:?}");
     let shown = pty.output();

@@ -1,5 +1,6 @@
 //! The client's loop: one thread waits with `polling` on stdin, the server socket and a signal
-//! pipe together, feeds what arrives to the session and carries out its effects.
+//! pipe together, feeds what arrives (and the time) to the session and carries out its effects;
+//! a reconnect's blocking connect runs on a short-lived thread of its own.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -8,18 +9,19 @@ use std::os::fd::FromRawFd;
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use polling::{Event, Events, PollMode, Poller};
 
 use super::link::{Endpoint, Link, Received};
-use super::session::{Effect, Session};
+use super::session::{Effect, REPLY_PATIENCE_MS, Session};
 use super::ui::Ui;
 
 /// How long the client waits for a reply it is owed, counted from the last byte the server
-/// sent, before it gives up on the server.
-pub const REPLY_PATIENCE: Duration = Duration::from_secs(30);
+/// sent, before it takes the link for dead (and, once logged in, reconnects).
+pub const REPLY_PATIENCE: Duration = Duration::from_millis(REPLY_PATIENCE_MS);
 /// Bytes read from stdin per readiness event.
 const STDIN_CHUNK_BYTES: usize = 16 * 1024;
 
@@ -46,7 +48,10 @@ impl Exit {
 
 pub struct Driver {
     endpoint: Endpoint,
-    poller: Poller,
+    /// Shared with the thread that connects again, which wakes the loop when it is done.
+    poller: Arc<Poller>,
+    /// A reconnect under way on its own thread: its result, when it comes.
+    connecting: Option<Receiver<Result<(Link, usize), String>>>,
     session: Session,
     ui: Box<dyn Ui>,
     /// `None` between a connection the server closed before login and the next request.
@@ -59,19 +64,21 @@ pub struct Driver {
     stdin_open: bool,
     signal_read: UnixStream,
     signal_number: Arc<AtomicUsize>,
-    /// When the server last sent something, or when a reply started to be owed.
-    last_heard: Instant,
+    /// The session's clock counts milliseconds from here.
+    started: Instant,
+    /// The server of `endpoint.servers` connected last: a reconnect tries it first.
+    server_index: usize,
     exit: Option<Exit>,
 }
 
 impl Driver {
     pub fn new(
         endpoint: Endpoint,
-        link: Link,
+        (link, server_index): (Link, usize),
         session: Session,
         ui: Box<dyn Ui>,
     ) -> io::Result<Self> {
-        let poller = Poller::new()?;
+        let poller = Arc::new(Poller::new()?);
         let (signal_read, signal_write) = UnixStream::pair()?;
         signal_read.set_nonblocking(true)?;
         let signal_number = Arc::new(AtomicUsize::new(0));
@@ -99,6 +106,7 @@ impl Driver {
         Ok(Driver {
             endpoint,
             poller,
+            connecting: None,
             session,
             ui,
             link: Some(link),
@@ -107,9 +115,15 @@ impl Driver {
             stdin_open: true,
             signal_read,
             signal_number,
-            last_heard: Instant::now(),
+            started: Instant::now(),
+            server_index,
             exit: None,
         })
+    }
+
+    /// The session's clock: milliseconds since the driver started, never going back.
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
     pub fn run(mut self) -> Exit {
@@ -129,6 +143,8 @@ impl Driver {
 
     /// One pass: take what input the session wants, write, wait, handle what woke us.
     fn turn(&mut self, events: &mut Events) -> io::Result<()> {
+        self.session.on_tick(self.now_ms());
+        self.apply_effects()?;
         self.take_buffered_input()?;
         if self.exit.is_some() {
             return Ok(());
@@ -144,10 +160,10 @@ impl Driver {
             .is_some_and(|link| link.has_buffered_input());
         let timeout = if read_stdin_now || read_socket_now {
             Some(Duration::ZERO)
-        } else if self.session.awaits_replies() {
-            Some(REPLY_PATIENCE.saturating_sub(self.last_heard.elapsed()))
         } else {
-            None
+            self.session
+                .next_tick_ms()
+                .map(|at| Duration::from_millis(at.saturating_sub(self.now_ms())))
         };
         events.clear();
         match self.poller.wait(events, timeout) {
@@ -165,20 +181,12 @@ impl Driver {
                 _ => {}
             }
         }
+        self.on_connect_result()?;
         if socket_ready {
             self.on_socket()?;
         }
         if stdin_ready && self.wants_stdin() && self.exit.is_none() {
             self.read_stdin()?;
-        }
-        if self.exit.is_none()
-            && self.session.awaits_replies()
-            && self.last_heard.elapsed() >= REPLY_PATIENCE
-        {
-            self.finish(Exit::failure(format!(
-                "The server has not answered for {} seconds.",
-                REPLY_PATIENCE.as_secs()
-            )));
         }
         Ok(())
     }
@@ -261,7 +269,8 @@ impl Driver {
             return Ok(());
         };
         let received = link.read_some();
-        self.last_heard = Instant::now();
+        let now_ms = self.now_ms();
+        self.session.on_heard(now_ms);
         // Handle every whole frame before a close, so a last `Closing` is read.
         loop {
             let Some(link) = &mut self.link else {
@@ -321,8 +330,25 @@ impl Driver {
         });
     }
 
+    /// Carries out the session's effects, and those they lead to (a connection made asks for
+    /// a log-in), until none are left.
     fn apply_effects(&mut self) -> io::Result<()> {
-        for effect in self.session.take_effects() {
+        loop {
+            let effects = self.session.take_effects();
+            if effects.is_empty() || self.exit.is_some() {
+                break;
+            }
+            self.apply(effects)?;
+        }
+        let names = self.session.take_learned_names();
+        if !names.is_empty() {
+            self.ui.learn(names);
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, effects: Vec<Effect>) -> io::Result<()> {
+        for effect in effects {
             if self.exit.is_some() {
                 break;
             }
@@ -330,35 +356,87 @@ impl Driver {
                 Effect::Send { id, request } => self.send(id, request)?,
                 Effect::Show(text) => self.ui.show(&text)?,
                 Effect::Exit { status, reason } => self.finish(Exit { status, reason }),
+                Effect::Connect => self.reconnect()?,
+                Effect::Disconnect => self.drop_link(),
+                Effect::KeepLine(line) => self.ui.keep_line(&line)?,
             }
         }
         Ok(())
     }
 
+    /// Connects again for the session, to the servers in turn from the last one that worked;
+    /// `on_connect_result` tells the session how that went.
+    ///
+    /// Connecting blocks (resolving the name, up to the connect and handshake timeouts per
+    /// server), so it runs on a thread of its own, one at a time, while this loop goes on
+    /// serving the keyboard; the thread hands the link over and wakes the poller.
+    fn reconnect(&mut self) -> io::Result<()> {
+        self.drop_link();
+        let (result, receiver) = mpsc::channel();
+        let endpoint = self.endpoint.clone();
+        let first = self.server_index;
+        let poller = Arc::clone(&self.poller);
+        std::thread::Builder::new()
+            .name("chat-connect".into())
+            .spawn(move || {
+                // The loop may have ended meanwhile: then nobody wants the link.
+                let _ = result.send(Link::connect_any(&endpoint, first));
+                let _ = poller.notify();
+            })?;
+        self.connecting = Some(receiver);
+        Ok(())
+    }
+
+    /// Takes the reconnect's result if it has come, and tells the session.
+    fn on_connect_result(&mut self) -> io::Result<()> {
+        let Some(receiver) = &self.connecting else {
+            return Ok(());
+        };
+        let result = match receiver.try_recv() {
+            Ok(result) => result,
+            Err(TryRecvError::Empty) => return Ok(()),
+            Err(TryRecvError::Disconnected) => Err("the connecting thread stopped".to_string()),
+        };
+        self.connecting = None;
+        match result {
+            Ok((link, index)) => {
+                self.watch(&link)?;
+                self.link = Some(link);
+                self.server_index = index;
+                let server = self.endpoint.servers[index].clone();
+                let now_ms = self.now_ms();
+                self.session.on_connected(&server, now_ms);
+            }
+            Err(why) => {
+                let now_ms = self.now_ms();
+                self.session.on_connect_failed(&why, now_ms);
+            }
+        }
+        self.apply_effects()
+    }
+
+    fn watch(&self, link: &Link) -> io::Result<()> {
+        // SAFETY: deleted from the poller before it is dropped (`drop_link`, `run`).
+        unsafe {
+            self.poller
+                .add_with_mode(link.stream(), Event::readable(KEY_SOCKET), PollMode::Level)
+        }
+    }
+
     fn send(&mut self, id: u32, request: chat_wire::Request) -> io::Result<()> {
         if self.link.is_none() {
             // The server closed an idle connection before login; this request needs a new one.
-            match Link::connect(&self.endpoint) {
-                Ok(link) => {
-                    // SAFETY: deleted from the poller before it is dropped (`drop_link`, `run`).
-                    unsafe {
-                        self.poller.add_with_mode(
-                            link.stream(),
-                            Event::readable(KEY_SOCKET),
-                            PollMode::Level,
-                        )?;
-                    }
+            match Link::connect_any(&self.endpoint, self.server_index) {
+                Ok((link, index)) => {
+                    self.watch(&link)?;
                     self.link = Some(link);
+                    self.server_index = index;
                 }
                 Err(e) => {
                     self.finish(Exit::failure(e));
                     return Ok(());
                 }
             }
-        }
-        if !self.session.awaits_replies_besides(id) {
-            // The patience clock starts now, not at the last reply long ago.
-            self.last_heard = Instant::now();
         }
         if let Some(link) = &mut self.link
             && let Err(e) = link.queue(id, request)

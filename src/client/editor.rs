@@ -1,8 +1,10 @@
 //! The terminal line editor: turns raw key bytes into edits of one line and into actions, and
 //! draws that line on one terminal row. Pure: no I/O, so every key is unit-tested.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 
+use super::complete::{NAMES_MAX, complete};
+use super::recall::Recall;
 use super::width::{char_columns, str_columns};
 
 /// What a finished key sequence asks of the client.
@@ -10,7 +12,7 @@ use super::width::{char_columns, str_columns};
 pub enum Action {
     /// Enter: the line as typed.
     Submit(String),
-    /// Ctrl-C.
+    /// Ctrl-C on an empty line (on a non-empty one it clears the line).
     Interrupt,
     /// Ctrl-D on an empty line.
     EndOfInput,
@@ -36,6 +38,10 @@ enum Key {
     KillWord,
     /// Ctrl-L: draw the line again.
     Redraw,
+    /// Up and Down: earlier lines.
+    Older,
+    Newer,
+    Tab,
     Interrupt,
     EndOfInput,
     /// Anything else: an unknown escape sequence, a stray control byte, invalid UTF-8.
@@ -56,8 +62,11 @@ pub struct Editor {
     line_bytes: usize,
     /// The line changed since the last `render`.
     dirty: bool,
-    /// A key was refused (the line is full): ring the bell once.
+    /// A key was refused (the line is full, nothing to complete): ring the bell once.
     bell: bool,
+    recall: Recall,
+    /// Names to complete with Tab, bounded by `NAMES_MAX`.
+    names: BTreeSet<String>,
 }
 
 /// How many pending bytes an escape sequence may span before it is dropped as garbage.
@@ -75,6 +84,37 @@ impl Editor {
             line_bytes: 0,
             dirty: true,
             bell: false,
+            recall: Recall::default(),
+            names: BTreeSet::new(),
+        }
+    }
+
+    /// Shows `prompt` in front of the line, which stays as it is.
+    pub fn set_prompt(&mut self, prompt: &str) {
+        self.prompt = prompt.to_string();
+        self.dirty = true;
+    }
+
+    /// Puts a refused line back, cursor at its end, to be fixed.
+    pub fn restore(&mut self, line: &str) {
+        self.clear();
+        for c in line.chars() {
+            self.insert(c);
+        }
+    }
+
+    /// Keeps a submitted line for Up and Down.
+    pub fn remember(&mut self, line: &str) {
+        self.recall.remember(line);
+    }
+
+    /// More names for Tab to complete.
+    pub fn learn(&mut self, names: impl IntoIterator<Item = String>) {
+        for name in names {
+            if self.names.len() >= NAMES_MAX {
+                break;
+            }
+            self.names.insert(name);
         }
     }
 
@@ -111,6 +151,9 @@ impl Editor {
 
     fn apply(&mut self, key: Key) -> Option<Action> {
         self.dirty = true;
+        if !matches!(key, Key::Older | Key::Newer | Key::Redraw | Key::Ignored) {
+            self.recall.stop();
+        }
         match key {
             Key::Char(c) => self.insert(c),
             Key::Enter => {
@@ -145,10 +188,26 @@ impl Editor {
                 self.remove(start..self.cursor);
                 self.cursor = start;
             }
-            Key::Interrupt => {
-                self.clear();
-                return Some(Action::Interrupt);
+            // Ctrl-C clears a line being typed; only on an empty one does it ask to quit.
+            Key::Interrupt if !self.line.is_empty() => self.clear(),
+            Key::Interrupt => return Some(Action::Interrupt),
+            Key::Older | Key::Newer if self.secret => self.dirty = false,
+            Key::Older => {
+                let current: String = self.line.iter().collect();
+                match self.recall.older(&current) {
+                    Some(line) => self.restore(&line),
+                    None => self.bell = true,
+                }
             }
+            Key::Newer => match self.recall.newer() {
+                Some(line) => self.restore(&line),
+                None => self.dirty = false,
+            },
+            Key::Tab if self.secret => self.dirty = false,
+            Key::Tab => match complete(&self.line, self.cursor, &self.names) {
+                Some(insert) => insert.chars().for_each(|c| self.insert(c)),
+                None => self.bell = true,
+            },
             Key::EndOfInput if self.line.is_empty() => return Some(Action::EndOfInput),
             Key::EndOfInput => return self.apply(Key::Delete),
             Key::Redraw => {}
@@ -258,8 +317,8 @@ fn decode_key(bytes: &[u8]) -> Option<(Key, usize)> {
         0x0c => Key::Redraw,
         0x03 => Key::Interrupt,
         0x04 => Key::EndOfInput,
+        b'\t' => Key::Tab,
         0x1b => return decode_escape(bytes),
-        // Tab too: its width depends on the terminal's tab stops, so it cannot be drawn in place.
         0x00..=0x1f => Key::Ignored,
         _ => return decode_char(bytes),
     };
@@ -287,6 +346,8 @@ fn decode_escape(bytes: &[u8]) -> Option<(Key, usize)> {
     };
     let params = &bytes[2..final_at];
     let key = match (bytes[final_at], params) {
+        (b'A', _) => Key::Older,
+        (b'B', _) => Key::Newer,
         (b'C', _) => Key::Right,
         (b'D', _) => Key::Left,
         (b'H', _) => Key::Home,

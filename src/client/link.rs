@@ -16,23 +16,19 @@ use chat_wire::{
 use super::format;
 use crate::tls::{self, Transport};
 
-/// Where the server is, and whether to speak TLS to it (trusting which authorities).
+/// Where the servers are (tried in turn), and whether to speak TLS to them (trusting which
+/// authorities).
 #[derive(Clone)]
 pub struct Endpoint {
-    /// host:port
-    pub server: String,
+    /// host:port, at least one.
+    pub servers: Vec<String>,
     pub tls: Option<Arc<ClientConfig>>,
 }
 
-impl Endpoint {
-    /// The host part of `server`, as a certificate names it (an IPv6 address without brackets).
-    fn host(&self) -> &str {
-        let host = self
-            .server
-            .rsplit_once(':')
-            .map_or(self.server.as_str(), |(host, _port)| host);
-        host.trim_start_matches('[').trim_end_matches(']')
-    }
+/// The host part of `server`, as a certificate names it (an IPv6 address without brackets).
+fn host(server: &str) -> &str {
+    let host = server.rsplit_once(':').map_or(server, |(host, _port)| host);
+    host.trim_start_matches('[').trim_end_matches(']')
 }
 
 /// How long to wait for a TCP connection to each of the server's addresses.
@@ -42,11 +38,35 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Bytes read from the socket per readiness event; the loop comes back for the rest.
 const READ_CHUNK_BYTES: usize = 64 * 1024;
 
+/// What a TLS client hears from a server that does not speak TLS.
+const PLAIN_SERVER: &str =
+    "it does not speak TLS there (it answered in plain text or hung up): drop --tls";
+
+/// Why a TLS handshake failed, in words that say what to change.
+fn tls_failure(e: &io::Error, host: &str) -> String {
+    use rustls::{CertificateError, Error};
+    let cause = e.get_ref().and_then(|inner| inner.downcast_ref::<Error>());
+    match cause {
+        Some(Error::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+        )) => format!(
+            "TLS failed: its certificate is for another name, not {host}: connect with a name the certificate lists in --server ({e})"
+        ),
+        Some(Error::InvalidCertificate(CertificateError::UnknownIssuer)) => format!(
+            "TLS failed: {e} (its certificate is signed by an authority not trusted here: was it signed by the one --ca names?)"
+        ),
+        Some(Error::InvalidMessage(_)) => PLAIN_SERVER.into(),
+        _ => format!("TLS failed: {e}"),
+    }
+}
+
 pub struct Link {
     stream: Transport<TcpStream>,
     decoder: FrameDecoder,
-    /// Encoded frames not yet written. Bounded by the session's cap on requests in flight
-    /// (`REQUESTS_IN_FLIGHT_MAX` frames of at most `FRAME_BYTES_MAX` bytes).
+    /// Encoded frames not yet written. Bounded by what the session may have owed at once: its
+    /// requests in flight (`REQUESTS_IN_FLIGHT_MAX`) and, written together after a reconnect,
+    /// the messages pending (`PENDING_SENDS_MAX`), each a frame of at most `FRAME_BYTES_MAX`
+    /// bytes (a message's is about 16 KiB: some 20 MiB at worst).
     unsent: Vec<u8>,
     read_buffer: Box<[u8]>,
 }
@@ -60,10 +80,27 @@ pub enum Received {
 }
 
 impl Link {
-    /// Connects to the endpoint's server and says hello (after the TLS handshake, if TLS). The
-    /// error is a sentence for the person.
-    pub fn connect(endpoint: &Endpoint) -> Result<Link, String> {
-        let server = endpoint.server.as_str();
+    /// Connects to the endpoint's servers in turn, from the one at `first`, and returns the
+    /// first link made with its server's index; the error says why each failed.
+    pub fn connect_any(endpoint: &Endpoint, first: usize) -> Result<(Link, usize), String> {
+        let count = endpoint.servers.len();
+        let mut failures = Vec::new();
+        for index in (0..count).map(|n| (first + n) % count) {
+            match Link::connect(endpoint, &endpoint.servers[index]) {
+                Ok(link) => return Ok((link, index)),
+                Err(why) => failures.push(why),
+            }
+        }
+        match failures.len() {
+            0 => Err("no server was given".into()),
+            1 => Err(failures.remove(0)),
+            _ => Err(failures.join("; ")),
+        }
+    }
+
+    /// Connects to `server` and says hello (after the TLS handshake, if TLS). The error is a
+    /// sentence for the person.
+    fn connect(endpoint: &Endpoint, server: &str) -> Result<Link, String> {
         let addrs: Vec<_> = server
             .to_socket_addrs()
             .map_err(|e| format!("cannot find the server {server}: {e}"))?
@@ -86,7 +123,7 @@ impl Link {
             })?;
         let tls = match &endpoint.tls {
             None => None,
-            Some(config) => Some(tls::client_connection(Arc::clone(config), endpoint.host())?),
+            Some(config) => Some(tls::client_connection(Arc::clone(config), host(server))?),
         };
         let mut link = Link {
             stream: Transport::new(stream, tls),
@@ -125,6 +162,7 @@ impl Link {
                 Err(e) => return Err(e.to_string()),
             }
             match self.stream.read(&mut self.read_buffer) {
+                Ok(0) if self.stream.is_tls() => return Err(PLAIN_SERVER.into()),
                 Ok(0) => return Err("it closed the connection".into()),
                 Ok(n) => {
                     if first_bytes.len() < 2 {
@@ -141,12 +179,11 @@ impl Link {
                     return Err(format!("no answer within {HANDSHAKE_TIMEOUT:?}"));
                 }
                 Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-                    let hint = if e.to_string().contains("certificate") {
-                        " (was it signed by the authority --ca names?)"
-                    } else {
-                        ""
-                    };
-                    return Err(format!("TLS failed: {e}{hint}"));
+                    return Err(tls_failure(&e, host(server)));
+                }
+                // A plain server cuts a TLS hello off as a frame far too large.
+                Err(e) if self.stream.is_tls() && e.kind() == io::ErrorKind::ConnectionReset => {
+                    return Err(PLAIN_SERVER.into());
                 }
                 Err(e) => return Err(e.to_string()),
             }

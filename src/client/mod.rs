@@ -2,20 +2,25 @@
 //! a script gets plain lines. Either way one thread waits on stdin and the server together.
 
 mod answers;
+mod complete;
 mod driver;
 mod editor;
 mod format;
 mod link;
+mod recall;
 mod session;
 mod terminal;
 mod ui;
 mod width;
 
+use std::time::Duration;
+
 use jiff::tz::TimeZone;
 
 pub use driver::{Exit, REPLY_PATIENCE};
 pub use session::{
-    HISTORY_COUNT_MAX, HISTORY_READS_IN_FLIGHT_MAX, PASSWORD_ATTEMPTS_MAX, REQUESTS_IN_FLIGHT_MAX,
+    HISTORY_COUNT_MAX, HISTORY_READS_IN_FLIGHT_MAX, PASSWORD_ATTEMPTS_MAX, PENDING_SENDS_MAX,
+    REQUESTS_IN_FLIGHT_MAX, help,
 };
 pub use ui::INPUT_LINE_BYTES_MAX;
 
@@ -26,11 +31,12 @@ use link::Link;
 use session::Session;
 use ui::{PlainUi, TerminalUi, Ui};
 
-/// Connects to the endpoint and runs the client until the person or script leaves or the
-/// server goes away.
-pub fn run(endpoint: Endpoint) -> Exit {
+/// Connects to the endpoint and runs the client until the person or script leaves, or (once
+/// logged in) the server stays away: at a terminal the client keeps reconnecting; from a script
+/// for `reconnect_for` at most.
+pub fn run(endpoint: Endpoint, reconnect_for: Duration) -> Exit {
     // Connect first, so that an unreachable server is said before anyone types a password.
-    let link = match Link::connect(&endpoint) {
+    let link = match Link::connect_any(&endpoint, 0) {
         Ok(link) => link,
         Err(e) => return Exit::failure(e),
     };
@@ -43,7 +49,10 @@ pub fn run(endpoint: Endpoint) -> Exit {
     } else {
         Box::new(PlainUi::new())
     };
-    let session = Session::new(interactive, TimeZone::system(), random_client_message_id());
+    let bound =
+        (!interactive).then(|| u64::try_from(reconnect_for.as_millis()).unwrap_or(u64::MAX));
+    let session = Session::new(interactive, TimeZone::system(), random_client_message_id())
+        .reconnect_for(bound);
     match Driver::new(endpoint, link, session, ui) {
         Ok(driver) => driver.run(),
         Err(e) => Exit::failure(format!("cannot start: {e}")),

@@ -1,16 +1,15 @@
-//! The client's conversation with the server, without I/O: what each typed line and each frame
-//! from the server leads to (requests to write, lines to show, an exit). The driver in `run`
-//! carries the effects out; the tests here drive it directly.
+//! The client's conversation with the server, without I/O or a clock: what each typed line, each
+//! frame from the server and each tick of the time given leads to (requests to write, lines to
+//! show, connect, disconnect, an exit). Here: the requests in flight, the frames, the replies;
+//! beside it login, commands, history, lists, reconnect (with retry and catch_up) and words.
+//! The driver carries the effects out; the tests drive it directly.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use chat_domain::command::{self, Command, CommandError, HELP};
-use chat_domain::error::ErrorCode;
-use chat_domain::rules::HistoryPaging;
-use chat_domain::{Password, Username};
+use chat_domain::Username;
 use chat_wire::{
-    ErrorBody, Event, InboxPage, Reply, Request, ServerFrame, TimelinePage, WireConversation,
-    WireEntry, WireGroup, WireMember, WireMessage, WireRecipient, WireRole,
+    ErrorBody, Event, Reply, Request, ServerFrame, TimelinePage, WireChange, WireEntry,
+    WireMessage, WireNotice, WireRecipient,
 };
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -18,11 +17,42 @@ use jiff::tz::TimeZone;
 use super::answers::Answers;
 use super::format::{self, MessageFormat, printable};
 
+mod catch_up;
+mod commands;
+mod history;
+mod lists;
+mod login;
+mod reconnect;
+mod retry;
+mod words;
+
+use history::HistoryRead;
+pub use history::{HISTORY_COUNT_MAX, HISTORY_READS_IN_FLIGHT_MAX};
+pub use words::help;
+
+use catch_up::{CatchUp, Held};
+pub use retry::Connection;
+use retry::Jitter;
+
 /// Requests written but not answered, at most; past it the client stops reading input until
 /// replies come, so a long script never piles up unbounded work.
 pub const REQUESTS_IN_FLIGHT_MAX: usize = 256;
-/// Wrong passwords a person at a terminal may type before the client gives up.
+/// Wrong passwords a person at a terminal may type for one name before the client asks for
+/// another name (it may belong to someone else).
 pub const PASSWORD_ATTEMPTS_MAX: u32 = 3;
+/// Messages sent but not yet acknowledged (in flight, or typed while the link is down), at
+/// most; past it a new message is refused with a line, and stays in the editor.
+pub const PENDING_SENDS_MAX: usize = 1_000;
+/// How long the client waits for an owed reply, from the last byte the server sent, before it
+/// takes the link for dead and reconnects (milliseconds).
+pub const REPLY_PATIENCE_MS: u64 = 30_000;
+/// Silence from the server after which the client pings it, so that a link that died without
+/// a word is noticed (then `REPLY_PATIENCE_MS` applies to the ping) (milliseconds).
+pub const KEEPALIVE_MS: u64 = 60_000;
+/// How long a message refused as `rate_limited` waits before it is sent again (milliseconds).
+pub const RATE_LIMITED_RETRY_MS: u64 = 1_000;
+/// Names (people, groups) remembered for Tab completion, at most.
+pub const KNOWN_NAMES_MAX: usize = 1_000;
 
 /// What a person (or a script) gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,13 +67,18 @@ pub enum Input {
 }
 
 /// What the line being typed is for; a terminal shows it as the prompt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Prompt {
     Username,
     Password,
     /// A new account: the password a second time.
     PasswordAgain,
-    Command,
+    /// A command, or with `/query` a message to `to` (`bob`, `#team`); `offline` while the
+    /// link is down.
+    Command {
+        to: Option<String>,
+        offline: bool,
+    },
 }
 
 /// What the driver must do.
@@ -56,28 +91,14 @@ pub enum Effect {
     Show(String),
     /// Stop, with this status and, unless it is 0, a reason for stderr.
     Exit { status: u8, reason: Option<String> },
+    /// Connect again (to the servers in turn); answer with `on_connected` or
+    /// `on_connect_failed`.
+    Connect,
+    /// Drop the connection: the session takes it for dead and will connect again.
+    Disconnect,
+    /// The line just submitted was refused here: put it back in the editor to be fixed.
+    KeepLine(String),
 }
-
-/// A `/history` being read, page by page (a page may hold fewer messages than asked for when
-/// they are long), until it has the count asked for or the conversation's start.
-#[derive(Debug)]
-struct HistoryRead {
-    /// Where its lines go in the output.
-    slot: u64,
-    with: WireRecipient,
-    /// Messages wanted: the count asked for, at most `HISTORY_COUNT_MAX`.
-    wanted: u32,
-    asked: Option<u32>,
-    /// Pages received, newest first.
-    pages: Vec<Vec<WireEntry>>,
-    received: u32,
-}
-
-/// The most messages one `/history` shows, which bounds what the client holds for it.
-pub const HISTORY_COUNT_MAX: u32 = chat_domain::limits::HISTORY_PAGE_MAX;
-/// `/history` reads in flight at most: each may hold `HISTORY_COUNT_MAX` messages of up to
-/// 16 KiB while it pages back, so this caps what the client holds for them (32 MiB).
-pub const HISTORY_READS_IN_FLIGHT_MAX: usize = 4;
 
 /// A request waiting for its reply, with what the reply will need.
 #[derive(Debug)]
@@ -88,9 +109,15 @@ enum Pending {
     },
     Register {
         username: Username,
+        password: String,
     },
+    /// Logging in again after a reconnect, with the credentials held in memory.
+    ReLogIn {
+        server: String,
+    },
+    /// A message; `slot` until its answer is shown (as pending, when the link drops first).
     Send {
-        slot: u64,
+        slot: Option<u64>,
         to: WireRecipient,
         body: String,
     },
@@ -112,8 +139,21 @@ enum Pending {
     },
     /// Marking a conversation read: nothing to show either way.
     MarkRead,
+    /// The unread counts, after logging in: the "3 unread" line.
+    Summary,
+    /// A page of what was missed while the link was down.
+    CatchUp,
     Ping,
     Quit,
+}
+
+/// A request made, with what its reply needs; `written` once it went to the server (a request
+/// made while the link is down waits, and one in flight when it drops is written again).
+#[derive(Debug)]
+struct InFlight {
+    request: Request,
+    what: Pending,
+    written: bool,
 }
 
 impl Pending {
@@ -122,6 +162,9 @@ impl Pending {
         match self {
             Pending::LogIn { .. } => "LogIn",
             Pending::Register { .. } => "Register",
+            Pending::ReLogIn { .. } => "LogIn",
+            Pending::Summary => "Conversations",
+            Pending::CatchUp => "CatchUp",
             Pending::Send { .. } => "Send",
             Pending::History(_) => "History",
             Pending::GroupChange { .. } => "group change",
@@ -137,8 +180,8 @@ impl Pending {
     /// The command answer this request's reply belongs to.
     fn slot(&self) -> Option<u64> {
         match self {
-            Pending::Send { slot, .. }
-            | Pending::GroupChange { slot, .. }
+            Pending::Send { slot, .. } => *slot,
+            Pending::GroupChange { slot, .. }
             | Pending::Members { slot, .. }
             | Pending::Groups { slot }
             | Pending::Unread { slot } => Some(*slot),
@@ -178,10 +221,36 @@ pub struct Session {
     /// A person at a terminal (ask again on mistakes) rather than a script (stop on them).
     interactive: bool,
     stage: Stage,
-    pending: BTreeMap<u32, Pending>,
+    pending: BTreeMap<u32, InFlight>,
     next_request_id: u32,
     next_client_message_id: u64,
     wrong_passwords: u32,
+    /// The name and password that logged in, held in memory (never on disk) to log in again
+    /// after a reconnect.
+    credentials: Option<(Username, String)>,
+    connection: Connection,
+    /// Why the last reconnect attempt failed, for the give-up line.
+    last_failure: Option<String>,
+    jitter: Jitter,
+    /// Without a terminal: how long to keep reconnecting before giving up (`--reconnect-for`).
+    reconnect_for_ms: Option<u64>,
+    /// The newest message or notice id this session has seen (shown, acknowledged, or listed
+    /// by the unread counts): a catch-up asks for what came after it.
+    newest_seen: Option<u64>,
+    catch_up: Option<CatchUp>,
+    /// `/query`: where plain lines go.
+    query: Option<WireRecipient>,
+    /// Names seen (`bob`, `#team`) for Tab completion, bounded by `KNOWN_NAMES_MAX`, and those
+    /// the driver has not taken yet.
+    known: BTreeSet<String>,
+    learned: Vec<String>,
+    /// Messages refused as `rate_limited` wait, unwritten, until this time.
+    retry_sends_at_ms: Option<u64>,
+    /// The clock the driver last gave (milliseconds, monotonic), when the server was last
+    /// heard from, and since when a reply has been owed.
+    now_ms: u64,
+    heard_ms: u64,
+    owed_since_ms: u64,
     /// Conversations seen up to a message id, not yet told to the server (one `MarkRead` is
     /// in flight at a time), by `key_of` their recipient.
     marks_wanted: BTreeMap<String, (WireRecipient, u64)>,
@@ -205,6 +274,20 @@ impl Session {
             next_request_id: 1,
             next_client_message_id: first_client_message_id.max(1),
             wrong_passwords: 0,
+            credentials: None,
+            connection: Connection::Up,
+            last_failure: None,
+            jitter: Jitter::new(first_client_message_id),
+            reconnect_for_ms: None,
+            newest_seen: None,
+            catch_up: None,
+            query: None,
+            known: BTreeSet::new(),
+            learned: Vec::new(),
+            retry_sends_at_ms: None,
+            now_ms: 0,
+            heard_ms: 0,
+            owed_since_ms: 0,
             marks_wanted: BTreeMap::new(),
             mark_in_flight: false,
             zone,
@@ -214,15 +297,36 @@ impl Session {
         }
     }
 
+    /// Without a terminal, stop reconnecting after `bound_ms` and exit 1 naming what was not
+    /// delivered; at a terminal (`None`) the client keeps trying.
+    pub fn reconnect_for(mut self, bound_ms: Option<u64>) -> Self {
+        self.reconnect_for_ms = bound_ms;
+        self
+    }
+
     /// What the line being typed is for, or `None` while nothing can be typed.
     pub fn prompt(&self) -> Option<Prompt> {
         match self.stage {
             Stage::Username => Some(Prompt::Username),
             Stage::Password { .. } | Stage::NewPassword { .. } => Some(Prompt::Password),
             Stage::NewPasswordAgain { .. } => Some(Prompt::PasswordAgain),
-            Stage::Chatting { .. } => Some(Prompt::Command),
+            Stage::Chatting { .. } => Some(Prompt::Command {
+                to: self.query.as_ref().map(recipient_text),
+                offline: self.connection != Connection::Up,
+            }),
             Stage::Waiting | Stage::Leaving { .. } | Stage::Done => None,
         }
+    }
+
+    /// Where the link stands.
+    #[cfg(test)]
+    pub fn connection(&self) -> Connection {
+        self.connection
+    }
+
+    /// Names learned since the last call, for Tab completion.
+    pub fn take_learned_names(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.learned)
     }
 
     /// True if the client should take the next input now.
@@ -234,9 +338,11 @@ impl Session {
                 let history_reads = self
                     .pending
                     .values()
-                    .filter(|p| matches!(p, Pending::History(_)))
+                    .filter(|p| matches!(p.what, Pending::History(_)))
                     .count();
-                self.pending.len() < REQUESTS_IN_FLIGHT_MAX
+                // Messages waiting for the link are bounded apart (`PENDING_SENDS_MAX`).
+                let in_flight = self.pending.values().filter(|p| p.written).count();
+                in_flight < REQUESTS_IN_FLIGHT_MAX
                     && self.answers.len() < REQUESTS_IN_FLIGHT_MAX
                     && history_reads < HISTORY_READS_IN_FLIGHT_MAX
             }
@@ -250,13 +356,14 @@ impl Session {
     }
 
     /// True while replies are owed.
+    #[cfg(test)]
     pub fn awaits_replies(&self) -> bool {
         !self.pending.is_empty()
     }
 
-    /// True while replies other than the one to request `id` are owed.
-    pub fn awaits_replies_besides(&self, id: u32) -> bool {
-        self.pending.keys().any(|&owed| owed != id)
+    /// True while written requests wait for their replies.
+    fn owes_written(&self) -> bool {
+        self.pending.values().any(|p| p.written)
     }
 
     /// The effects of everything handled since the last call.
@@ -275,6 +382,11 @@ impl Session {
         };
         match std::mem::replace(&mut self.stage, Stage::Waiting) {
             Stage::Username => self.on_username(&line),
+            // At a terminal, no password at all: the name was someone else's; pick another.
+            Stage::Password { .. } if line.is_empty() && self.interactive => {
+                self.show("Choose another name.");
+                self.stage = Stage::Username;
+            }
             Stage::Password { username } => self.log_in(username, line),
             Stage::NewPassword { username } => self.on_new_password(username, line),
             Stage::NewPasswordAgain { username, password } => {
@@ -305,154 +417,15 @@ impl Session {
         }
     }
 
-    fn on_username(&mut self, line: &str) {
-        let name = line.trim();
-        match Username::parse(name) {
-            Ok(username) => {
-                self.wrong_passwords = 0;
-                self.stage = Stage::Password { username };
-            }
-            Err(_) if name.is_empty() && self.interactive => self.stage = Stage::Username,
-            Err(e) => {
-                let line = format::error(e.code(), &e.to_string());
-                if self.interactive {
-                    self.show(&line);
-                    self.stage = Stage::Username;
-                } else {
-                    self.exit(1, Some(line));
-                }
-            }
-        }
-    }
-
-    fn on_new_password(&mut self, username: Username, password: String) {
-        match Password::new(password.clone()) {
-            Ok(_) => self.stage = Stage::NewPasswordAgain { username, password },
-            Err(e) => {
-                self.show(&format::error(e.code(), &e.to_string()));
-                self.stage = Stage::NewPassword { username };
-            }
-        }
-    }
-
-    fn log_in(&mut self, username: Username, password: String) {
-        let request = Request::LogIn {
-            username: username.to_string(),
-            password: password.clone(),
-        };
-        self.send(request, Pending::LogIn { username, password });
-        self.stage = Stage::Waiting;
-    }
-
-    fn register(&mut self, username: Username, password: String) {
-        let request = Request::Register {
-            username: username.to_string(),
-            password,
-        };
-        self.send(request, Pending::Register { username });
-        self.stage = Stage::Waiting;
-    }
-
-    fn on_command(&mut self, line: &str) {
-        match command::parse(line) {
-            Ok(Command::Send { to, body }) => {
-                let to = WireRecipient::from_domain(&to);
-                let body = body.as_str().to_string();
-                let client_message_id = self.next_client_message_id;
-                self.next_client_message_id += 1;
-                let request = Request::Send {
-                    client_message_id,
-                    to: to.clone(),
-                    body: body.clone(),
-                };
-                let slot = self.answering.unwrap_or_default();
-                self.send(request, Pending::Send { slot, to, body });
-            }
-            Ok(Command::History { with, count }) => {
-                let wanted = count
-                    .unwrap_or(HistoryPaging::default().page_default)
-                    .min(HISTORY_COUNT_MAX);
-                self.read_history(HistoryRead {
-                    slot: self.answering.unwrap_or_default(),
-                    with: WireRecipient::from_domain(&with),
-                    wanted,
-                    asked: count,
-                    pages: Vec::new(),
-                    received: 0,
-                });
-            }
-            Ok(Command::Create { group, members }) => {
-                let request = Request::CreateGroup {
-                    group: group.as_str().to_string(),
-                    members: members.iter().map(|m| m.to_string()).collect(),
-                };
-                self.send_group_change(request, &group);
-            }
-            Ok(Command::Invite { group, user }) => {
-                let (name, user) = (group.as_str().to_string(), user.to_string());
-                self.send_group_change(Request::Invite { group: name, user }, &group);
-            }
-            Ok(Command::Kick { group, user }) => {
-                let (name, user) = (group.as_str().to_string(), user.to_string());
-                self.send_group_change(Request::Kick { group: name, user }, &group);
-            }
-            Ok(Command::Leave { group }) => {
-                let name = group.as_str().to_string();
-                self.send_group_change(Request::Leave { group: name }, &group);
-            }
-            Ok(Command::Owner { group, user }) => {
-                let (name, user) = (group.as_str().to_string(), user.to_string());
-                self.send_group_change(Request::SetOwner { group: name, user }, &group);
-            }
-            Ok(Command::Admin { group, user }) => {
-                let (name, user) = (group.as_str().to_string(), user.to_string());
-                self.send_group_change(Request::MakeAdmin { group: name, user }, &group);
-            }
-            Ok(Command::Members { group }) => {
-                let slot = self.answering.unwrap_or_default();
-                let request = Request::Members {
-                    group: group.as_str().to_string(),
-                };
-                let group = group.to_string();
-                self.send(request, Pending::Members { slot, group });
-            }
-            Ok(Command::Groups) => {
-                let slot = self.answering.unwrap_or_default();
-                self.send(Request::Groups, Pending::Groups { slot });
-            }
-            Ok(Command::Unread) => {
-                let slot = self.answering.unwrap_or_default();
-                self.send(Request::Conversations, Pending::Unread { slot });
-            }
-            Ok(Command::Help) => self.show(HELP),
-            Ok(Command::Quit) => {
-                if let Stage::Chatting { format } = std::mem::replace(&mut self.stage, Stage::Done)
-                {
-                    self.leave(format);
-                }
-            }
-            Err(CommandError::Empty) => {}
-            Err(e) => self.show(&format::error(e.code(), &e.to_string())),
-        }
-    }
-
-    fn send_group_change(&mut self, request: Request, group: &chat_domain::GroupName) {
-        let slot = self.answering.unwrap_or_default();
-        let group = group.to_string();
-        self.send(request, Pending::GroupChange { slot, group });
-    }
-
-    fn leave(&mut self, format: MessageFormat) {
-        self.send(Request::Quit, Pending::Quit);
-        self.stage = Stage::Leaving { format };
-    }
-
     pub fn on_frame(&mut self, frame: ServerFrame, now: Timestamp) {
         match frame {
             ServerFrame::Reply { id, reply } => match self.pending.remove(&id) {
-                Some(pending) => match pending.slot() {
-                    Some(slot) => self.answer_in(slot, |s| s.on_reply(pending, reply, now)),
-                    None => self.on_reply(pending, reply, now),
+                Some(in_flight) if is_rate_limited_send(&in_flight, &reply) => {
+                    self.retry_later(id, in_flight);
+                }
+                Some(InFlight { what, .. }) => match what.slot() {
+                    Some(slot) => self.answer_in(slot, |s| s.on_reply(what, reply, now)),
+                    None => self.on_reply(what, reply, now),
                 },
                 None => self.exit(
                     1,
@@ -461,38 +434,18 @@ impl Session {
                     )),
                 ),
             },
-            ServerFrame::Event(Event::Message(message)) => {
-                if let Stage::Chatting { format } | Stage::Leaving { format } = &self.stage {
-                    let line = format.message(&message, now);
-                    // Shown is read, on every device of this user.
-                    let seen = (message.from != format.me()).then(|| match &message.to {
-                        WireRecipient::User(_) => WireRecipient::User(message.from.clone()),
-                        group => group.clone(),
-                    });
-                    self.show(&line);
-                    if let Some(with) = seen {
-                        self.want_mark(with, message.id);
-                    }
-                }
-            }
+            ServerFrame::Event(Event::Message(message)) => match &mut self.catch_up {
+                Some(catch_up) => catch_up.hold(Held::Message(message)),
+                None => self.show_message(&message, now, ""),
+            },
             // Another device read something: nothing changes on this screen.
             ServerFrame::Event(Event::Read { .. }) => {}
+            ServerFrame::Event(Event::Notice(notice)) => match &mut self.catch_up {
+                Some(catch_up) => catch_up.hold(Held::Notice(notice)),
+                None => self.show_notice(&notice, now, ""),
+            },
             // Any frame answers a ping; one answer in flight is enough, however many come.
-            ServerFrame::Event(Event::Notice(notice)) => {
-                if let Stage::Chatting { format } | Stage::Leaving { format } = &self.stage {
-                    let line = format.notice(&notice, now);
-                    let seen = notice.actor != format.me();
-                    self.show(&line);
-                    if seen {
-                        self.want_mark(WireRecipient::Group(notice.group.clone()), notice.id);
-                    }
-                }
-            }
-            ServerFrame::Event(Event::Ping) => {
-                if !self.pending.values().any(|p| matches!(p, Pending::Ping)) {
-                    self.send(Request::Ping, Pending::Ping);
-                }
-            }
+            ServerFrame::Event(Event::Ping) => self.ping(),
             ServerFrame::Closing(reason) => self.on_disconnect(Some(reason)),
             ServerFrame::Welcome { .. } => {
                 self.exit(1, Some("The server said Welcome twice.".into()));
@@ -500,7 +453,66 @@ impl Session {
         }
     }
 
-    /// The connection ended: after `Closing(reason)`, or without a word.
+    fn ping(&mut self) {
+        if !self
+            .pending
+            .values()
+            .any(|p| matches!(p.what, Pending::Ping))
+        {
+            self.send(Request::Ping, Pending::Ping);
+        }
+    }
+
+    /// Shows a message (`marker` before it: "(missed) " from a catch-up), and tells the server
+    /// it was read.
+    fn show_message(&mut self, message: &WireMessage, now: Timestamp, marker: &str) {
+        let (Stage::Chatting { format } | Stage::Leaving { format }) = &self.stage else {
+            return;
+        };
+        let line = format.message(message, now);
+        // Shown is read, on every device of this user.
+        let seen = (message.from != format.me()).then(|| match &message.to {
+            WireRecipient::User(_) => WireRecipient::User(message.from.clone()),
+            group => group.clone(),
+        });
+        self.show(&format!("{marker}{line}"));
+        self.saw(message.id);
+        self.learn(&WireRecipient::User(message.from.clone()));
+        self.learn(&message.to);
+        if let Some(with) = seen {
+            self.want_mark(with, message.id);
+        }
+    }
+
+    fn show_notice(&mut self, notice: &WireNotice, now: Timestamp, marker: &str) {
+        let (Stage::Chatting { format } | Stage::Leaving { format }) = &self.stage else {
+            return;
+        };
+        let line = format.notice(notice, now);
+        let seen = notice.actor != format.me();
+        self.show(&format!("{marker}{line}"));
+        self.saw(notice.id);
+        self.learn(&WireRecipient::Group(notice.group.clone()));
+        if seen {
+            self.want_mark(WireRecipient::Group(notice.group.clone()), notice.id);
+        }
+    }
+
+    /// Everything up to `id` has reached this session.
+    fn saw(&mut self, id: u64) {
+        self.newest_seen = Some(self.newest_seen.map_or(id, |seen| seen.max(id)));
+    }
+
+    /// Remembers a name for Tab completion (`bob`, `#team`), while there is room.
+    fn learn(&mut self, who: &WireRecipient) {
+        let name = recipient_text(who);
+        if self.known.len() < KNOWN_NAMES_MAX && self.known.insert(name.clone()) {
+            self.learned.push(name);
+        }
+    }
+
+    /// The connection ended: after `Closing(reason)`, or without a word. Before logging in, the
+    /// next request makes a new one; once logged in, the session reconnects by itself.
     pub fn on_disconnect(&mut self, reason: Option<ErrorBody>) {
         match self.stage {
             // Nothing owed: the next request will go on a new connection.
@@ -508,9 +520,18 @@ impl Session {
             | Stage::Password { .. }
             | Stage::NewPassword { .. }
             | Stage::NewPasswordAgain { .. } => self.pending.clear(),
-            Stage::Leaving { .. } if self.pending.len() <= 1 => self.exit(0, None),
             Stage::Done => {}
-            _ => {
+            Stage::Chatting { .. } | Stage::Leaving { .. } => {
+                let why = match reason {
+                    Some(ErrorBody { code, message }) => format!(
+                        "the server closed the connection: {}",
+                        format::error(&code, &message).trim_start_matches("error: ")
+                    ),
+                    None => "the connection to the server was lost".to_string(),
+                };
+                self.on_lost(&why);
+            }
+            Stage::Waiting => {
                 let why = match reason {
                     Some(ErrorBody { code, message }) => format!(
                         "The server closed the connection: {}",
@@ -525,24 +546,42 @@ impl Session {
 
     fn on_reply(&mut self, pending: Pending, reply: Reply, now: Timestamp) {
         match (pending, reply) {
-            (Pending::LogIn { .. }, Reply::LoggedIn { username }) => {
+            (Pending::LogIn { username, password }, Reply::LoggedIn { username: name }) => {
                 self.show(&format!(
                     "Logged in as {}. Type /help for the commands.",
-                    printable(&username)
+                    printable(&name)
                 ));
-                self.start_chatting(username);
+                self.credentials = Some((username, password));
+                self.start_chatting(name);
+                self.send(Request::Conversations, Pending::Summary);
             }
-            (Pending::Register { .. }, Reply::Registered { username }) => {
+            (Pending::Register { username, password }, Reply::Registered { username: name }) => {
                 self.show(&format!(
                     "Registered and logged in as {}. Type /help for the commands.",
-                    printable(&username)
+                    printable(&name)
                 ));
-                self.start_chatting(username);
+                self.credentials = Some((username, password));
+                // A new account has seen everything there is.
+                self.newest_seen = Some(0);
+                self.start_chatting(name);
+            }
+            (Pending::ReLogIn { server }, Reply::LoggedIn { .. }) => {
+                self.on_relogged(&server, None);
+            }
+            (Pending::ReLogIn { server }, Reply::Error(e)) => self.on_relogged(&server, Some(e)),
+            (Pending::Summary, Reply::Conversations(page)) => self.on_summary(&page),
+            (Pending::Summary, Reply::Error(_)) => {}
+            (Pending::CatchUp, Reply::CaughtUp(page)) => self.on_caught_up(page, now),
+            (Pending::CatchUp, Reply::Error(e)) => {
+                self.show(&format::error(&e.code, &e.message));
+                if let Some(catch_up) = self.catch_up.take() {
+                    self.finish_catch_up(catch_up, now);
+                }
             }
             (Pending::LogIn { username, password }, Reply::Error(e)) => {
                 self.on_login_refused(username, password, e);
             }
-            (Pending::Register { username }, Reply::Error(e)) => {
+            (Pending::Register { username, .. }, Reply::Error(e)) => {
                 let line = format::error(&e.code, &e.message);
                 if !self.interactive {
                     return self.exit(1, Some(line));
@@ -561,6 +600,8 @@ impl Session {
                     sent_at_ms,
                 },
             ) => {
+                self.acked(message_id);
+                self.learn(&to);
                 if let Stage::Chatting { format } | Stage::Leaving { format } = &self.stage {
                     let mine = WireMessage {
                         id: message_id,
@@ -590,6 +631,12 @@ impl Session {
                     let line = format.notice(&notice, now);
                     self.show(&line);
                 }
+                self.learn(&WireRecipient::Group(notice.group.clone()));
+                if let WireChange::Created { members } = &notice.change {
+                    for member in members {
+                        self.learn(&WireRecipient::User(member.clone()));
+                    }
+                }
             }
             (Pending::GroupChange { group, .. }, Reply::GroupChanged(None)) => {
                 self.show(&format!(
@@ -597,10 +644,23 @@ impl Session {
                 ));
             }
             (Pending::Members { group, .. }, Reply::Members(members)) => {
+                for member in &members {
+                    self.learn(&WireRecipient::User(member.username.clone()));
+                }
                 self.show_members(&group, &members);
             }
-            (Pending::Groups { .. }, Reply::Groups(groups)) => self.show_groups(&groups),
-            (Pending::Unread { .. }, Reply::Conversations(page)) => self.show_unread(&page),
+            (Pending::Groups { .. }, Reply::Groups(groups)) => {
+                for group in &groups {
+                    self.learn(&WireRecipient::Group(group.name.clone()));
+                }
+                self.show_groups(&groups);
+            }
+            (Pending::Unread { .. }, Reply::Conversations(page)) => {
+                for conversation in &page.conversations {
+                    self.learn(&conversation.with);
+                }
+                self.show_unread(&page);
+            }
             (Pending::MarkRead, Reply::Marked { .. } | Reply::Error(_)) => {
                 self.mark_in_flight = false;
                 self.send_next_mark();
@@ -633,74 +693,6 @@ impl Session {
         }
     }
 
-    fn on_login_refused(&mut self, username: Username, password: String, e: ErrorBody) {
-        match (e.code.as_str(), self.interactive) {
-            ("unknown_user", true) => {
-                self.show(&format!(
-                    "There is no account named {username} yet. To create it, type the same password again."
-                ));
-                self.on_new_password(username, password);
-            }
-            ("unknown_user", false) => self.register(username, password),
-            ("wrong_password", true) if self.wrong_passwords + 1 < PASSWORD_ATTEMPTS_MAX => {
-                self.wrong_passwords += 1;
-                self.show(&format::error(&e.code, &e.message));
-                self.stage = Stage::Password { username };
-            }
-            ("invalid_password", true) => {
-                self.show(&format::error(&e.code, &e.message));
-                self.stage = Stage::Password { username };
-            }
-            (_, true) if e.code != "wrong_password" => {
-                self.show(&format::error(&e.code, &e.message));
-                self.stage = Stage::Username;
-            }
-            _ => self.exit(1, Some(format::error(&e.code, &e.message))),
-        }
-    }
-
-    fn start_chatting(&mut self, username: String) {
-        let format = MessageFormat::new(username, self.zone.clone());
-        self.stage = Stage::Chatting { format };
-    }
-
-    fn show_members(&mut self, group: &str, members: &[WireMember]) {
-        self.show(&format!("Members of {group} ({}):", members.len()));
-        let width = members.iter().map(|m| m.username.len()).max().unwrap_or(0);
-        for member in members {
-            let online = if member.online { "  online" } else { "" };
-            self.show(&format!(
-                "  {:width$}  {}{online}",
-                printable(&member.username),
-                role_name(member.role)
-            ));
-        }
-    }
-
-    fn show_unread(&mut self, page: &InboxPage) {
-        let unread: Vec<&WireConversation> =
-            page.conversations.iter().filter(|c| c.unread > 0).collect();
-        if unread.is_empty() {
-            return self.show("Nothing unread.");
-        }
-        self.show("Unread:");
-        for conversation in unread {
-            let with = match &conversation.with {
-                WireRecipient::User(name) => printable(name.as_str()),
-                WireRecipient::Group(group) => format!("#{}", printable(group.as_str())),
-            };
-            // The server counts up to 100.
-            let count = match conversation.unread {
-                n if n >= 100 => "100 or more".to_string(),
-                n => n.to_string(),
-            };
-            self.show(&format!("  {with}  {count}"));
-        }
-        if !page.complete {
-            self.show("(Only your most recent conversations are listed.)");
-        }
-    }
-
     /// Notes that `with` was seen up to message `up_to`, and tells the server when it can.
     fn want_mark(&mut self, with: WireRecipient, up_to: u64) {
         let key = match &with {
@@ -722,105 +714,13 @@ impl Session {
         }
     }
 
-    fn show_groups(&mut self, groups: &[WireGroup]) {
-        if groups.is_empty() {
-            return self.show("You are in no groups yet: /create #name starts one.");
-        }
-        self.show(&format!("Your groups ({}):", groups.len()));
-        for group in groups {
-            self.show(&format!(
-                "  #{}  {}",
-                printable(&group.name),
-                role_name(group.role)
-            ));
-        }
-    }
-
-    /// Asks for the page before what `read` has so far.
-    fn read_history(&mut self, read: HistoryRead) {
-        let before = read
-            .pages
-            .last()
-            .and_then(|page| page.first())
-            .map(|entry| match entry {
-                WireEntry::Message(m) => m.id,
-                WireEntry::Notice(n) => n.id,
-            });
-        let request = Request::History {
-            with: read.with.clone(),
-            before,
-            limit: Some(read.wanted - read.received),
-        };
-        self.send(request, Pending::History(read));
-    }
-
-    fn on_history_page(&mut self, mut read: HistoryRead, page: TimelinePage, now: Timestamp) {
-        let got = u32::try_from(page.entries.len()).unwrap_or(u32::MAX);
-        read.received = read.received.saturating_add(got).min(read.wanted);
-        // Once Quit is sent the server reads nothing more: show what came.
-        let leaving = matches!(self.stage, Stage::Leaving { .. });
-        let more_wanted = page.has_more && got > 0 && read.received < read.wanted && !leaving;
-        read.pages.push(page.entries);
-        if more_wanted {
-            return self.read_history(read);
-        }
-        let with = match &read.with {
-            WireRecipient::User(with) => printable(with),
-            WireRecipient::Group(group) => format!("#{}", printable(group)),
-        };
-        let lines: Vec<String> = match &self.stage {
-            Stage::Chatting { format } | Stage::Leaving { format } => read
-                .pages
-                .iter()
-                .rev()
-                .flatten()
-                .map(|entry| match entry {
-                    WireEntry::Message(m) => format.message(m, now),
-                    WireEntry::Notice(n) => format.notice(n, now),
-                })
-                .collect(),
-            _ => return,
-        };
-        let newest = read
-            .pages
-            .first()
-            .and_then(|page| page.last())
-            .map(|entry| match entry {
-                WireEntry::Message(m) => m.id,
-                WireEntry::Notice(n) => n.id,
-            });
-        if lines.is_empty() {
-            self.show(&format!("No messages with {with} yet."));
-        } else {
-            self.show(&format!("History with {with}, oldest first:"));
-        }
-        // Shown is read.
-        if let Some(newest) = newest {
-            self.want_mark(read.with.clone(), newest);
-        }
-        for line in lines {
-            self.show(&line);
-        }
-        if read.asked.is_some_and(|n| n > read.wanted) {
-            self.show(&format!(
-                "(Showing the newest {}: /history shows at most {HISTORY_COUNT_MAX}.)",
-                read.received
-            ));
-        }
-        if page.has_more {
-            self.show(&format!(
-                "(Older messages exist: /history {with} <count> shows the newest <count>.)"
-            ));
-        }
-    }
-
     /// Runs `handle` with `show` writing to answer `slot`, then completes the answer unless a
     /// request still works on it, and shows every answer now complete in command order.
     fn answer_in(&mut self, slot: u64, handle: impl FnOnce(&mut Self)) {
         self.answering = Some(slot);
         handle(self);
         self.answering = None;
-        if !self.pending.values().any(|p| p.slot() == Some(slot)) {
+        if !self.pending.values().any(|p| p.what.slot() == Some(slot)) {
             self.answers.complete(slot);
         }
         for line in self.answers.ready() {
@@ -828,12 +728,38 @@ impl Session {
         }
     }
 
-    fn send(&mut self, request: Request, pending: Pending) {
+    /// Makes a request: written now, or, while the link is down, once it is back.
+    fn send(&mut self, request: Request, what: Pending) {
+        let now = self.connection == Connection::Up;
+        self.make_request(request, what, now);
+    }
+
+    fn make_request(&mut self, request: Request, what: Pending, write: bool) {
         let id = self.next_request_id;
         // Ids only need to be unique among requests in flight; wrapping after 4 billion is fine.
         self.next_request_id = self.next_request_id.wrapping_add(1);
-        self.pending.insert(id, pending);
-        self.effects.push(Effect::Send { id, request });
+        let mut in_flight = InFlight {
+            request,
+            what,
+            written: false,
+        };
+        if write {
+            self.write(id, &mut in_flight);
+        }
+        self.pending.insert(id, in_flight);
+    }
+
+    /// Writes a request (again): a `Send` written again is a `Resend` with the same number.
+    fn write(&mut self, id: u32, in_flight: &mut InFlight) {
+        if !self.owes_written() {
+            // Patience counts from now, not from the last reply long ago.
+            self.owed_since_ms = self.now_ms;
+        }
+        in_flight.written = true;
+        self.effects.push(Effect::Send {
+            id,
+            request: in_flight.request.clone(),
+        });
     }
 
     /// Shows `text` now, or as part of the answer being written.
@@ -850,12 +776,28 @@ impl Session {
     }
 }
 
-fn role_name(role: WireRole) -> &'static str {
-    match role {
-        WireRole::Member => "member",
-        WireRole::Admin => "admin",
-        WireRole::Owner => "owner",
+/// A message the server refused for now (`rate_limited`): sent again a moment later rather
+/// than lost.
+fn is_rate_limited_send(in_flight: &InFlight, reply: &Reply) -> bool {
+    matches!(in_flight.what, Pending::Send { .. })
+        && matches!(reply, Reply::Error(e) if e.code == "rate_limited")
+}
+
+/// `bob`, or `#team`, as people write it.
+fn recipient_text(to: &WireRecipient) -> String {
+    match to {
+        WireRecipient::User(name) => printable(name),
+        WireRecipient::Group(group) => format!("#{}", printable(group)),
     }
+}
+
+/// A message not acknowledged yet.
+fn pending_line(to: &WireRecipient, body: &str) -> String {
+    format!(
+        "(pending) you -> {}: {}",
+        recipient_text(to),
+        printable(body)
+    )
 }
 
 /// A reply's name, for messages.

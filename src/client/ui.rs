@@ -25,6 +25,12 @@ pub trait Ui {
     fn show(&mut self, text: &str) -> io::Result<()>;
     /// Shows what is being typed for, or nothing.
     fn set_prompt(&mut self, prompt: Option<Prompt>) -> io::Result<()>;
+    /// The line just submitted was refused: give it back to be fixed (a terminal's editor).
+    fn keep_line(&mut self, _line: &str) -> io::Result<()> {
+        Ok(())
+    }
+    /// Names the client has seen, for Tab completion.
+    fn learn(&mut self, _names: Vec<String>) {}
 }
 
 /// Scripts: stdin is lines (username, password, then commands); stdout gets plain lines.
@@ -185,12 +191,18 @@ impl TerminalUi {
     }
 }
 
-fn prompt_text(prompt: Prompt) -> &'static str {
+fn prompt_text(prompt: &Prompt) -> String {
     match prompt {
-        Prompt::Username => "username: ",
-        Prompt::Password => "password: ",
-        Prompt::PasswordAgain => "password again: ",
-        Prompt::Command => "> ",
+        Prompt::Username => "username: ".into(),
+        Prompt::Password => "password: ".into(),
+        Prompt::PasswordAgain => "password again: ".into(),
+        Prompt::Command { to, offline } => {
+            let offline = if *offline { "(offline) " } else { "" };
+            match to {
+                Some(to) => format!("{offline}{to}> "),
+                None => format!("{offline}> "),
+            }
+        }
     }
 }
 
@@ -213,17 +225,20 @@ impl Ui for TerminalUi {
         let input = match self.editor.next_action() {
             Some(Action::Submit(line)) => {
                 // The keys may have come in one read and never been drawn: draw the final row.
-                let row = match self.prompt {
+                let row = match &self.prompt {
                     // A command's row is replaced by what it leads to.
-                    Some(Prompt::Command) | None => Editor::erase().to_string(),
+                    Some(Prompt::Command { .. }) | None => Editor::erase().to_string(),
                     Some(Prompt::Username) => format!(
                         "\r{}{}\x1b[K\n",
-                        prompt_text(Prompt::Username),
+                        prompt_text(&Prompt::Username),
                         format::printable(&line)
                     ),
                     // Never the password itself.
                     Some(prompt) => format!("\r{}\x1b[K\n", prompt_text(prompt)),
                 };
+                if matches!(self.prompt, Some(Prompt::Command { .. })) {
+                    self.editor.remember(&line);
+                }
                 write_terminal(&row)?;
                 Input::Line(line)
             }
@@ -259,15 +274,33 @@ impl Ui for TerminalUi {
         if prompt == self.prompt {
             return Ok(());
         }
+        let same_line = matches!(
+            (&self.prompt, &prompt),
+            (Some(Prompt::Command { .. }), Some(Prompt::Command { .. }))
+        );
         self.prompt = prompt;
-        match prompt {
+        match &self.prompt {
+            // Offline, online, another /query: the line being typed stays as it is.
+            Some(prompt) if same_line => {
+                self.editor.set_prompt(&prompt_text(prompt));
+                self.redraw()
+            }
             Some(prompt) => {
                 let secret = matches!(prompt, Prompt::Password | Prompt::PasswordAgain);
-                self.editor.start_line(prompt_text(prompt), secret);
+                self.editor.start_line(&prompt_text(prompt), secret);
                 self.redraw()
             }
             None => write_terminal(Editor::erase()),
         }
+    }
+
+    fn keep_line(&mut self, line: &str) -> io::Result<()> {
+        self.editor.restore(line);
+        self.redraw()
+    }
+
+    fn learn(&mut self, names: Vec<String>) {
+        self.editor.learn(names);
     }
 }
 

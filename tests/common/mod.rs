@@ -18,6 +18,8 @@ use chat_wire::{
 pub mod chat_client;
 pub mod gate_store;
 pub mod in_process;
+pub mod proxy;
+pub mod pty;
 
 pub const PASSWORD: &str = "correct horse battery";
 /// Long enough for a slow CI machine, short enough that a hang fails the test.
@@ -45,8 +47,20 @@ impl ServerProcess {
 
     /// Starts `chat-server` with cheap hashing and `extra`, the abuse limits at their defaults.
     pub fn start_with_abuse_limits(store: &'static str, data: &TempDir, extra: &[&str]) -> Self {
+        Self::start_listening(store, data, "127.0.0.1:0", extra)
+    }
+
+    /// As `start`, listening on `listen` (a port given again, to restart a server where its
+    /// clients look for it).
+    pub fn start_on(store: &'static str, data: &TempDir, listen: &str, extra: &[&str]) -> Self {
+        let mut flags = chat::bench::server_process::ABUSE_LIMITS_LIFTED.to_vec();
+        flags.extend_from_slice(extra);
+        Self::start_listening(store, data, listen, &flags)
+    }
+
+    fn start_listening(store: &'static str, data: &TempDir, listen: &str, extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_chat-server"))
-            .args(["--listen", "127.0.0.1:0", "--store", store])
+            .args(["--listen", listen, "--store", store])
             .arg("--data")
             .arg(data.path())
             .args(["--hash-memory-kib", "64", "--hash-passes", "1"])

@@ -100,9 +100,11 @@ fn invalid_utf8_and_unknown_sequences_are_skipped() {
 }
 
 #[test]
-fn ctrl_c_interrupts_and_ctrl_d_ends_only_an_empty_line() {
+fn ctrl_c_clears_a_line_and_interrupts_only_an_empty_one_as_ctrl_d_ends() {
     let mut editor = editor();
-    assert_eq!(type_bytes(&mut editor, b"abc\x03"), vec![Action::Interrupt]);
+    assert_eq!(type_bytes(&mut editor, b"abc\x03"), vec![]);
+    assert_eq!(editor.render(80), "\r> \x1b[K");
+    assert_eq!(type_bytes(&mut editor, b"\x03"), vec![Action::Interrupt]);
     assert_eq!(type_bytes(&mut editor, b"\x04"), vec![Action::EndOfInput]);
     // On a non-empty line Ctrl-D deletes under the cursor, like Delete.
     assert_eq!(submit(b"ab\x01\x04"), "b");
@@ -240,6 +242,40 @@ fn a_partial_key_is_not_a_complete_one() {
 }
 
 #[test]
-fn tab_is_ignored_because_its_width_depends_on_the_terminal() {
-    assert_eq!(submit(b"a\tb"), "ab");
+fn tab_completes_commands_and_the_names_learned() {
+    let mut editor = editor();
+    editor.learn(["bob".to_string(), "#team".to_string()]);
+    let typed = type_bytes(&mut editor, b"/se\tb\t#t\thi\r");
+    assert_eq!(typed, vec![Action::Submit("/send bob #team hi".into())]);
+    // Nothing to complete rings the bell and changes nothing.
+    assert_eq!(type_bytes(&mut editor, b"zz\t"), vec![]);
+    assert!(editor.render(80).starts_with("\r\x07> zz"));
+}
+
+#[test]
+fn up_and_down_recall_earlier_lines_and_the_one_being_typed() {
+    let mut editor = editor();
+    for line in ["/send bob one", "/send bob two"] {
+        type_bytes(&mut editor, format!("{line}\r").as_bytes());
+        editor.remember(line);
+    }
+    type_bytes(&mut editor, b"half");
+    type_bytes(&mut editor, b"\x1b[A\x1b[A");
+    assert_eq!(editor.render(80), "\r> /send bob one\x1b[K");
+    type_bytes(&mut editor, b"\x1b[B\x1b[B");
+    assert_eq!(editor.render(80), "\r> half\x1b[K");
+    // Up, an edit, Enter: the edited line is what is submitted.
+    assert_eq!(
+        type_bytes(&mut editor, b"\x15\x1b[A!\r"),
+        vec![Action::Submit("/send bob two!".into())]
+    );
+}
+
+#[test]
+fn a_refused_line_comes_back_and_the_prompt_changes_around_it() {
+    let mut editor = editor();
+    type_bytes(&mut editor, b"hello\r");
+    editor.restore("hello");
+    editor.set_prompt("bob> ");
+    assert_eq!(editor.render(80), "\rbob> hello\x1b[K");
 }

@@ -1,7 +1,7 @@
 //! The session driven by hand: lines in, frames in, effects out.
 
 use super::*;
-use chat_wire::HistoryPage;
+use chat_wire::{HistoryPage, InboxPage, WireConversation};
 
 const NOON: &str = "2026-11-27T12:00:00Z";
 
@@ -63,11 +63,11 @@ fn exit_of(effects: &[Effect]) -> Option<(u8, Option<String>)> {
     })
 }
 
-/// A session logged in as alice.
+/// A session logged in as alice, its unread counts answered (nothing unread, newest id 0).
 fn logged_in(mut session: Session) -> Session {
     line(&mut session, "alice");
     let (id, _) = sent(&line(&mut session, "secret-password"));
-    reply(
+    let effects = reply(
         &mut session,
         id,
         Reply::LoggedIn {
@@ -75,6 +75,16 @@ fn logged_in(mut session: Session) -> Session {
         },
     );
     assert!(session.is_logged_in());
+    let (summary, request) = sent(&effects);
+    assert_eq!(request, Request::Conversations);
+    reply(
+        &mut session,
+        summary,
+        Reply::Conversations(InboxPage {
+            conversations: vec![],
+            complete: true,
+        }),
+    );
     session
 }
 
@@ -134,7 +144,13 @@ fn a_script_gives_username_then_password_and_logs_in() {
         shown(&effects),
         ["Logged in as alice. Type /help for the commands."]
     );
-    assert_eq!(session.prompt(), Some(Prompt::Command));
+    assert_eq!(
+        session.prompt(),
+        Some(Prompt::Command {
+            to: None,
+            offline: false
+        })
+    );
 }
 
 #[test]
@@ -177,21 +193,34 @@ fn a_script_stops_at_a_wrong_password_or_a_bad_name() {
 }
 
 #[test]
-fn a_person_may_retype_a_wrong_password_twice_then_it_stops() {
+fn a_wrong_password_says_the_name_may_be_taken_and_lets_the_person_pick_another() {
     let mut session = person();
     line(&mut session, "alice");
     for _ in 1..PASSWORD_ATTEMPTS_MAX {
         let (id, _) = sent(&line(&mut session, "wrong-password"));
         let effects = reply(&mut session, id, error("wrong_password"));
         assert!(exit_of(&effects).is_none());
-        assert!(shown(&effects)[0].contains("[wrong_password]"));
+        let said = shown(&effects);
+        assert!(said[0].contains("[wrong_password]"));
+        assert!(said[1].contains("may belong to someone else"), "{said:?}");
         assert_eq!(session.prompt(), Some(Prompt::Password));
     }
+    // The third: no exit, a new name instead.
     let (id, _) = sent(&line(&mut session, "wrong-password"));
-    assert_eq!(
-        exit_of(&reply(&mut session, id, error("wrong_password"))).map(|e| e.0),
-        Some(1)
-    );
+    let effects = reply(&mut session, id, error("wrong_password"));
+    assert_eq!(exit_of(&effects), None);
+    assert!(shown(&effects)[1].contains("Choose another name"));
+    assert_eq!(session.prompt(), Some(Prompt::Username));
+    // An empty password at the prompt also goes back to the name.
+    line(&mut session, "alice");
+    let effects = line(&mut session, "");
+    assert_eq!(shown(&effects), ["Choose another name."]);
+    assert_eq!(session.prompt(), Some(Prompt::Username));
+    let (_, request) = sent(&{
+        line(&mut session, "alice2");
+        line(&mut session, "secret-password")
+    });
+    assert!(matches!(request, Request::LogIn { username, .. } if username == "alice2"));
 }
 
 #[test]
@@ -371,8 +400,32 @@ fn history_says_when_empty_and_caps_the_count() {
     ));
     let empty = page(vec![], false, HISTORY_COUNT_MAX);
     let lines = shown(&reply(&mut session, id, Reply::History(empty)));
-    assert_eq!(lines[0], "No messages with bob yet.");
-    assert!(lines[1].contains("at most 500"));
+    assert_eq!(lines, ["No messages with bob yet."]);
+
+    // Fewer than the cap exist: they are all of them.
+    let (id, _) = sent(&line(&mut session, "/history bob 9999"));
+    let eight = (1..=8).map(|n| message(n, "bob", "alice", "hi")).collect();
+    let lines = shown(&reply(
+        &mut session,
+        id,
+        Reply::History(page(eight, false, 500)),
+    ));
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some("(That is all 8 messages with bob.)")
+    );
+
+    // The cap reached with more before: the newest 500.
+    let (id, _) = sent(&line(&mut session, "/history bob 9999"));
+    let many = (1..=500)
+        .map(|n| message(n, "bob", "alice", "hi"))
+        .collect();
+    let lines = shown(&reply(
+        &mut session,
+        id,
+        Reply::History(page(many, true, 500)),
+    ));
+    assert!(lines.iter().any(|l| l.contains("at most 500")), "{lines:?}");
 }
 
 #[test]
@@ -422,7 +475,7 @@ fn requests_in_flight_are_capped() {
 }
 
 #[test]
-fn a_lost_connection_ends_a_logged_in_session_but_not_a_login_prompt() {
+fn a_lost_connection_reconnects_a_logged_in_session_but_not_a_login_prompt() {
     let mut session = person();
     session.on_disconnect(Some(ErrorBody::new("login_timeout", "Too slow.")));
     assert!(session.take_effects().is_empty());
@@ -436,19 +489,16 @@ fn a_lost_connection_ends_a_logged_in_session_but_not_a_login_prompt() {
         )),
         now(),
     );
-    let (status, reason) = exit_of(&session.take_effects()).unwrap();
-    assert_eq!(status, 1);
+    let effects = session.take_effects();
+    assert_eq!(exit_of(&effects), None);
+    let said = shown(&effects);
     assert!(
-        reason
-            .unwrap()
-            .contains("The server is shutting down. [server_shutdown]")
+        said.len() == 1
+            && said[0].contains("The server is shutting down. [server_shutdown]")
+            && said[0].contains("reconnecting in 2 s..."),
+        "{said:?}"
     );
-
-    let mut session = logged_in(script());
-    session.on_disconnect(None);
-    let (status, reason) = exit_of(&session.take_effects()).unwrap();
-    assert_eq!(status, 1);
-    assert!(reason.unwrap().contains("lost"));
+    assert!(matches!(session.connection(), Connection::Waiting { .. }));
 }
 
 #[test]
@@ -634,3 +684,6 @@ fn history_reads_in_flight_are_capped() {
         "each read may hold up to 500 messages"
     );
 }
+
+mod reconnect;
+mod typing;
