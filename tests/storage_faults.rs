@@ -8,7 +8,7 @@ mod common;
 use std::net::SocketAddr;
 use std::ops::Deref;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::Receiver;
 
 use chat::store::{self, AnyStore, StoreKind};
@@ -31,6 +31,8 @@ struct FaultyStore {
 struct Faults {
     writes: Arc<AtomicBool>,
     commits: Arc<AtomicBool>,
+    /// Commits that failed, as injected.
+    commits_failed: Arc<AtomicUsize>,
 }
 
 impl FaultyStore {
@@ -74,6 +76,7 @@ impl Store for FaultyStore {
     fn commit(&mut self) -> Result<(), StoreError> {
         // A refused write left nothing to commit: the commit itself goes through.
         if self.faults.commits.load(Ordering::SeqCst) {
+            self.faults.commits_failed.fetch_add(1, Ordering::SeqCst);
             return Err(StoreError::Unavailable(
                 "injected: the commit failed".into(),
             ));
@@ -192,6 +195,8 @@ fn a_failed_commit_delivers_nothing_and_stops_the_server(store: &'static str) {
         error.to_string().contains("the store failed to commit"),
         "{error}"
     );
+    // Not tried again on the way out: sled would write what its writers were told was not.
+    assert_eq!(faults.commits_failed.load(Ordering::SeqCst), 1);
 }
 
 on_both_stores!(

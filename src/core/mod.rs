@@ -536,8 +536,10 @@ impl<S: Store> Core<S> {
         self.reply(conn, id, Reply::Error(ErrorBody::from_error(&error)));
     }
 
-    /// Sends `frame` last: the connection closes once it is written.
+    /// Sends `frame` last: the connection closes once it is written, and no delivery is
+    /// addressed to it after this.
     fn send_then_close(&mut self, conn: ConnId, frame: ServerFrame, answers: bool) {
+        self.log_out(conn);
         if let Some(state) = self.conns.get_mut(&conn) {
             state.closing = true;
         }

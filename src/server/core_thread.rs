@@ -18,18 +18,30 @@ use crate::core::{Clock, Core, Effect, Input};
 
 /// What the core's thread is sent.
 pub enum ToCore {
-    /// One loop turn's inputs, at the turn's time.
-    Batch { inputs: Vec<Input>, clock: Clock },
+    /// One loop turn's inputs, at the turn's time, and the bytes the loop may count as
+    /// released once they are applied.
+    Batch {
+        inputs: Vec<Input>,
+        clock: Clock,
+        released_bytes: usize,
+    },
     /// A finished password job, from the pool.
     Hashed(Input),
     /// Apply what is queued, commit, and end.
     Stop,
 }
 
+/// What the core's thread sends back after applying what it was sent.
+pub struct Applied {
+    pub effects: Vec<Effect>,
+    /// The batches' `released_bytes`: what the core no longer holds.
+    pub released_bytes: usize,
+}
+
 /// The loop's end of the core's thread.
 pub struct CoreThread {
     to_core: Sender<ToCore>,
-    effects: Receiver<Vec<Effect>>,
+    effects: Receiver<Applied>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -55,16 +67,21 @@ impl CoreThread {
         })
     }
 
-    /// Hands a turn's inputs over, without waiting. What the core holds is bounded by the
-    /// loop, which hands over nothing more past `IN_FLIGHT_BYTES_MAX` unanswered.
-    pub fn send(&self, inputs: Vec<Input>, clock: Clock) {
+    /// Hands a turn's inputs over, without waiting. The channel itself is unbounded: what it
+    /// and the core hold is bounded by the loop, which counts it (`in_flight_bytes`) and hands
+    /// over nothing more, and accepts nobody, past `IN_FLIGHT_BYTES_MAX`.
+    pub fn send(&self, inputs: Vec<Input>, clock: Clock, released_bytes: usize) {
         // If the thread has ended, `effects` says so, once.
-        let _ = self.to_core.send(ToCore::Batch { inputs, clock });
+        let _ = self.to_core.send(ToCore::Batch {
+            inputs,
+            clock,
+            released_bytes,
+        });
     }
 
-    /// Effects ready now, oldest first, without waiting; `Err` once the core's thread has
-    /// ended (a panic: a bug), with what it sent before.
-    pub fn effects(&self) -> Result<Vec<Vec<Effect>>, Vec<Vec<Effect>>> {
+    /// What was applied since the last call, oldest first, without waiting; `Err` once the
+    /// core's thread has ended (a panic: a bug), with what it sent before.
+    pub fn effects(&self) -> Result<Vec<Applied>, Vec<Applied>> {
         let mut ready = Vec::new();
         loop {
             match self.effects.try_recv() {
@@ -75,15 +92,23 @@ impl CoreThread {
         }
     }
 
-    /// Lets the core apply what it has, commit and end; waits for it (one batch and its
-    /// commit at most).
-    pub fn stop(&mut self) {
+    /// Lets the core apply what it has, commit and end, and waits for it (the batches queued
+    /// and their commit, and the password jobs already running). Returns why the store can no
+    /// longer be trusted, if a commit failed in what the loop had not collected.
+    pub fn stop(&mut self) -> Option<String> {
         let _ = self.to_core.send(ToCore::Stop);
         if let Some(thread) = self.thread.take()
             && thread.join().is_err()
         {
             log!("the core's thread panicked");
         }
+        self.effects
+            .try_iter()
+            .flat_map(|applied| applied.effects)
+            .find_map(|effect| match effect {
+                Effect::StoreFailed { detail } => Some(detail),
+                _ => None,
+            })
     }
 }
 
@@ -98,7 +123,7 @@ fn serve<S: Store>(
     mut core: Core<S>,
     mut pool: HashPool,
     inbox: &Receiver<ToCore>,
-    effects_out: &Sender<Vec<Effect>>,
+    effects_out: &Sender<Applied>,
     waker: &Waker,
 ) {
     let mut clock = Clock {
@@ -108,15 +133,18 @@ fn serve<S: Store>(
     let mut skipped_logged = 0;
     while let Ok(first) = inbox.recv() {
         let mut inputs = Vec::new();
+        let mut released_bytes = 0;
         let mut stop = false;
         for message in std::iter::once(first).chain(inbox.try_iter()) {
             match message {
                 ToCore::Batch {
                     inputs: batch,
                     clock: at,
+                    released_bytes: released,
                 } => {
                     inputs.extend(batch);
                     clock = at;
+                    released_bytes += released;
                 }
                 ToCore::Hashed(input) => {
                     if let Input::Hashed { conn, .. } = &input {
@@ -128,18 +156,20 @@ fn serve<S: Store>(
             }
         }
         let effects = core.apply(inputs, clock, &mut pool);
-        if !effects.is_empty() {
-            if effects_out.send(effects).is_err() {
+        if !effects.is_empty() || released_bytes > 0 {
+            let applied = Applied {
+                effects,
+                released_bytes,
+            };
+            if effects_out.send(applied).is_err() {
                 return;
             }
             // If waking fails, the loop still collects the effects on its next turn.
             let _ = waker.wake();
         }
         skipped_logged = log_skipped(&pool, skipped_logged);
+        // `apply` committed what it wrote; a commit that failed is never tried again.
         if stop {
-            if let Err(e) = core.store_mut().commit() {
-                log!("final commit failed: {}", e.detail());
-            }
             return;
         }
     }

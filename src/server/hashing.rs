@@ -138,10 +138,66 @@ impl HashQueue for HashPool {
 
 impl Drop for HashPool {
     fn drop(&mut self) {
-        // Closing the queue ends each thread after its current job.
+        // The jobs still queued are skipped, and closing the queue ends each thread after its
+        // current job: a shutdown waits for one hash a thread at most.
+        for (_, job) in self.out.drain() {
+            job.cancel();
+        }
         self.jobs = None;
         for handle in self.threads.drain(..) {
             let _ = handle.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+    use std::time::Duration;
+
+    use chat_domain::{HashError, Password, PasswordHash, Username};
+
+    use super::*;
+
+    /// Takes its time over every hash, and counts them.
+    struct SlowHasher(Arc<AtomicUsize>);
+
+    impl PasswordHasher for SlowHasher {
+        fn hash(&self, _: &Password) -> Result<PasswordHash, HashError> {
+            std::thread::sleep(Duration::from_millis(50));
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(PasswordHash::new("hashed".into()))
+        }
+
+        fn verify(&self, _: &Password, _: &PasswordHash) -> Result<bool, HashError> {
+            Ok(false)
+        }
+    }
+
+    #[test]
+    fn dropping_the_pool_skips_the_jobs_still_queued() {
+        let hashed = Arc::new(AtomicUsize::new(0));
+        let (results, _inbox) = mpsc::channel();
+        let threads = 2;
+        let mut pool = HashPool::start(
+            Arc::new(SlowHasher(Arc::clone(&hashed))),
+            threads,
+            64,
+            results,
+        )
+        .expect("starts");
+        for n in 0..20 {
+            let job = HashJob::Register {
+                username: Username::parse(&format!("user{n}")).expect("valid"),
+                password: Password::new("a password".into()).expect("valid"),
+            };
+            pool.submit(ConnId(n), 1, job).expect("queued");
+        }
+        drop(pool);
+        let done = hashed.load(Ordering::SeqCst);
+        assert!(
+            done <= threads,
+            "{done} of 20 queued jobs were hashed after the drop"
+        );
     }
 }

@@ -83,8 +83,16 @@ pub struct Server {
     core: CoreThread,
     /// What this turn hands the core.
     inputs: Vec<Input>,
-    /// Request bytes handed to the core and not yet answered, all connections together.
+    /// What the core holds of what the loop handed it, all connections together: each frame's
+    /// decoded size until it is answered, and each other input's until its batch is applied.
+    /// Past `IN_FLIGHT_BYTES_MAX` nobody is read and nobody is accepted.
     in_flight_bytes: usize,
+    /// Bytes the core may still hold for connections that closed (frames it will drop unanswered
+    /// once it applies their batch): released when the next batch handed over is applied.
+    released_after_next_batch: usize,
+    /// A listener (chat, web) has connections waiting that were not accepted while the core
+    /// held its limit: accepted once it makes room (a listener is reported once per arrival).
+    accept_waiting: [bool; 2],
     /// Connections with deliveries encoded but not yet written, oldest first. At most
     /// `delivery_writes_per_turn` of them are written each turn, so a fan-out to a thousand
     /// members is spread over turns and the replies of other clients go out in between.
@@ -300,6 +308,8 @@ impl Server {
             core,
             inputs: Vec::new(),
             in_flight_bytes: 0,
+            released_after_next_batch: 0,
+            accept_waiting: [false; 2],
             write_queue: VecDeque::new(),
             config,
             started: now,
@@ -349,6 +359,7 @@ impl Server {
             }
             // Collected every turn, not only on the waker's event: wake-ups may coalesce.
             self.collect_effects();
+            self.accept_waiting();
             self.serve_ready();
             if self.now >= self.next_timer_check {
                 self.check_timers();
@@ -360,7 +371,12 @@ impl Server {
                 .shutdown_deadline
                 .is_some_and(|deadline| self.connections.is_empty() || self.now >= deadline)
             {
-                self.core.stop();
+                if let Some(detail) = self.core.stop()
+                    && self.failure.is_none()
+                {
+                    log!("the store failed to commit as the server stopped ({detail})");
+                    self.failure = Some(format!("the store failed to commit: {detail}"));
+                }
                 log!("stopped");
                 return match self.failure.take() {
                     None => Ok(()),
@@ -387,14 +403,20 @@ impl Server {
     /// Hands the turn's inputs to the core's thread, with the turn's time; the answers come
     /// back later, through the waker.
     fn end_turn(&mut self) {
-        if self.inputs.is_empty() {
+        if self.inputs.is_empty() && self.released_after_next_batch == 0 {
             return;
         }
         let clock = Clock {
             since_start: self.now.duration_since(self.started),
             wall: jiff::Timestamp::now(),
         };
-        self.core.send(std::mem::take(&mut self.inputs), clock);
+        // Frames are charged as they are read (`Owed`); the other inputs are charged here, and
+        // like the frames of closed connections released once this batch is applied.
+        let inputs_bytes: usize = self.inputs.iter().map(input_bytes).sum();
+        self.in_flight_bytes += inputs_bytes;
+        let released_bytes = inputs_bytes + std::mem::take(&mut self.released_after_next_batch);
+        self.core
+            .send(std::mem::take(&mut self.inputs), clock, released_bytes);
     }
 
     /// Puts in the connections' output whatever the core has answered since the last turn.
@@ -403,8 +425,10 @@ impl Server {
             Ok(ready) => (ready, false),
             Err(ready) => (ready, true),
         };
-        for effects in ready {
-            self.apply_effects(effects);
+        for applied in ready {
+            debug_assert!(applied.released_bytes <= self.in_flight_bytes);
+            self.in_flight_bytes = self.in_flight_bytes.saturating_sub(applied.released_bytes);
+            self.apply_effects(applied.effects);
         }
         if core_gone && self.failure.is_none() {
             log!("the core's thread has stopped: stopping");
@@ -416,6 +440,11 @@ impl Server {
     /// Accepts every waiting connection on the chat listener or, with `web`, the web one.
     fn accept_all(&mut self, web: bool) {
         loop {
+            // The core holds its limit: newcomers wait in the kernel's backlog, not in memory.
+            if !self.may_serve() {
+                self.accept_waiting[usize::from(web)] = true;
+                return;
+            }
             let listener = if web {
                 &self.web_listener
             } else {
@@ -433,6 +462,16 @@ impl Server {
                     log!("accept failed: {e}");
                     return;
                 }
+            }
+        }
+    }
+
+    /// Accepts the connections left waiting while the core held its limit, once it has room.
+    fn accept_waiting(&mut self) {
+        for web in [false, true] {
+            if self.accept_waiting[usize::from(web)] && self.may_serve() {
+                self.accept_waiting[usize::from(web)] = false;
+                self.accept_all(web);
             }
         }
     }
@@ -548,6 +587,17 @@ fn output_limits(config: &Config) -> OutputLimits {
 }
 
 /// The core's name for the connection behind `token` (the same number: never reused).
+/// What an input other than a frame holds until the core applies it.
+fn input_bytes(input: &Input) -> usize {
+    let own = std::mem::size_of::<Input>();
+    match input {
+        // Charged when it is read, by its decoded size (`Owed`).
+        Input::Frame { .. } => 0,
+        Input::Refuse { message, .. } => own + message.len(),
+        Input::Opened { .. } | Input::Closed { .. } | Input::Hashed { .. } | Input::Tick => own,
+    }
+}
+
 fn conn_id(token: Token) -> ConnId {
     ConnId(token.0 as u64)
 }

@@ -19,8 +19,9 @@ const BYTES_PER_TURN: usize = 64 * 1024;
 /// Frames of one connection handed to the core and not yet answered, at most: bounds what the
 /// core holds for one connection (frames waiting behind a password check, say).
 const FRAMES_OWED_MAX: usize = 16;
-/// Request bytes handed to the core and not yet answered, all connections together; past it
-/// nobody is read until answers come back.
+/// What the core may hold of what the loop handed it, all connections together (decoded
+/// frames not yet answered, other inputs not yet applied); past it nobody is read or accepted
+/// until answers come back.
 const IN_FLIGHT_BYTES_MAX: usize = 32 * 1024 * 1024;
 /// The most an answer to a request not listed in `answer_bytes_max` takes: a short reply, or
 /// an error's sentence.
@@ -118,7 +119,7 @@ impl Server {
                     }
                     let owed = Owed {
                         answer_bytes: answer_bytes_max(&frame, frame_bytes_max),
-                        request_bytes: chat_wire::frame_bytes(&frame),
+                        request_bytes: chat_wire::decoded_bytes(&frame),
                         awaits_hashing: matches!(
                             frame,
                             ClientFrame::Request {

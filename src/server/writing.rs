@@ -55,7 +55,9 @@ impl Server {
                 "an answer larger than the output reserved for it: {:?}",
                 outbound.frame
             );
-            self.in_flight_bytes -= connection.answered();
+            let request_bytes = connection.answered();
+            debug_assert!(request_bytes <= self.in_flight_bytes);
+            self.in_flight_bytes = self.in_flight_bytes.saturating_sub(request_bytes);
             if std::mem::take(&mut connection.paused) {
                 self.mark_ready(token);
             }
@@ -64,7 +66,8 @@ impl Server {
             return false;
         };
         if outbound.then_close {
-            self.in_flight_bytes -= connection.owed_nothing_more();
+            // Frames it sent after this one may still wait for the core, which drops them.
+            self.released_after_next_batch += connection.owed_nothing_more();
             connection.closing_since.get_or_insert(self.now);
         }
         if matches!(outbound.frame, ServerFrame::Welcome { .. }) {
@@ -85,6 +88,10 @@ impl Server {
             let Some(connection) = self.connections.get_mut(&token) else {
                 continue;
             };
+            // Its last frame is queued: nothing may follow it.
+            if connection.closing_since.is_some() {
+                continue;
+            }
             if let Err(reason) = connection.stream.queue_shared(&shared) {
                 self.close(token, &reason);
                 continue;
@@ -169,7 +176,8 @@ impl Server {
         let Some(mut connection) = self.connections.remove(&token) else {
             return;
         };
-        self.in_flight_bytes -= connection.owed_nothing_more();
+        // Its frames the core has not applied yet are dropped when it applies them.
+        self.released_after_next_batch += connection.owed_nothing_more();
         connection.stream.close();
         if let Some(socket) = connection.stream.socket_mut() {
             let _ = self.poll.registry().deregister(socket);

@@ -7,6 +7,8 @@ use std::fmt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::protocol::{ClientFrame, Request};
+
 /// Bytes in the length prefix.
 pub const LENGTH_PREFIX_BYTES: usize = 4;
 
@@ -16,6 +18,23 @@ pub const LENGTH_PREFIX_BYTES: usize = 4;
 pub fn frame_bytes<T: Serialize>(value: &T) -> usize {
     let size = postcard::ser_flavors::Size::default();
     LENGTH_PREFIX_BYTES + postcard::serialize_with_flavor(value, size).unwrap_or(0)
+}
+
+/// What a decoded `ClientFrame` takes in memory, at most: its bytes on the wire (each string's
+/// characters), the frame's own size, and for each name in a list the `String` it became and
+/// its allocation's rounding. A list of empty names is a byte a name on the wire and 24 in
+/// memory: counted by its wire bytes, a 64 KiB frame would hold 2 MiB.
+pub fn decoded_bytes(frame: &ClientFrame) -> usize {
+    /// A `String`'s header, and what an allocator rounds a short string up to.
+    const NAME_BYTES_MAX: usize = std::mem::size_of::<String>() + 16;
+    let names = match frame {
+        ClientFrame::Request {
+            request: Request::CreateGroup { members, .. },
+            ..
+        } => members.len(),
+        _ => 0,
+    };
+    frame_bytes(frame) + std::mem::size_of::<ClientFrame>() + names * NAME_BYTES_MAX
 }
 
 /// Appends one frame holding `value` to `out`. On error `out` is left as it was.

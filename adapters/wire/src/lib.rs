@@ -7,6 +7,7 @@ pub mod frame;
 pub mod protocol;
 
 pub use frame::{
-    DecodeError, EncodeError, FrameDecoder, decode_payload, encode_frame, frame_bytes,
+    DecodeError, EncodeError, FrameDecoder, decode_payload, decoded_bytes, encode_frame,
+    frame_bytes,
 };
 pub use protocol::*;

@@ -202,3 +202,72 @@ fn registration_is_limited_per_address() {
     );
     assert_eq!(error_code(&refused), "rate_limited");
 }
+
+#[test]
+fn nothing_is_delivered_after_a_bye_or_a_closing_in_the_same_batch() {
+    let mut world = World::new();
+    let alice = world.user("alice");
+    let bob = world.user("bob");
+    let send = |body: &str, id: u32| Input::Frame {
+        conn: bob,
+        frame: ClientFrame::Request {
+            id,
+            request: Request::Send {
+                client_message_id: u64::from(id),
+                to: chat_wire::WireRecipient::User("alice".into()),
+                body: body.into(),
+            },
+        },
+    };
+    let quit = Input::Frame {
+        conn: alice,
+        frame: ClientFrame::Request {
+            id: 900,
+            request: Request::Quit,
+        },
+    };
+    let effects = world.apply(vec![send("before your bye", 901), quit, send("after", 902)]);
+    let frames = crate::core::tests::frames_for(&effects, alice);
+    let last = frames.last().expect("frames for alice");
+    assert!(
+        matches!(
+            last,
+            ServerFrame::Reply {
+                reply: Reply::Bye,
+                ..
+            }
+        ),
+        "the Bye is the last frame alice gets: {frames:?}"
+    );
+    assert_eq!(
+        frames.len(),
+        2,
+        "the message before the Bye, then the Bye: {frames:?}"
+    );
+
+    // The same for a connection the loop refuses (a bad frame, a timeout).
+    let carol = world.user("carol");
+    let dave = world.user("dave");
+    let refuse = Input::Refuse {
+        conn: carol,
+        code: "frame_timeout",
+        message: "A frame took too long to arrive.".into(),
+    };
+    let to_carol = Input::Frame {
+        conn: dave,
+        frame: ClientFrame::Request {
+            id: 903,
+            request: Request::Send {
+                client_message_id: 903,
+                to: chat_wire::WireRecipient::User("carol".into()),
+                body: "after your closing".into(),
+            },
+        },
+    };
+    let effects = world.apply(vec![refuse, to_carol]);
+    let frames = crate::core::tests::frames_for(&effects, carol);
+    assert!(
+        matches!(frames.as_slice(), [ServerFrame::Closing(_)]),
+        "{frames:?}"
+    );
+}

@@ -759,3 +759,25 @@ fn a_drained_decoder_gives_its_memory_back_but_keeps_a_partial_frame() {
     decoder.push(&bytes);
     assert_eq!(decode_all(&mut decoder), frames[..1]);
 }
+
+#[test]
+fn a_list_of_empty_names_counts_what_it_holds_in_memory_not_on_the_wire() {
+    let names = 60_000;
+    let frame = ClientFrame::Request {
+        id: 1,
+        request: Request::CreateGroup {
+            group: "g".into(),
+            members: vec![String::new(); names],
+        },
+    };
+    let wire = frame_bytes(&frame);
+    assert!(wire < FRAME_BYTES_MAX, "{wire}");
+    // The decoded list alone is a String header a name.
+    assert!(decoded_bytes(&frame) >= names * std::mem::size_of::<String>());
+    // A frame without a list costs about its bytes.
+    let ping = ClientFrame::Request {
+        id: 1,
+        request: Request::Ping,
+    };
+    assert!(decoded_bytes(&ping) <= frame_bytes(&ping) + std::mem::size_of::<ClientFrame>());
+}
