@@ -41,6 +41,26 @@ impl Argon2Hasher {
         let params = Params::new(memory_kib, passes, lanes, Some(OUTPUT_BYTES)).map_err(failed)?;
         Ok(Argon2Hasher { params })
     }
+
+    /// A hash of this hasher's cost that no password matches (its output is random, not
+    /// computed): checking a log-in of an unknown name against it costs what a real check
+    /// costs. Made without hashing, so it takes no time and no argon2 memory at start.
+    pub fn unmatchable_hash(&self) -> Result<PasswordHash, HashError> {
+        let salt = password_hash::try_generate_salt().map_err(failed)?;
+        let mut out = [0u8; OUTPUT_BYTES];
+        for chunk in out.chunks_mut(salt.len()) {
+            let random = password_hash::try_generate_salt().map_err(failed)?;
+            chunk.copy_from_slice(&random[..chunk.len()]);
+        }
+        let phc = Phc {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&self.params).map_err(failed)?,
+            salt: Some(Salt::new(&salt).map_err(failed)?),
+            hash: Some(Output::new(&out).map_err(failed)?),
+        };
+        Ok(PasswordHash::new(phc.to_string()))
+    }
 }
 
 fn failed(e: impl std::fmt::Display) -> HashError {
@@ -131,6 +151,27 @@ mod tests {
             "{}",
             hash.as_str()
         );
+    }
+
+    #[test]
+    fn the_unmatchable_hash_has_the_hashers_cost_and_matches_nothing() {
+        let hasher = Argon2Hasher::owasp();
+        let unmatchable = hasher.unmatchable_hash().unwrap();
+        assert!(
+            unmatchable
+                .as_str()
+                .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{}",
+            unmatchable.as_str()
+        );
+        for raw in [
+            "correct horse",
+            "no such user, no such password",
+            "another one",
+        ] {
+            assert_eq!(hasher.verify(&password(raw), &unmatchable), Ok(false));
+        }
+        assert_ne!(hasher.unmatchable_hash().unwrap(), unmatchable);
     }
 
     #[test]
