@@ -47,10 +47,12 @@ const FIND_RESENT: &str = "SELECT id, sender, body, sent_at_ms FROM
     (SELECT * FROM messages WHERE conversation = (SELECT id FROM conversations WHERE key = ?1)
      ORDER BY id DESC LIMIT ?2)
     WHERE sender = ?3 AND client_message_id = ?4";
-const COUNT_FROM_OTHERS: &str = "SELECT COUNT(*) FROM (
+// Stops at the cap (?5): each message counted is a row read by its id, so a conversation with
+// many unread costs `cap` reads, not `scan_max`.
+const COUNT_FROM_OTHERS: &str = "SELECT COUNT(*) FROM (SELECT 1 FROM (
     SELECT sender FROM messages WHERE conversation = (SELECT id FROM conversations WHERE key = ?1)
     AND id > ?2 ORDER BY id LIMIT ?4
-    ) WHERE sender <> ?3 LIMIT 1";
+    ) WHERE sender <> ?3 LIMIT ?5)";
 
 pub struct SqliteStore {
     connection: Connection,
@@ -61,7 +63,7 @@ pub struct SqliteStore {
     /// Conversations by key, with their numbers (committed, or in this transaction); a direct
     /// one's partners are recorded with it.
     known_conversations: KnownConversations,
-    /// Names of users read or written.(and committed, or in this transaction).
+    /// Names of users read or written (and committed, or in this transaction).
     known_names: KnownNames,
 }
 
@@ -203,8 +205,13 @@ impl SqliteStore {
         Ok(notice)
     }
 
-    /// Opens the write transaction that the next `commit` ends.
+    /// Opens the write transaction that the next `commit` ends. If SQLite rolled the open one
+    /// back by itself (a full disk, an I/O error), what it held is gone: every write until the
+    /// commit fails, rather than commit on its own.
     fn begin_if_needed(&mut self) -> Result<(), StoreError> {
+        if self.in_transaction && self.connection.is_autocommit() {
+            return Err(unavailable("sqlite rolled the batch's transaction back"));
+        }
         if !self.in_transaction {
             self.execute_cached("BEGIN IMMEDIATE", [])?;
             self.in_transaction = true;
@@ -486,7 +493,8 @@ impl StoreReads for SqliteStore {
             conversation_key(conversation),
             after_to_sql(after),
             reader.as_str(),
-            count_to_sql(scan_max)
+            count_to_sql(scan_max),
+            count_to_sql(cap)
         ];
         let count: i64 = statement
             .query_row(params, |row| row.get(0))
@@ -686,11 +694,12 @@ impl Store for SqliteStore {
         // writes only, and the turn's commit never carries half of it.
         self.execute_cached("SAVEPOINT group_write", [])?;
         let next_id = self.next_id;
-        match self.write_group_steps(&write) {
-            Ok(notice) => {
-                self.execute_cached("RELEASE group_write", [])?;
-                Ok(notice)
-            }
+        let written = self.write_group_steps(&write).and_then(|notice| {
+            self.execute_cached("RELEASE group_write", [])
+                .map(|_| notice)
+        });
+        match written {
+            Ok(notice) => Ok(notice),
             Err(e) => {
                 self.next_id = next_id;
                 let _ = self
@@ -708,9 +717,12 @@ impl Store for SqliteStore {
             return Ok(());
         }
         self.in_transaction = false;
-        let committed = self
-            .write_next_id()
-            .and_then(|()| self.execute_cached("COMMIT", []));
+        let committed = if self.connection.is_autocommit() {
+            Err(unavailable("sqlite rolled the batch's transaction back"))
+        } else {
+            self.write_next_id()
+                .and_then(|()| self.execute_cached("COMMIT", []).map(|_| ()))
+        };
         if let Err(e) = committed {
             // Leave no half-open transaction behind: the next write starts a fresh one. What
             // it recorded is gone, so nothing is known to be recorded any more.

@@ -6,8 +6,9 @@ use chat_domain::StoreError;
 
 use crate::unavailable;
 
-/// Every table but `messages` clusters its rows by what they are looked up by (`WITHOUT
-/// ROWID`): a user, a group's members are each one range of one b-tree. Messages are stored in
+/// Tables keyed by names cluster their rows by what they are looked up by (`WITHOUT ROWID`): a
+/// user, a group's members are each one range of one b-tree. `conversations` is numbered by
+/// its rowid, which its number is. Messages are stored in
 /// the order of their ids, so a commit's messages share the last page or two of the table, and
 /// are found by conversation through a small index: clustered by conversation, every message
 /// of a busy turn dirtied a 16 KiB page of its own, and writing those pages at each commit was

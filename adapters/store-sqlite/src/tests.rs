@@ -1,5 +1,6 @@
 //! The adapter's own queries, as SQLite plans them: each reads one range of the messages'
-//! primary key, never the whole table. And ids as stored: 0 is damage, not a panic.
+//! index, never the whole table. Ids as stored: 0 is damage, not a panic. And a transaction
+//! SQLite rolled back by itself fails the batch rather than commit its rest.
 
 use chat_domain::MessageBody;
 use chat_store_contract::TempDir;
@@ -118,4 +119,50 @@ fn a_read_marker_of_0_stored_before_ids_refused_0_is_nothing_read() {
         store.read_marker(&alice, &notes),
         Err(StoreError::Corrupt(_))
     ));
+}
+
+#[test]
+fn a_transaction_sqlite_rolled_back_by_itself_fails_the_batch() {
+    let dir = TempDir::new("sqlite-own-rollback");
+    let mut store = SqliteStore::open(dir.path(), Retention::Keep).expect("opens");
+    let user = |name: &str| UserRecord {
+        username: Username::parse(name).expect("valid"),
+        password_hash: chat_domain::PasswordHash::new(format!("hash of {name}")),
+        registered_at: jiff::Timestamp::UNIX_EPOCH,
+    };
+    assert_eq!(
+        store.insert_user(&user("alice")).expect("insert"),
+        Inserted::Yes
+    );
+    // What SQLite does on a full disk or an I/O error in the middle of a transaction.
+    store
+        .connection
+        .execute_batch("ROLLBACK")
+        .expect("rolls back");
+    assert!(
+        store.insert_user(&user("bob")).is_err(),
+        "bob was written on his own"
+    );
+    assert!(store.commit().is_err(), "the batch committed without alice");
+    assert!(
+        !store
+            .user_exists(&Username::parse("alice").expect("valid"))
+            .expect("reads")
+    );
+    assert!(
+        !store
+            .user_exists(&Username::parse("bob").expect("valid"))
+            .expect("reads")
+    );
+    // The next batch is a fresh one.
+    assert_eq!(
+        store.insert_user(&user("carol")).expect("insert"),
+        Inserted::Yes
+    );
+    store.commit().expect("commits");
+    assert!(
+        store
+            .user_exists(&Username::parse("carol").expect("valid"))
+            .expect("reads")
+    );
 }
