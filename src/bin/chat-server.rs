@@ -77,8 +77,8 @@ struct Args {
     /// --keep-data is given; one server at a time may use a directory.
     #[arg(long, default_value = "chat-data")]
     data: PathBuf,
-    /// Keep the data from the last run instead of wiping it at startup (the default), and make
-    /// every acknowledged write durable before it is acknowledged.
+    /// Keep the data from the last run, and make every write durable before it is
+    /// acknowledged. Without this flag the store is wiped at startup.
     #[arg(long)]
     keep_data: bool,
     /// Open connections at most.
