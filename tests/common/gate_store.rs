@@ -18,6 +18,8 @@ use chat_store_contract::TempDir;
 #[derive(Clone, Default)]
 pub struct Gate {
     held: Arc<(Mutex<bool>, Condvar)>,
+    /// Commits fail once let through, as after a failed fsync.
+    failing: Arc<std::sync::atomic::AtomicBool>,
     /// The ids of the messages committed so far.
     committed: Arc<Mutex<BTreeSet<u64>>>,
 }
@@ -26,6 +28,12 @@ impl Gate {
     /// Commits wait from now on.
     pub fn hold(&self) {
         *self.held.0.lock().expect("gate") = true;
+    }
+
+    /// Commits let through from now on fail.
+    pub fn fail_commits(&self) {
+        self.failing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn release(&self) {
@@ -84,6 +92,9 @@ impl Store for GateStore {
     }
     fn commit(&mut self) -> Result<(), StoreError> {
         self.gate.wait_while_held();
+        if self.gate.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("injected: the fsync failed".into()));
+        }
         self.inner.commit()?;
         self.gate
             .committed

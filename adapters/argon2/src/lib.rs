@@ -42,6 +42,18 @@ impl Argon2Hasher {
         Ok(Argon2Hasher { params })
     }
 
+    /// The PHC string of argon2id at this hasher's cost with `salt` and output `out`.
+    fn phc(&self, salt: &[u8], out: &[u8]) -> Result<PasswordHash, HashError> {
+        let phc = Phc {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&self.params).map_err(failed)?,
+            salt: Some(Salt::new(salt).map_err(failed)?),
+            hash: Some(Output::new(out).map_err(failed)?),
+        };
+        Ok(PasswordHash::new(phc.to_string()))
+    }
+
     /// A hash of this hasher's cost that no password matches (its output is random, not
     /// computed): checking a log-in of an unknown name against it costs what a real check
     /// costs. Made without hashing, so it takes no time and no argon2 memory at start.
@@ -52,14 +64,7 @@ impl Argon2Hasher {
             let random = password_hash::try_generate_salt().map_err(failed)?;
             chunk.copy_from_slice(&random[..chunk.len()]);
         }
-        let phc = Phc {
-            algorithm: Algorithm::Argon2id.ident(),
-            version: Some(Version::V0x13.into()),
-            params: ParamsString::try_from(&self.params).map_err(failed)?,
-            salt: Some(Salt::new(&salt).map_err(failed)?),
-            hash: Some(Output::new(&out).map_err(failed)?),
-        };
-        Ok(PasswordHash::new(phc.to_string()))
+        self.phc(&salt, &out)
     }
 }
 
@@ -97,14 +102,7 @@ impl PasswordHasher for Argon2Hasher {
             &salt,
             &mut out,
         )?;
-        let phc = Phc {
-            algorithm: Algorithm::Argon2id.ident(),
-            version: Some(Version::V0x13.into()),
-            params: ParamsString::try_from(&self.params).map_err(failed)?,
-            salt: Some(Salt::new(&salt).map_err(failed)?),
-            hash: Some(Output::new(&out).map_err(failed)?),
-        };
-        Ok(PasswordHash::new(phc.to_string()))
+        self.phc(&salt, &out)
     }
 
     fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, HashError> {
