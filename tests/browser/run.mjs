@@ -145,6 +145,16 @@ async function createGroup(page, group, members) {
   await page.waitForFunction((g) => document.getElementById("title").textContent === g, group);
 }
 
+/** Alice's and Bob's pages, both registered, and #crew, which Alice made with Bob in it. */
+async function aliceAndBobInCrew(server) {
+  const alice = await newPage(server.url);
+  const bob = await newPage(server.url);
+  await register(alice, "alice");
+  await register(bob, "bob");
+  await createGroup(alice, "#crew", "bob");
+  return { alice, bob };
+}
+
 /** Opens a group from the list, and waits for its history (it starts at least with the notice
  * that added the reader), so that what others do next comes after it. */
 async function openGroup(page, key) {
@@ -438,11 +448,7 @@ const tests = {
 
   async "removing a member takes the group away from them"() {
     await withServer("remove", async (server) => {
-      const alice = await newPage(server.url);
-      const bob = await newPage(server.url);
-      await register(alice, "alice");
-      await register(bob, "bob");
-      await createGroup(alice, "#crew", "bob");
+      const { alice, bob } = await aliceAndBobInCrew(server);
       await openGroup(bob, "g:crew");
       await showMembers(alice);
       await alice.click("#members button[aria-label='Remove bob']");
@@ -459,11 +465,7 @@ const tests = {
 
   async "leaving a group, and the owner who must hand over first"() {
     await withServer("leave", async (server) => {
-      const alice = await newPage(server.url);
-      const bob = await newPage(server.url);
-      await register(alice, "alice");
-      await register(bob, "bob");
-      await createGroup(alice, "#crew", "bob");
+      const { alice, bob } = await aliceAndBobInCrew(server);
       await openGroup(bob, "g:crew");
       await showMembers(alice);
       // The owner may not leave while others remain: the server's sentence, the group kept.
@@ -493,11 +495,7 @@ const tests = {
   async "making an admin lets them invite"() {
     await withServer("admin", async (server) => {
       await registerOffline(server, ["carol"]);
-      const alice = await newPage(server.url);
-      const bob = await newPage(server.url);
-      await register(alice, "alice");
-      await register(bob, "bob");
-      await createGroup(alice, "#crew", "bob");
+      const { alice, bob } = await aliceAndBobInCrew(server);
       await showMembers(alice);
       await alice.click("#members button[aria-label='Make admin bob']");
       await seeNotice(alice, "you made bob an admin");
@@ -517,11 +515,7 @@ const tests = {
 
   async "making an owner hands the group over"() {
     await withServer("owner", async (server) => {
-      const alice = await newPage(server.url);
-      const bob = await newPage(server.url);
-      await register(alice, "alice");
-      await register(bob, "bob");
-      await createGroup(alice, "#crew", "bob");
+      const { alice, bob } = await aliceAndBobInCrew(server);
       await openGroup(bob, "g:crew");
       await showMembers(bob);
       await showMembers(alice);
