@@ -6,7 +6,7 @@ use std::time::Duration;
 use chat_wire::{ClientFrame, Hello, MAGIC, Reply, Request, ServerFrame};
 
 use crate::core::tests::{PASSWORD, World, answer, answers_for, error_code, reply_to};
-use crate::core::{Effect, Input};
+use crate::core::{ConnId, Effect, Input};
 
 fn closing_code(frame: &ServerFrame) -> &str {
     match frame {
@@ -208,13 +208,13 @@ fn nothing_is_delivered_after_a_bye_or_a_closing_in_the_same_batch() {
     let mut world = World::new();
     let alice = world.user("alice");
     let bob = world.user("bob");
-    let send = |body: &str, id: u32| Input::Frame {
-        conn: bob,
+    let send = |from: ConnId, to: &str, body: &str, id: u32| Input::Frame {
+        conn: from,
         frame: ClientFrame::Request {
             id,
             request: Request::Send {
                 client_message_id: u64::from(id),
-                to: chat_wire::WireRecipient::User("alice".into()),
+                to: chat_wire::WireRecipient::User(to.into()),
                 body: body.into(),
             },
         },
@@ -226,7 +226,11 @@ fn nothing_is_delivered_after_a_bye_or_a_closing_in_the_same_batch() {
             request: Request::Quit,
         },
     };
-    let effects = world.apply(vec![send("before your bye", 901), quit, send("after", 902)]);
+    let effects = world.apply(vec![
+        send(bob, "alice", "before your bye", 901),
+        quit,
+        send(bob, "alice", "after", 902),
+    ]);
     let frames = crate::core::tests::frames_for(&effects, alice);
     let last = frames.last().expect("frames for alice");
     assert!(
@@ -253,17 +257,7 @@ fn nothing_is_delivered_after_a_bye_or_a_closing_in_the_same_batch() {
         code: "frame_timeout",
         message: "A frame took too long to arrive.".into(),
     };
-    let to_carol = Input::Frame {
-        conn: dave,
-        frame: ClientFrame::Request {
-            id: 903,
-            request: Request::Send {
-                client_message_id: 903,
-                to: chat_wire::WireRecipient::User("carol".into()),
-                body: "after your closing".into(),
-            },
-        },
-    };
+    let to_carol = send(dave, "carol", "after your closing", 903);
     let effects = world.apply(vec![refuse, to_carol]);
     let frames = crate::core::tests::frames_for(&effects, carol);
     assert!(
