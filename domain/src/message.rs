@@ -20,6 +20,8 @@ pub struct MessageId(NonZeroU64);
 
 impl MessageId {
     pub const FIRST: MessageId = MessageId(NonZeroU64::MIN);
+    /// The highest id there can be: a bound above every message.
+    pub const LAST: MessageId = MessageId(NonZeroU64::MAX);
 
     /// `None` for 0, which no message has.
     pub fn new(raw: u64) -> Option<Self> {

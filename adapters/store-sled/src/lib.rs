@@ -1,12 +1,14 @@
 //! The sled storage adapter (the default). Trees laid out so a history page is one bounded
 //! range scan and a group's members, or a user's groups, one prefix scan:
 //! - `users`: lowercase username -> postcard `StoredUser`
-//! - `conversations`: conversation key, 0x00, message id (u64 big-endian) -> postcard
-//!   `StoredMessage` (`message.rs`: the sender as a side of a direct conversation or a
-//!   group member's name, the content, the time, the sender's number; the recipient follows
-//!   from the key). Big-endian ids sort numerically, so a history page is a reverse scan of
-//!   one key range, and a message is one insert (a second tree keyed by id alone cost half of
-//!   each send: docs/benchmarks.md).
+//! - `conversations`: conversation key, 0x00, first message id (u64 big-endian) -> a chunk of
+//!   up to 64 consecutive messages of the conversation (`chat_store_common`'s framing of each
+//!   message's id and stored value). Big-endian ids sort numerically, so a history page is a
+//!   reverse scan of one key range that decodes two or three chunks. Messages wait in memory
+//!   (`Pending`) until a commit writes them out as chunks, every 65,536 messages: a sled insert
+//!   a message was 60% of the server's CPU (docs/benchmarks.md).
+//! - `log`: first message id (u64 big-endian) -> a log entry: the messages one commit added
+//!   that no chunk holds yet; a group's notice, written with its group's change.
 //! - `groups`: group name -> postcard `StoredGroup`
 //! - `members`: group name, 0x00, username -> postcard `StoredMember`: the role, and the id of
 //!   the notice that added them (where their view of the group starts)
@@ -14,9 +16,11 @@
 //!   for `groups_of`)
 //! - `partners`: username, 0x00, username -> nothing: who has a direct conversation with whom
 //! - `read_markers`: username, 0x00, conversation key -> the id read up to (u64 big-endian)
-//! - sled's default tree: `layout` -> the layout's version, one byte (`LAYOUT_VERSION`)
+//! - sled's default tree: `layout` -> the layout's version, one byte (`LAYOUT_VERSION`);
+//!   `next_id` -> the id after the newest chunked message (u64 big-endian), written by each
+//!   flush of the pending messages
 
-mod message;
+mod keys;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -28,16 +32,17 @@ use chat_domain::{
     MessageId, NewMessage, PasswordHash, Recipient, Retention, Role, Store, StoreError, StoreReads,
     UserRecord, Username,
 };
-use chat_store_common::{Inspect, KNOWN_NAMES_MAX, KnownNames, push_conversation_key};
+use chat_store_common::{
+    Chunks, Inspect, KNOWN_NAMES_MAX, KnownNames, Pending, PendingLimits, Visit, chunk_entries,
+    decode_message, encode_message, push_conversation_key, push_log_entry, stored_id,
+};
 
 use jiff::Timestamp;
-use message::{
-    conversation_of_key, conversation_prefix, decode_id, decode_message, decode_u64,
-    encode_message, id_after_prefix, is_numbered, is_sent_by, stored_id,
-};
+use keys::{after_prefix, conversation_of_key, conversation_prefix, decode_u64, with_id};
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
+use std::ops::ControlFlow;
 
 /// The directory inside the data directory that sled owns. Wiping removes only this.
 pub const SLED_DIR_NAME: &str = "sled";
@@ -51,9 +56,12 @@ pub struct SledStore {
     memberships: sled::Tree,
     partners: sled::Tree,
     read_markers: sled::Tree,
+    log: sled::Tree,
+    /// Messages stored since the last flush, which no chunk holds yet.
+    pending: Pending,
     next_id: MessageId,
-    /// Conversation keys whose partners are recorded already.
-    known_partners: BoundedSet<Vec<u8>>,
+    /// Conversations whose partners are recorded already.
+    known_partners: BoundedSet<Conversation>,
     /// Names of users read or written.
     known_names: KnownNames,
     retention: Retention,
@@ -97,6 +105,15 @@ impl SledStore {
     /// Opens (creating if needed) the store in `data_dir/sled`. `Retention::Wipe` removes the
     /// old directory first rather than opening it: a store left broken by a crash is never read.
     pub fn open(data_dir: &Path, retention: Retention) -> Result<Self, StoreError> {
+        Self::open_with_limits(data_dir, retention, PendingLimits::DEFAULT)
+    }
+
+    /// `open`, holding pending messages within `limits` (tests flush at nearly every commit).
+    pub fn open_with_limits(
+        data_dir: &Path,
+        retention: Retention,
+        limits: PendingLimits,
+    ) -> Result<Self, StoreError> {
         let path = Self::path_in(data_dir);
         if retention == Retention::Wipe && path.exists() {
             std::fs::remove_dir_all(&path)
@@ -115,10 +132,14 @@ impl SledStore {
             }
         })?;
         check_layout(&db, Access::Write)?;
-        Self::from_db(db, retention)
+        Self::from_db(db, retention, limits)
     }
 
-    fn from_db(db: sled::Db, retention: Retention) -> Result<Self, StoreError> {
+    fn from_db(
+        db: sled::Db,
+        retention: Retention,
+        limits: PendingLimits,
+    ) -> Result<Self, StoreError> {
         let users = db.open_tree("users").map_err(unavailable)?;
         let conversations = db.open_tree("conversations").map_err(unavailable)?;
         let groups = db.open_tree("groups").map_err(unavailable)?;
@@ -126,10 +147,19 @@ impl SledStore {
         let memberships = db.open_tree("memberships").map_err(unavailable)?;
         let partners = db.open_tree("partners").map_err(unavailable)?;
         let read_markers = db.open_tree("read_markers").map_err(unavailable)?;
-        let next_id = match last_id(&conversations)? {
+        let log = db.open_tree("log").map_err(unavailable)?;
+        let mut pending = Pending::new(limits);
+        let logs = log
+            .iter()
+            .values()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(unavailable)?;
+        let newest_logged = pending.replay(logs.iter().map(|entry| entry.as_ref()))?;
+        let next_chunked = match db.get(NEXT_ID_KEY).map_err(unavailable)? {
+            Some(value) => stored_id("next id", decode_u64(&value)?)?,
             None => MessageId::FIRST,
-            Some(id) => id.next(),
         };
+        let next_id = next_chunked.max(newest_logged.map_or(MessageId::FIRST, MessageId::next));
         Ok(SledStore {
             db,
             users,
@@ -139,6 +169,8 @@ impl SledStore {
             memberships,
             partners,
             read_markers,
+            log,
+            pending,
             next_id,
             known_partners: BoundedSet::new(KNOWN_PARTNERS_MAX),
             known_names: KnownNames::new(KNOWN_NAMES_MAX),
@@ -171,7 +203,7 @@ impl SledStore {
                 e => unavailable(format!("cannot open {}: {e}", path.display())),
             })?;
         check_layout(&db, Access::Read)?;
-        Self::from_db(db, Retention::Keep)
+        Self::from_db(db, Retention::Keep, PendingLimits::DEFAULT)
     }
 
     /// The memberships `write` adds or changes, each as the value both trees hold: those added
@@ -200,10 +232,13 @@ impl SledStore {
 /// `conversations` and carry the sender's client message id; 3: `partners` and
 /// `read_markers`; 4: a membership is a `StoredMember` (its role and where the member's view
 /// starts), no longer the bare role name; 5: a message keeps its sender as a side of its
-/// direct conversation (or a group member's name) and no recipient. Stores of other layouts
-/// (the first kept no version) are refused, not misread.
+/// direct conversation (or a group member's name) and no recipient; 6: messages in chunks,
+/// the pending ones in `log`, the next id under `NEXT_ID_KEY`. Stores of other layouts (the
+/// first kept no version) are refused, not misread.
 const LAYOUT_KEY: &[u8] = b"layout";
-const LAYOUT_VERSION: u8 = 5;
+const LAYOUT_VERSION: u8 = 6;
+/// Where the default tree keeps the id after the newest chunked message.
+const NEXT_ID_KEY: &[u8] = b"next_id";
 
 /// Whether an open may write (the server) or only read (the inspector).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -232,30 +267,6 @@ fn check_layout(db: &sled::Db, access: Access) -> Result<(), StoreError> {
                 .into(),
         )),
     }
-}
-
-/// The highest message id in the store: the last key of each conversation, found by one seek
-/// per conversation rather than a scan of every message.
-fn last_id(conversations: &sled::Tree) -> Result<Option<MessageId>, StoreError> {
-    let mut last: Option<MessageId> = None;
-    let mut from: Vec<u8> = Vec::new();
-    while let Some(entry) = conversations.range(from.as_slice()..).next() {
-        let (key, _) = entry.map_err(unavailable)?;
-        let prefix_bytes = key
-            .iter()
-            .position(|&byte| byte == 0)
-            .ok_or_else(|| corrupt("conversation key", "no 0x00 after the conversation"))?;
-        // The prefix with its 0x00 raised to 0x01 sorts after all of this conversation's keys.
-        let mut after = key[..=prefix_bytes].to_vec();
-        after[prefix_bytes] = 1;
-        if let Some(entry) = conversations.range(..after.as_slice()).next_back() {
-            let (key, _) = entry.map_err(unavailable)?;
-            let id = id_after_prefix(&key)?;
-            last = Some(last.map_or(id, |known| known.max(id)));
-        }
-        from = after;
-    }
-    Ok(last)
 }
 
 /// How long `open` waits for sled's directory lock. sled releases it only when its background
@@ -330,11 +341,6 @@ fn decode_member(value: &[u8]) -> Result<(Role, MessageId), StoreError> {
     Ok((role, stored_id("member since", stored.since)?))
 }
 
-/// The first id a read "after" `after` may return: the first there is, after nothing.
-fn first_after(after: Option<MessageId>) -> MessageId {
-    after.map_or(MessageId::FIRST, MessageId::next)
-}
-
 /// The name after the prefix of a pair key.
 fn second_name(key: &[u8], prefix_bytes: usize) -> Result<&str, StoreError> {
     std::str::from_utf8(&key[prefix_bytes..]).map_err(|e| corrupt("name in key", e))
@@ -353,19 +359,25 @@ impl Inspect for SledStore {
 
     /// One pass over each tree.
     fn counts(&self) -> Result<(usize, usize), StoreError> {
-        Ok((self.users.len(), self.conversations.len()))
+        let mut messages = self.pending.len();
+        for entry in self.conversations.iter().values() {
+            messages += chunk_entries(&entry.map_err(unavailable)?)?.len();
+        }
+        Ok((self.users.len(), messages))
     }
 
     fn all_messages(&self) -> Result<Vec<Message>, StoreError> {
-        let mut messages = self
-            .conversations
-            .iter()
-            .map(|entry| {
-                let (key, value) = entry.map_err(unavailable)?;
-                let conversation = conversation_of_key(&key)?;
-                decode_message(&conversation, id_after_prefix(&key)?, &value)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut messages = Vec::new();
+        for entry in self.conversations.iter() {
+            let (key, chunk) = entry.map_err(unavailable)?;
+            let conversation = conversation_of_key(&key)?;
+            for (id, value) in chunk_entries(&chunk)? {
+                messages.push(decode_message(&conversation, id, value)?);
+            }
+        }
+        for (conversation, message) in self.pending.all() {
+            messages.push(decode_message(conversation, message.id, &message.value)?);
+        }
         messages.sort_unstable_by_key(|message| message.id);
         Ok(messages)
     }
@@ -419,22 +431,7 @@ impl StoreReads for SledStore {
         after: Option<MessageId>,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
-        let prefix = conversation_prefix(conversation);
-        let mut lower = prefix.clone();
-        lower.extend_from_slice(&first_after(after).get().to_be_bytes());
-        let mut upper = prefix.clone();
-        // 0x01 sorts after every key of this conversation, whose prefix ends in 0x00.
-        if let Some(last) = upper.last_mut() {
-            *last = 1;
-        }
-        self.conversations
-            .range(lower.as_slice()..upper.as_slice())
-            .take(limit)
-            .map(|entry| {
-                let (key, value) = entry.map_err(unavailable)?;
-                decode_message(conversation, decode_id(&key[prefix.len()..])?, &value)
-            })
-            .collect()
+        chat_store_common::after(&self.pending, self, conversation, after, limit)
     }
 
     fn count_from_others(
@@ -445,28 +442,15 @@ impl StoreReads for SledStore {
         cap: usize,
         scan_max: usize,
     ) -> Result<usize, StoreError> {
-        let prefix = conversation_prefix(conversation);
-        let mut lower = prefix.clone();
-        lower.extend_from_slice(&first_after(after).get().to_be_bytes());
-        let mut upper = prefix;
-        if let Some(last) = upper.last_mut() {
-            *last = 1;
-        }
-        let mut count = 0;
-        for entry in self
-            .conversations
-            .range(lower.as_slice()..upper.as_slice())
-            .take(scan_max)
-        {
-            let (_, value) = entry.map_err(unavailable)?;
-            if !is_sent_by(conversation, &value, reader)? {
-                count += 1;
-                if count == cap {
-                    break;
-                }
-            }
-        }
-        Ok(count)
+        chat_store_common::count_from_others(
+            &self.pending,
+            self,
+            conversation,
+            after,
+            reader,
+            cap,
+            scan_max,
+        )
     }
 
     fn partners(&self, user: &Username) -> Result<Vec<Username>, StoreError> {
@@ -501,15 +485,14 @@ impl StoreReads for SledStore {
         client_message_id: ClientMessageId,
         window: usize,
     ) -> Result<Option<Message>, StoreError> {
-        let prefix = conversation_prefix(conversation);
-        for entry in self.conversations.scan_prefix(&prefix).rev().take(window) {
-            let (key, value) = entry.map_err(unavailable)?;
-            if is_numbered(conversation, &value, sender, client_message_id)? {
-                let id = decode_id(&key[prefix.len()..])?;
-                return decode_message(conversation, id, &value).map(Some);
-            }
-        }
-        Ok(None)
+        chat_store_common::find_resent(
+            &self.pending,
+            self,
+            conversation,
+            sender,
+            client_message_id,
+            window,
+        )
     }
 
     fn history(
@@ -519,28 +502,7 @@ impl StoreReads for SledStore {
         before: Option<MessageId>,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
-        let prefix = conversation_prefix(conversation);
-        let mut lower = prefix.clone();
-        lower.extend_from_slice(&since.get().to_be_bytes());
-        let mut upper = prefix.clone();
-        match before {
-            Some(id) => upper.extend_from_slice(&id.get().to_be_bytes()),
-            // 0x01 sorts after every key of this conversation, whose prefix ends in 0x00.
-            None => *upper.last_mut().expect("prefix ends in 0x00") = 1,
-        }
-        let mut page = Vec::with_capacity(limit.min(1024));
-        for entry in self
-            .conversations
-            .range(lower.as_slice()..upper.as_slice())
-            .rev()
-            .take(limit)
-        {
-            let (key, value) = entry.map_err(unavailable)?;
-            let id = decode_id(&key[prefix.len()..])?;
-            page.push(decode_message(conversation, id, &value)?);
-        }
-        page.reverse();
-        Ok(page)
+        chat_store_common::history(&self.pending, self, conversation, since, before, limit)
     }
 
     fn find_group(&self, name: &GroupName) -> Result<Option<GroupRecord>, StoreError> {
@@ -600,6 +562,90 @@ impl StoreReads for SledStore {
     }
 }
 
+impl Chunks for SledStore {
+    fn chunks_back(
+        &self,
+        conversation: &Conversation,
+        before: MessageId,
+        each: &mut Visit,
+    ) -> Result<(), StoreError> {
+        let prefix = conversation_prefix(conversation);
+        let upper = with_id(&prefix, before);
+        for entry in self
+            .conversations
+            .range(prefix.as_slice()..upper.as_slice())
+            .rev()
+        {
+            if each(&entry.map_err(unavailable)?.1)?.is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn chunks_forward(
+        &self,
+        conversation: &Conversation,
+        from: MessageId,
+        each: &mut Visit,
+    ) -> Result<(), StoreError> {
+        let prefix = conversation_prefix(conversation);
+        let from_key = with_id(&prefix, from);
+        // The chunk holding `from` starts at or before it.
+        let start = match self
+            .conversations
+            .range(prefix.as_slice()..=from_key.as_slice())
+            .next_back()
+        {
+            Some(entry) => entry.map_err(unavailable)?.0.to_vec(),
+            None => from_key,
+        };
+        let upper = after_prefix(&prefix);
+        for entry in self.conversations.range(start.as_slice()..upper.as_slice()) {
+            if each(&entry.map_err(unavailable)?.1)? == ControlFlow::Break(()) {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl SledStore {
+    /// Writes every pending message as chunks, drops the log entries that held them and
+    /// records the next id, all in one transaction: a crash leaves them in the log or in
+    /// chunks, never both or neither.
+    fn flush_pending(&mut self) -> Result<(), StoreError> {
+        let chunks = self.pending.drain_chunks();
+        let logged = self
+            .log
+            .iter()
+            .keys()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(unavailable)?;
+        let next_id = self.next_id.get().to_be_bytes();
+        let meta: &sled::Tree = &self.db;
+        (&self.conversations, &self.log, meta)
+            .transaction(|(conversations, log, meta)| {
+                for chunk in &chunks {
+                    let prefix = conversation_prefix(&chunk.conversation);
+                    conversations
+                        .insert(with_id(&prefix, chunk.first_id), chunk.bytes.as_slice())?;
+                }
+                for key in &logged {
+                    log.remove(key)?;
+                }
+                meta.insert(NEXT_ID_KEY, &next_id)?;
+                Ok(())
+            })
+            .map_err(
+                |e: sled::transaction::TransactionError<StoreError>| match e {
+                    sled::transaction::TransactionError::Abort(e) => e,
+                    sled::transaction::TransactionError::Storage(e) => unavailable(e),
+                },
+            )
+    }
+}
+
 impl Store for SledStore {
     fn insert_user(&mut self, user: &UserRecord) -> Result<Inserted, StoreError> {
         let stored = StoredUser {
@@ -621,26 +667,23 @@ impl Store for SledStore {
 
     fn append_message(&mut self, message: NewMessage) -> Result<Message, StoreError> {
         let id = self.next_id;
-        let encoded = encode_message(id, &message)?;
-        self.conversations
-            .insert(encoded.key.as_slice(), encoded.value.as_slice())
-            .map_err(unavailable)?;
-        // The key without its id: the conversation, formatted once for both uses.
-        let conversation = encoded.conversation_prefix();
-        // Stored: its id is used, whatever happens next.
-        self.next_id = id.next();
+        let conversation = message.conversation();
+        let value = encode_message(&message)?;
         if let Recipient::User(to) = &message.recipient {
             // Most sends are between people who talked before: nothing to do, nothing read.
-            if !self.known_partners.contains(conversation) {
+            if !self.known_partners.contains(&conversation) {
                 for (of, other) in [(&message.sender, to), (to, &message.sender)] {
                     let key = pair_key(of.as_str(), other.as_str());
                     if !self.partners.contains_key(&key).map_err(unavailable)? {
                         self.partners.insert(key, &[]).map_err(unavailable)?;
                     }
                 }
-                self.known_partners.insert(conversation.to_vec());
+                self.known_partners.insert(conversation.clone());
             }
         }
+        // Logged by the next commit: one write a commit, not one a message.
+        self.pending.push(conversation, id, value, true);
+        self.next_id = id.next();
         Ok(message.with_id(id))
     }
 
@@ -660,8 +703,15 @@ impl Store for SledStore {
     fn write_group(&mut self, write: GroupWrite) -> Result<Option<Message>, StoreError> {
         let group = write.group.as_str();
         let id = self.next_id;
+        // The notice's log entry is written with the group's change, in its transaction.
         let notice = match &write.notice {
-            Some(notice) => Some(encode_message(id, notice)?),
+            Some(notice) => {
+                let conversation = notice.conversation();
+                let value = encode_message(notice)?;
+                let mut logged = Vec::new();
+                push_log_entry(&mut logged, &conversation, id, &value);
+                Some((conversation, value, logged))
+            }
             None => None,
         };
         let record = match write.create {
@@ -684,15 +734,10 @@ impl Store for SledStore {
         } else {
             Vec::new()
         };
-        let trees = (
-            &self.groups,
-            &self.members,
-            &self.memberships,
-            &self.conversations,
-        );
+        let trees = (&self.groups, &self.members, &self.memberships, &self.log);
         // All of it in one sled transaction: a crash or error part-way leaves none of it.
         trees
-            .transaction(|(groups, members, memberships, conversations)| {
+            .transaction(|(groups, members, memberships, log)| {
                 if let Some(record) = &record {
                     if groups.get(group)?.is_some() {
                         return Err(ConflictableTransactionError::Abort(corrupt(
@@ -713,8 +758,8 @@ impl Store for SledStore {
                 if write.end {
                     groups.remove(group)?;
                 }
-                if let Some(encoded) = &notice {
-                    conversations.insert(encoded.key.as_slice(), encoded.value.as_slice())?;
+                if let Some((_, _, logged)) = &notice {
+                    log.insert(&id.get().to_be_bytes(), logged.as_slice())?;
                 }
                 Ok(())
             })
@@ -722,18 +767,33 @@ impl Store for SledStore {
                 sled::transaction::TransactionError::Abort(e) => e,
                 sled::transaction::TransactionError::Storage(e) => unavailable(e),
             })?;
-        Ok(write.notice.map(|notice| {
-            self.next_id = id.next();
-            notice.with_id(id)
-        }))
+        let Some(((conversation, value, _), notice)) = notice.zip(write.notice) else {
+            return Ok(None);
+        };
+        // Logged already, with the group's change.
+        self.pending.push(conversation, id, value, false);
+        self.next_id = id.next();
+        Ok(Some(notice.with_id(id)))
     }
 
     fn commit(&mut self) -> Result<(), StoreError> {
-        let flushed = match self.retention {
+        let written = if self.pending.is_full() {
+            self.flush_pending()
+        } else {
+            match self.pending.take_unlogged() {
+                Some(entry) => self
+                    .log
+                    .insert(entry.first_id.get().to_be_bytes(), entry.bytes)
+                    .map(|_| ())
+                    .map_err(unavailable),
+                None => Ok(()),
+            }
+        };
+        let flushed = written.and_then(|()| match self.retention {
             // Wiped at the next start anyway: the background flusher is enough.
             Retention::Wipe => Ok(()),
             Retention::Keep => self.db.flush().map(|_| ()).map_err(unavailable),
-        };
+        });
         if flushed.is_err() {
             // What was written since the last flush may not be on disk.
             self.known_names.forget_all();

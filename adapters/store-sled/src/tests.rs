@@ -50,19 +50,22 @@ fn assert_corrupt<T: std::fmt::Debug>(result: Result<T, StoreError>) {
 fn a_message_stored_under_id_0_is_corruption() {
     let dir = TempDir::new("sled-message-0");
     let store = store_with_one_of_each(&dir);
-    let prefix = conversation_prefix(&notes());
-    let (key, value) = store
+    // A chunk and a log entry each holding a message numbered 0 (a varint 0, then a value).
+    let zero_chunk = [0u8, 1, 0];
+    let mut zero_log = vec![b"d:alice:alice".len() as u8];
+    zero_log.extend_from_slice(b"d:alice:alice");
+    zero_log.extend_from_slice(&zero_chunk);
+    let key = keys::with_id(&conversation_prefix(&notes()), MessageId::FIRST);
+    store
         .conversations
-        .scan_prefix(&prefix)
-        .next()
-        .expect("the note")
-        .expect("read");
-    let mut zero = prefix.clone();
-    zero.extend_from_slice(&0u64.to_be_bytes());
-    store.conversations.remove(key).expect("remove");
-    store.conversations.insert(zero, value).expect("insert");
-    // The reads by id start at 1: a read of every message, or of the last, meets it.
+        .insert(key, zero_chunk.as_slice())
+        .expect("insert");
     assert_corrupt(store.all_messages());
+    assert_corrupt(store.history(&notes(), MessageId::FIRST, None, 10));
+    store
+        .log
+        .insert(7u64.to_be_bytes(), zero_log)
+        .expect("insert");
     store.db.flush().expect("flush");
     drop(store);
     assert_corrupt(SledStore::open(dir.path(), Retention::Keep).map(|_| ()));

@@ -12,6 +12,19 @@ fn open(dir: &Path, retention: Retention) -> SledStore {
 
 chat_store_contract::store_contract_tests!(open);
 
+/// The contract again with the pending messages written out as chunks at nearly every commit,
+/// two to a chunk: every read then crosses chunks, pending messages and the bounds between.
+mod flushing_often {
+    use super::*;
+    use chat_store_common::PendingLimits;
+
+    fn open(dir: &Path, retention: Retention) -> SledStore {
+        SledStore::open_with_limits(dir, retention, PendingLimits::TINY).expect("sled store opens")
+    }
+
+    chat_store_contract::store_contract_tests!(open);
+}
+
 #[test]
 fn a_second_open_of_a_held_store_fails_with_a_clear_error() {
     let dir = chat_store_contract::TempDir::new("sled-lock");
