@@ -1,7 +1,8 @@
-//! The SQLite storage adapter (rusqlite with bundled SQLite, WAL mode). Messages are stored in
-//! id order and found by conversation through an index of (conversation, id), so a history page
-//! is one bounded range of the index and a row read per message (`schema.rs`).
-//! Writes open a transaction lazily; `commit` ends it, so a loop turn's writes commit together.
+//! The SQLite storage adapter (rusqlite with bundled SQLite, WAL mode). Messages wait in memory
+//! (`Pending`, logged a row a commit) until a commit writes them out as chunks of a
+//! conversation's consecutive messages, so a history page is one bounded range of `chunks`
+//! (`schema.rs`). Writes open a transaction lazily; `commit` ends it, so a loop turn's writes
+//! commit together.
 
 mod rows;
 mod schema;
@@ -16,15 +17,15 @@ use chat_domain::{
     Username,
 };
 use chat_store_common::{
-    Inspect, KNOWN_NAMES_MAX, KnownNames, conversation_key, message_conversation_key,
-    stored_content,
+    Chunks, Inspect, KNOWN_NAMES_MAX, KnownNames, Pending, PendingLimits, Visit, chunk_entries,
+    conversation_from_key, conversation_key, decode_message, encode_message,
+    message_conversation_key,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Params, params};
 
 use rows::{
-    after_to_sql, client_id_to_sql, count_to_sql, group_from_sql, id_from_sql, id_to_sql,
-    marker_from_sql, name_from_sql, read_any_message, read_message, read_user, role_from_sql,
-    timestamp,
+    group_from_sql, id_from_sql, id_to_sql, marker_from_sql, name_from_sql, read_user,
+    role_from_sql, timestamp,
 };
 
 /// The database file inside the data directory. Wiping removes only it and its WAL files.
@@ -33,26 +34,17 @@ pub const SQLITE_FILE_NAME: &str = "chat.sqlite3";
 /// The row of `counters` holding the id the next message gets.
 const NEXT_ID_COUNTER: &str = "next_message_id";
 
-const INSERT_MESSAGE: &str = "INSERT INTO messages
-    (conversation, id, sender, body, sent_at_ms, client_message_id)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 // Reads name the conversation by its key (?1), which one subquery turns into its number.
-const HISTORY: &str = "SELECT id, sender, body, sent_at_ms FROM messages
+const CHUNKS_BACK: &str = "SELECT entries FROM chunks
+    WHERE conversation = (SELECT id FROM conversations WHERE key = ?1) AND first_id < ?2
+    ORDER BY first_id DESC";
+// From the chunk holding ?2 (the last starting at or before it), or from the first.
+const CHUNKS_FORWARD: &str = "SELECT entries FROM chunks
     WHERE conversation = (SELECT id FROM conversations WHERE key = ?1)
-    AND id >= ?2 AND id < ?3 ORDER BY id DESC LIMIT ?4";
-const AFTER: &str = "SELECT id, sender, body, sent_at_ms FROM messages
-    WHERE conversation = (SELECT id FROM conversations WHERE key = ?1)
-    AND id > ?2 ORDER BY id ASC LIMIT ?3";
-const FIND_RESENT: &str = "SELECT id, sender, body, sent_at_ms FROM
-    (SELECT * FROM messages WHERE conversation = (SELECT id FROM conversations WHERE key = ?1)
-     ORDER BY id DESC LIMIT ?2)
-    WHERE sender = ?3 AND client_message_id = ?4";
-// Stops at the cap (?5): each message counted is a row read by its id, so a conversation with
-// many unread costs `cap` reads, not `scan_max`.
-const COUNT_FROM_OTHERS: &str = "SELECT COUNT(*) FROM (SELECT 1 FROM (
-    SELECT sender FROM messages WHERE conversation = (SELECT id FROM conversations WHERE key = ?1)
-    AND id > ?2 ORDER BY id LIMIT ?4
-    ) WHERE sender <> ?3 LIMIT ?5)";
+    AND first_id >= coalesce((SELECT max(first_id) FROM chunks
+        WHERE conversation = (SELECT id FROM conversations WHERE key = ?1)
+        AND first_id <= ?2), 0)
+    ORDER BY first_id";
 
 pub struct SqliteStore {
     connection: Connection,
@@ -60,6 +52,8 @@ pub struct SqliteStore {
     /// `next_id` as the last commit wrote it to `counters`.
     next_id_committed: MessageId,
     in_transaction: bool,
+    /// Messages stored since the last flush, which no chunk holds yet.
+    pending: Pending,
     /// Conversations by key, with their numbers (committed, or in this transaction); a direct
     /// one's partners are recorded with it.
     known_conversations: KnownConversations,
@@ -84,6 +78,15 @@ impl SqliteStore {
     /// Opens (creating if needed) `data_dir/chat.sqlite3`. `Retention::Wipe` deletes the old
     /// file and its WAL first; `Retention::Keep` syncs every commit (`synchronous=FULL`).
     pub fn open(data_dir: &Path, retention: Retention) -> Result<Self, StoreError> {
+        Self::open_with_limits(data_dir, retention, PendingLimits::DEFAULT)
+    }
+
+    /// `open`, holding pending messages within `limits` (tests flush at nearly every commit).
+    pub fn open_with_limits(
+        data_dir: &Path,
+        retention: Retention,
+        limits: PendingLimits,
+    ) -> Result<Self, StoreError> {
         let path = Self::path_in(data_dir);
         if retention == Retention::Wipe {
             wipe(&path)?;
@@ -100,11 +103,13 @@ impl SqliteStore {
         schema::check_schema_version(&connection)?;
         schema::create_tables(&connection)?;
         let next_id = read_next_id(&connection)?;
+        let pending = read_log(&connection, limits)?;
         Ok(SqliteStore {
             connection,
             next_id,
             next_id_committed: next_id,
             in_transaction: false,
+            pending,
             known_conversations: KnownConversations::new(KNOWN_PARTNERS_MAX),
             known_names: KnownNames::new(KNOWN_NAMES_MAX),
         })
@@ -123,11 +128,13 @@ impl SqliteStore {
         let connection = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
             .map_err(|e| unavailable(format!("cannot open {}: {e}", path.display())))?;
         schema::check_schema_version(&connection)?;
+        let pending = read_log(&connection, PendingLimits::DEFAULT)?;
         Ok(SqliteStore {
             connection,
             next_id: MessageId::FIRST,
             next_id_committed: MessageId::FIRST,
             in_transaction: false,
+            pending,
             known_conversations: KnownConversations::new(1),
             known_names: KnownNames::new(1),
         })
@@ -142,27 +149,71 @@ impl SqliteStore {
             .map_err(unavailable)
     }
 
-    /// The messages of `conversation` a query of the message columns returns, in its order.
-    fn query_messages(
+    /// Calls `each` with the chunks a query of `conversation` (?1) and an id (?2) returns.
+    fn query_chunks(
         &self,
         sql: &str,
         conversation: &Conversation,
-        params: impl Params,
-    ) -> Result<Vec<Message>, StoreError> {
+        id: MessageId,
+        each: &mut Visit,
+    ) -> Result<(), StoreError> {
         let mut statement = self.connection.prepare_cached(sql).map_err(unavailable)?;
-        let rows = statement
-            .query_map(params, |row| read_message(row, conversation))
+        let mut rows = statement
+            .query(params![conversation_key(conversation), id_to_sql(id)])
             .map_err(unavailable)?;
-        rows.map(|row| row.map_err(unavailable)?).collect()
+        while let Some(row) = rows.next().map_err(unavailable)? {
+            let chunk = row
+                .get_ref(0)
+                .and_then(|value| value.as_blob().map_err(Into::into))
+                .map_err(|e| corrupt("chunk", e))?;
+            if each(chunk)?.is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes every pending message as chunks and empties the log, in the open transaction.
+    fn flush_pending(&mut self) -> Result<(), StoreError> {
+        for chunk in self.pending.drain_chunks() {
+            let number = self.number_of(&chunk.conversation)?;
+            self.execute_cached(
+                "INSERT INTO chunks (conversation, first_id, entries) VALUES (?1, ?2, ?3)",
+                params![number, id_to_sql(chunk.first_id), chunk.bytes],
+            )?;
+        }
+        self.execute_cached("DELETE FROM log", [])?;
+        Ok(())
+    }
+
+    /// The number of a conversation that has one (every pending message's has).
+    fn number_of(&mut self, conversation: &Conversation) -> Result<i64, StoreError> {
+        let key = conversation_key(conversation);
+        if let Some(number) = self.known_conversations.get(&key) {
+            return Ok(number);
+        }
+        let number: i64 = self
+            .connection
+            .prepare_cached("SELECT id FROM conversations WHERE key = ?1")
+            .map_err(unavailable)?
+            .query_row([&key], |row| row.get(0))
+            .map_err(|e| corrupt("conversation number", format!("{key}: {e}")))?;
+        self.known_conversations.remember(key, number);
+        Ok(number)
     }
 
     /// The writes of `write_group`, inside its savepoint.
-    fn write_group_steps(&mut self, write: &GroupWrite) -> Result<Option<Message>, StoreError> {
+    fn write_group_steps(&mut self, write: &GroupWrite) -> Result<Option<Vec<u8>>, StoreError> {
         let group = write.group.as_str();
         // The id this write's notice gets: the group's start, and its new members'.
         let first_message = id_to_sql(self.next_id);
+        // Numbered inside the savepoint; held (and logged) only once the write is whole.
         let notice = match &write.notice {
-            Some(notice) => Some(self.append_message(notice.clone())?),
+            Some(notice) => {
+                let key = message_conversation_key(&notice.sender, &notice.recipient);
+                self.conversation_number(key, notice)?;
+                Some(encode_message(notice)?)
+            }
             None => None,
         };
         if let Some(created_at) = write.create {
@@ -261,6 +312,22 @@ impl SqliteStore {
         Ok(number)
     }
 
+    /// Writes what this commit added to the log, or, once enough waits, everything waiting as
+    /// chunks.
+    fn write_pending(&mut self) -> Result<(), StoreError> {
+        if self.pending.is_full() {
+            return self.flush_pending();
+        }
+        let Some(entry) = self.pending.take_unlogged() else {
+            return Ok(());
+        };
+        self.execute_cached(
+            "INSERT INTO log (first_id, entries) VALUES (?1, ?2)",
+            params![id_to_sql(entry.first_id), entry.bytes],
+        )?;
+        Ok(())
+    }
+
     /// Writes the next id to `counters` if it moved since the last commit: one write a commit,
     /// not one a message.
     fn write_next_id(&self) -> Result<(), StoreError> {
@@ -332,6 +399,21 @@ fn read_next_id(connection: &Connection) -> Result<MessageId, StoreError> {
     next.map_or(Ok(MessageId::FIRST), id_from_sql)
 }
 
+/// The messages the log holds (committed, not yet in chunks), held as pending again.
+fn read_log(connection: &Connection, limits: PendingLimits) -> Result<Pending, StoreError> {
+    let mut statement = connection
+        .prepare("SELECT entries FROM log ORDER BY first_id")
+        .map_err(unavailable)?;
+    let logs = statement
+        .query_map([], |row| row.get::<_, Vec<u8>>(0))
+        .map_err(unavailable)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(unavailable)?;
+    let mut pending = Pending::new(limits);
+    pending.replay(logs.iter().map(Vec::as_slice))?;
+    Ok(pending)
+}
+
 impl Inspect for SqliteStore {
     fn all_users(&self) -> Result<Vec<UserRecord>, StoreError> {
         let mut statement = self
@@ -343,32 +425,31 @@ impl Inspect for SqliteStore {
     }
 
     fn counts(&self) -> Result<(usize, usize), StoreError> {
-        let count = |table: &str| -> Result<usize, StoreError> {
-            let n: i64 = self
-                .connection
-                .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
-                    row.get(0)
-                })
-                .map_err(unavailable)?;
-            Ok(usize::try_from(n).unwrap_or(0))
-        };
-        Ok((count("users")?, count("messages")?))
+        let users: i64 = self
+            .connection
+            .query_row("SELECT count(*) FROM users", [], |row| row.get(0))
+            .map_err(unavailable)?;
+        let mut messages = self.pending.len();
+        self.each_chunk(|_, chunk| {
+            messages += chunk_entries(chunk)?.len();
+            Ok(())
+        })?;
+        Ok((usize::try_from(users).unwrap_or(0), messages))
     }
 
     fn all_messages(&self) -> Result<Vec<Message>, StoreError> {
-        let mut statement = self
-            .connection
-            .prepare(
-                "SELECT conversations.key, messages.id, messages.sender, messages.body,
-                 messages.sent_at_ms FROM messages
-                 JOIN conversations ON conversations.id = messages.conversation
-                 ORDER BY messages.id",
-            )
-            .map_err(unavailable)?;
-        let rows = statement
-            .query_map([], read_any_message)
-            .map_err(unavailable)?;
-        rows.map(|row| row.map_err(unavailable)?).collect()
+        let mut messages = Vec::new();
+        self.each_chunk(|conversation, chunk| {
+            for (id, value) in chunk_entries(chunk)? {
+                messages.push(decode_message(conversation, id, value)?);
+            }
+            Ok(())
+        })?;
+        for (conversation, message) in self.pending.all() {
+            messages.push(decode_message(conversation, message.id, &message.value)?);
+        }
+        messages.sort_unstable_by_key(|message| message.id);
+        Ok(messages)
     }
 
     fn all_groups(&self) -> Result<Vec<GroupRecord>, StoreError> {
@@ -440,15 +521,14 @@ impl StoreReads for SqliteStore {
         client_message_id: ClientMessageId,
         window: usize,
     ) -> Result<Option<Message>, StoreError> {
-        let key = conversation_key(conversation);
-        let params = params![
-            key,
-            count_to_sql(window),
-            sender.as_str(),
-            client_id_to_sql(client_message_id)
-        ];
-        let found = self.query_messages(FIND_RESENT, conversation, params)?;
-        Ok(found.into_iter().next())
+        chat_store_common::find_resent(
+            &self.pending,
+            self,
+            conversation,
+            sender,
+            client_message_id,
+            window,
+        )
     }
 
     fn history(
@@ -458,12 +538,7 @@ impl StoreReads for SqliteStore {
         before: Option<MessageId>,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
-        let key = conversation_key(conversation);
-        let before = before.map_or(i64::MAX, id_to_sql);
-        let params = params![key, id_to_sql(since), before, count_to_sql(limit)];
-        let mut page = self.query_messages(HISTORY, conversation, params)?;
-        page.reverse();
-        Ok(page)
+        chat_store_common::history(&self.pending, self, conversation, since, before, limit)
     }
 
     fn after(
@@ -472,9 +547,7 @@ impl StoreReads for SqliteStore {
         after: Option<MessageId>,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
-        let key = conversation_key(conversation);
-        let params = params![key, after_to_sql(after), count_to_sql(limit)];
-        self.query_messages(AFTER, conversation, params)
+        chat_store_common::after(&self.pending, self, conversation, after, limit)
     }
 
     fn count_from_others(
@@ -485,21 +558,15 @@ impl StoreReads for SqliteStore {
         cap: usize,
         scan_max: usize,
     ) -> Result<usize, StoreError> {
-        let mut statement = self
-            .connection
-            .prepare_cached(COUNT_FROM_OTHERS)
-            .map_err(unavailable)?;
-        let params = params![
-            conversation_key(conversation),
-            after_to_sql(after),
-            reader.as_str(),
-            count_to_sql(scan_max),
-            count_to_sql(cap)
-        ];
-        let count: i64 = statement
-            .query_row(params, |row| row.get(0))
-            .map_err(unavailable)?;
-        Ok(usize::try_from(count).unwrap_or(0).min(cap))
+        chat_store_common::count_from_others(
+            &self.pending,
+            self,
+            conversation,
+            after,
+            reader,
+            cap,
+            scan_max,
+        )
     }
 
     fn partners(&self, user: &Username) -> Result<Vec<Username>, StoreError> {
@@ -629,6 +696,51 @@ impl StoreReads for SqliteStore {
     }
 }
 
+impl Chunks for SqliteStore {
+    fn chunks_back(
+        &self,
+        conversation: &Conversation,
+        before: MessageId,
+        each: &mut Visit,
+    ) -> Result<(), StoreError> {
+        self.query_chunks(CHUNKS_BACK, conversation, before, each)
+    }
+
+    fn chunks_forward(
+        &self,
+        conversation: &Conversation,
+        from: MessageId,
+        each: &mut Visit,
+    ) -> Result<(), StoreError> {
+        self.query_chunks(CHUNKS_FORWARD, conversation, from, each)
+    }
+}
+
+impl SqliteStore {
+    /// Calls `each` with every chunk and its conversation, for the inspector.
+    fn each_chunk<F>(&self, mut each: F) -> Result<(), StoreError>
+    where
+        F: FnMut(&Conversation, &[u8]) -> Result<(), StoreError>,
+    {
+        let mut statement = self
+            .connection
+            .prepare(
+                "SELECT conversations.key, chunks.entries FROM chunks
+                 JOIN conversations ON conversations.id = chunks.conversation",
+            )
+            .map_err(unavailable)?;
+        let mut rows = statement.query([]).map_err(unavailable)?;
+        while let Some(row) = rows.next().map_err(unavailable)? {
+            let key: String = row.get(0).map_err(unavailable)?;
+            let chunk: Vec<u8> = row.get(1).map_err(unavailable)?;
+            let conversation =
+                conversation_from_key(&key).ok_or_else(|| corrupt("conversation", &key))?;
+            each(&conversation, &chunk)?;
+        }
+        Ok(())
+    }
+}
+
 impl Store for SqliteStore {
     fn insert_user(&mut self, user: &UserRecord) -> Result<Inserted, StoreError> {
         self.begin_if_needed()?;
@@ -652,19 +764,10 @@ impl Store for SqliteStore {
         self.begin_if_needed()?;
         let id = self.next_id;
         let key = message_conversation_key(&message.sender, &message.recipient);
-        let conversation = self.conversation_number(key, &message)?;
-        self.execute_cached(
-            INSERT_MESSAGE,
-            params![
-                conversation,
-                id_to_sql(id),
-                message.sender.as_str(),
-                stored_content(&message.content),
-                message.sent_at.as_millisecond(),
-                message.client_message_id.map(client_id_to_sql)
-            ],
-        )?;
-        // Stored: its id is used, whatever happens next.
+        self.conversation_number(key, &message)?;
+        let value = encode_message(&message)?;
+        // Logged by the commit, one row a commit; written in a chunk by a later one.
+        self.pending.push(message.conversation(), id, value, true);
         self.next_id = id.next();
         Ok(message.with_id(id))
     }
@@ -693,15 +796,21 @@ impl Store for SqliteStore {
         // A savepoint inside the turn's transaction: an error part-way undoes this command's
         // writes only, and the turn's commit never carries half of it.
         self.execute_cached("SAVEPOINT group_write", [])?;
-        let next_id = self.next_id;
         let written = self.write_group_steps(&write).and_then(|notice| {
             self.execute_cached("RELEASE group_write", [])
                 .map(|_| notice)
         });
         match written {
-            Ok(notice) => Ok(notice),
+            Ok(value) => {
+                let Some((value, notice)) = value.zip(write.notice) else {
+                    return Ok(None);
+                };
+                let id = self.next_id;
+                self.pending.push(notice.conversation(), id, value, true);
+                self.next_id = id.next();
+                Ok(Some(notice.with_id(id)))
+            }
             Err(e) => {
-                self.next_id = next_id;
                 let _ = self
                     .connection
                     .execute_batch("ROLLBACK TO group_write; RELEASE group_write");
@@ -720,7 +829,8 @@ impl Store for SqliteStore {
         let committed = if self.connection.is_autocommit() {
             Err(unavailable("sqlite rolled the batch's transaction back"))
         } else {
-            self.write_next_id()
+            self.write_pending()
+                .and_then(|()| self.write_next_id())
                 .and_then(|()| self.execute_cached("COMMIT", []).map(|_| ()))
         };
         if let Err(e) = committed {

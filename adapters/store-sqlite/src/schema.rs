@@ -8,11 +8,13 @@ use crate::unavailable;
 
 /// Tables keyed by names cluster their rows by what they are looked up by (`WITHOUT ROWID`): a
 /// user, a group's members are each one range of one b-tree. `conversations` is numbered by
-/// its rowid, which its number is. Messages are stored in
-/// the order of their ids, so a commit's messages share the last page or two of the table, and
-/// are found by conversation through a small index: clustered by conversation, every message
-/// of a busy turn dirtied a 16 KiB page of its own, and writing those pages at each commit was
-/// half the server's CPU (0.73x the CPU a message this way: docs/benchmarks.md).
+/// its rowid, which its number is. Messages are stored in chunks of up to 64 consecutive
+/// messages of a conversation, clustered by (conversation, first id), so a history page is one
+/// range of one b-tree that decodes two or three chunks. A message waits in memory until a
+/// commit writes every waiting one out as chunks (every 65,536 messages); until then the log
+/// holds it, one row a commit. A row a message, in a table and an index, dirtied a page per
+/// message of a busy commit, and writing those pages was half the server's CPU
+/// (docs/benchmarks.md).
 pub(crate) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS users (
     name             TEXT PRIMARY KEY NOT NULL,  -- lowercase, validated by the domain
@@ -23,15 +25,16 @@ CREATE TABLE IF NOT EXISTS conversations (      -- each conversation's number, f
     id  INTEGER PRIMARY KEY,
     key TEXT NOT NULL UNIQUE                     -- conversation_key(), e.g. d:alice:bob
 );
-CREATE TABLE IF NOT EXISTS messages (
-    id           INTEGER PRIMARY KEY,            -- assigned by the adapter, strictly increasing
+CREATE TABLE IF NOT EXISTS chunks (             -- consecutive messages of one conversation
     conversation INTEGER NOT NULL,               -- conversations.id
-    sender       TEXT NOT NULL,                  -- with the conversation, says the recipient
-    body         TEXT NOT NULL,                  -- stored_content(): text, or a group notice
-    sent_at_ms   INTEGER NOT NULL,
-    client_message_id INTEGER                    -- the sender's number for it; NULL for notices
+    first_id     INTEGER NOT NULL,               -- the id of its first message
+    entries      BLOB NOT NULL,                  -- chat_store_common's chunk framing
+    PRIMARY KEY (conversation, first_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS log (                 -- messages no chunk holds yet, a row a commit
+    first_id INTEGER PRIMARY KEY,                -- the id of its first message
+    entries  BLOB NOT NULL                       -- chat_store_common's log framing
 );
-CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation, id);
 CREATE TABLE IF NOT EXISTS groups (
     name          TEXT PRIMARY KEY NOT NULL,     -- bare, lowercase, validated by the domain
     created_at_ms INTEGER NOT NULL,
@@ -67,9 +70,9 @@ CREATE TABLE IF NOT EXISTS counters (               -- next_message_id, written 
 /// member's view of the group starts; 5: messages clustered by (conversation, id) without a
 /// recipient column, the next id in `counters`, every table `WITHOUT ROWID`; 6: messages
 /// keyed by the conversation's number in `conversations`, not its text key; 7: messages in id
-/// order, found by conversation through `messages_by_conversation`. A kept store of another
-/// version is refused, not misread.
-pub(crate) const SCHEMA_VERSION: i64 = 7;
+/// order, found by conversation through `messages_by_conversation`; 8: messages in `chunks`,
+/// the newest in `log`. A kept store of another version is refused, not misread.
+pub(crate) const SCHEMA_VERSION: i64 = 8;
 
 /// Refuses a store whose tables are of another version. A new, empty file has version 0 and
 /// no tables.

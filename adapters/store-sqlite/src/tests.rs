@@ -1,5 +1,5 @@
-//! The adapter's own queries, as SQLite plans them: each reads one range of the messages'
-//! index, never the whole table. Ids as stored: 0 is damage, not a panic. And a transaction
+//! The adapter's own queries, as SQLite plans them: each reads one range of the chunks'
+//! key, never the whole table. Ids as stored: 0 is damage, not a panic. And a transaction
 //! SQLite rolled back by itself fails the batch rather than commit its rest.
 
 use chat_domain::MessageBody;
@@ -26,16 +26,17 @@ fn plan(connection: &Connection, sql: &str) -> String {
 }
 
 #[test]
-fn message_reads_use_the_conversation_and_id_key() {
+fn chunk_reads_use_the_conversation_and_first_id_key() {
     let dir = TempDir::new("sqlite-plans");
     let store = SqliteStore::open(dir.path(), Retention::Keep).expect("opens");
-    let pages = [HISTORY, AFTER, COUNT_FROM_OTHERS].map(|sql| (sql, "conversation=? AND id>"));
-    // A resend is looked for among the conversation's newest, however old.
-    for (sql, key_range) in pages.into_iter().chain([(FIND_RESENT, "conversation=?)")]) {
+    for (sql, key_range) in [
+        (CHUNKS_BACK, "conversation=? AND first_id<?"),
+        (CHUNKS_FORWARD, "conversation=? AND first_id>?"),
+    ] {
         let plan = plan(&store.connection, sql);
-        let search = format!("SEARCH messages USING INDEX messages_by_conversation ({key_range}");
+        let search = format!("SEARCH chunks USING PRIMARY KEY ({key_range})");
         assert!(plan.contains(&search), "{sql}\n{plan}");
-        assert!(!plan.contains("SCAN messages"), "{sql}\n{plan}");
+        assert!(!plan.contains("SCAN chunks"), "{sql}\n{plan}");
         assert!(!plan.contains("TEMP B-TREE"), "{sql}\n{plan}");
     }
 }
@@ -92,7 +93,8 @@ fn a_stored_id_of_0_is_corruption_not_a_panic() {
     let dir = TempDir::new("sqlite-id-0");
     let store = store_with_one_of_each(&dir);
     let update = |sql: &str| store.connection.execute(sql, []).expect("update");
-    update("UPDATE messages SET id = 0");
+    // A chunk holding a message numbered 0: a varint 0, then a value of one byte.
+    update("INSERT INTO chunks VALUES ((SELECT id FROM conversations), 1, x'000100')");
     update("UPDATE members SET since = 0");
     update("UPDATE groups SET first_message = 0");
     // The reads by id start at 1, so only a read of every message meets it.

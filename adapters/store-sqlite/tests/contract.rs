@@ -91,7 +91,7 @@ fn a_store_of_the_previous_version_is_refused_with_keep_and_wiped_without() {
         .err()
         .expect("refused");
     assert!(
-        err.detail().contains("layout 5, this one reads 7"),
+        err.detail().contains("layout 5, this one reads 8"),
         "{}",
         err.detail()
     );
@@ -102,4 +102,18 @@ fn a_store_of_the_previous_version_is_refused_with_keep_and_wiped_without() {
     );
     drop(SqliteStore::open(dir.path(), Retention::Wipe).expect("wiping opens it"));
     SqliteStore::open(dir.path(), Retention::Keep).expect("this version reopens");
+}
+
+/// The contract again with the pending messages written out as chunks at nearly every commit,
+/// two to a chunk: every read then crosses chunks, pending messages and the bounds between.
+mod flushing_often {
+    use super::*;
+    use chat_store_common::PendingLimits;
+
+    fn open(dir: &Path, retention: Retention) -> SqliteStore {
+        SqliteStore::open_with_limits(dir, retention, PendingLimits::TINY)
+            .expect("sqlite store opens")
+    }
+
+    chat_store_contract::store_contract_tests!(open);
 }
