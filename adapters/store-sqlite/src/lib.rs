@@ -175,7 +175,10 @@ impl SqliteStore {
 
     /// Writes every pending message as chunks and empties the log, in the open transaction.
     fn flush_pending(&mut self) -> Result<(), StoreError> {
-        for chunk in self.pending.drain_chunks() {
+        let mut chunks = self.pending.drain_chunks();
+        // In id order: every one lands at the table's end.
+        chunks.sort_unstable_by_key(|chunk| chunk.first_id);
+        for chunk in chunks {
             let number = self.number_of(&chunk.conversation)?;
             self.execute_cached(
                 "INSERT INTO chunks (conversation, first_id, entries) VALUES (?1, ?2, ?3)",

@@ -9,8 +9,10 @@ use crate::unavailable;
 /// Tables keyed by names cluster their rows by what they are looked up by (`WITHOUT ROWID`): a
 /// user, a group's members are each one range of one b-tree. `conversations` is numbered by
 /// its rowid, which its number is. Messages are stored in chunks of up to 64 consecutive
-/// messages of a conversation, clustered by (conversation, first id), so a history page is one
-/// range of one b-tree that decodes two or three chunks. A message waits in memory until a
+/// messages of a conversation, in the order of their first ids, so a flush appends to the
+/// table's end (clustered by conversation, each flush rewrote a page of every conversation it
+/// wrote to, however old); an index of (conversation, first id) finds them, so a history page
+/// is one range of it and two or three chunks read by their ids. A message waits in memory until a
 /// commit writes every waiting one out as chunks (every 65,536 messages); until then the log
 /// holds it, one row a commit. A row a message, in a table and an index, dirtied a page per
 /// message of a busy commit, and writing those pages was half the server's CPU
@@ -26,11 +28,11 @@ CREATE TABLE IF NOT EXISTS conversations (      -- each conversation's number, f
     key TEXT NOT NULL UNIQUE                     -- conversation_key(), e.g. d:alice:bob
 );
 CREATE TABLE IF NOT EXISTS chunks (             -- consecutive messages of one conversation
+    first_id     INTEGER PRIMARY KEY,            -- the id of its first message
     conversation INTEGER NOT NULL,               -- conversations.id
-    first_id     INTEGER NOT NULL,               -- the id of its first message
-    entries      BLOB NOT NULL,                  -- chat_store_common's chunk framing
-    PRIMARY KEY (conversation, first_id)
-) WITHOUT ROWID;
+    entries      BLOB NOT NULL                   -- chat_store_common's chunk framing
+);
+CREATE INDEX IF NOT EXISTS chunks_by_conversation ON chunks (conversation, first_id);
 CREATE TABLE IF NOT EXISTS log (                 -- messages no chunk holds yet, a row a commit
     first_id INTEGER PRIMARY KEY,                -- the id of its first message
     entries  BLOB NOT NULL                       -- chat_store_common's log framing

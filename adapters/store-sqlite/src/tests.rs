@@ -1,5 +1,5 @@
 //! The adapter's own queries, as SQLite plans them: each reads one range of the chunks'
-//! key, never the whole table. Ids as stored: 0 is damage, not a panic. And a transaction
+//! index, never the whole table. Ids as stored: 0 is damage, not a panic. And a transaction
 //! SQLite rolled back by itself fails the batch rather than commit its rest.
 
 use chat_domain::MessageBody;
@@ -34,7 +34,7 @@ fn chunk_reads_use_the_conversation_and_first_id_key() {
         (CHUNKS_FORWARD, "conversation=? AND first_id>?"),
     ] {
         let plan = plan(&store.connection, sql);
-        let search = format!("SEARCH chunks USING PRIMARY KEY ({key_range})");
+        let search = format!("SEARCH chunks USING INDEX chunks_by_conversation ({key_range})");
         assert!(plan.contains(&search), "{sql}\n{plan}");
         assert!(!plan.contains("SCAN chunks"), "{sql}\n{plan}");
         assert!(!plan.contains("TEMP B-TREE"), "{sql}\n{plan}");
@@ -94,7 +94,7 @@ fn a_stored_id_of_0_is_corruption_not_a_panic() {
     let store = store_with_one_of_each(&dir);
     let update = |sql: &str| store.connection.execute(sql, []).expect("update");
     // A chunk holding a message numbered 0: a varint 0, then a value of one byte.
-    update("INSERT INTO chunks VALUES ((SELECT id FROM conversations), 1, x'000100')");
+    update("INSERT INTO chunks VALUES (1, (SELECT id FROM conversations), x'000100')");
     update("UPDATE members SET since = 0");
     update("UPDATE groups SET first_message = 0");
     // The reads by id start at 1, so only a read of every message meets it.
