@@ -1,8 +1,9 @@
 //! Messages appended since the last flush, held in memory by conversation until they are
 //! written as chunks: a stored message is then one write of a chunk shared with the messages
 //! of its conversation around it, not a b-tree insert of its own (docs/benchmarks.md). Every
-//! pending message is newer than every chunked one. Under `Retention::Keep` each commit also
-//! writes the messages it added as one log entry, which a reopening reads back.
+//! pending message is newer than every chunked one. Each commit also writes the messages it
+//! added as one log entry, which a reopening reads back. What a failed commit held is
+//! forgotten, as its writes are.
 
 use std::collections::HashMap;
 
@@ -112,9 +113,31 @@ impl Pending {
         held.push(PendingMessage { id, value });
     }
 
-    /// The log entry of what was pushed `logged` since the last call, if anything was.
-    pub fn take_unlogged(&mut self) -> Option<LogEntry> {
-        self.unlogged.take()
+    /// The log entry of what was pushed `logged` since the last commit, if anything was.
+    pub fn unlogged(&self) -> Option<&LogEntry> {
+        self.unlogged.as_ref()
+    }
+
+    /// The commit that wrote `unlogged` succeeded.
+    pub fn logged(&mut self) {
+        self.unlogged = None;
+    }
+
+    /// Forgets every message from `first` on: a commit that held them failed.
+    pub fn forget_from(&mut self, first: MessageId) {
+        self.unlogged = None;
+        self.by_conversation.retain(|_, held| {
+            let kept = held.partition_point(|message| message.id < first);
+            held.truncate(kept);
+            !held.is_empty()
+        });
+        self.messages = self.by_conversation.values().map(Vec::len).sum();
+        self.value_bytes = self
+            .by_conversation
+            .values()
+            .flatten()
+            .map(|message| message.value.len())
+            .sum();
     }
 
     /// Holds the messages of log entries read back at a reopening (in any order), and returns
@@ -172,11 +195,10 @@ impl Pending {
         self.messages == 0
     }
 
-    /// Everything held, as chunks in conversation order, and nothing held after (the unlogged
-    /// too: a chunk written in the same commit stands for it).
-    pub fn drain_chunks(&mut self) -> Vec<Chunk> {
-        let mut conversations: Vec<_> = self.by_conversation.drain().collect();
-        conversations.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    /// Everything held, as chunks in conversation order; `clear` once they are written.
+    pub fn chunks(&self) -> Vec<Chunk> {
+        let mut conversations: Vec<_> = self.by_conversation.iter().collect();
+        conversations.sort_unstable_by(|a, b| a.0.cmp(b.0));
         let mut chunks = Vec::new();
         for (conversation, held) in conversations {
             for run in held.chunks(self.limits.chunk_messages_max) {
@@ -191,10 +213,16 @@ impl Pending {
                 });
             }
         }
+        chunks
+    }
+
+    /// Holds nothing: the commit that wrote every message held as chunks (the unlogged too: a
+    /// chunk written in the same commit stands for it) succeeded.
+    pub fn clear(&mut self) {
+        self.by_conversation.clear();
         self.messages = 0;
         self.value_bytes = 0;
         self.unlogged = None;
-        chunks
     }
 }
 
@@ -227,7 +255,7 @@ mod tests {
         let ids: Vec<u64> = pending.of(&ab).iter().map(|m| m.id.get()).collect();
         assert_eq!(ids, [1, 2, 4, 5]);
 
-        let logged = pending.take_unlogged().unwrap();
+        let logged = pending.unlogged().cloned().unwrap();
         assert_eq!(logged.first_id, id(1));
         let mut replayed = Pending::new(PendingLimits::TINY);
         assert_eq!(
@@ -237,7 +265,9 @@ mod tests {
         let ids: Vec<u64> = replayed.all().map(|(_, m)| m.id.get()).collect();
         assert_eq!(ids.len(), 3, "the three logged: {ids:?}");
 
-        let chunks = pending.drain_chunks();
+        let chunks = pending.chunks();
+        assert_eq!(pending.len(), 5, "held until cleared");
+        pending.clear();
         assert!(pending.is_empty() && pending.of(&ab).is_empty());
         let shape: Vec<(bool, u64, usize)> = chunks
             .iter()
@@ -247,6 +277,21 @@ mod tests {
             })
             .collect();
         assert_eq!(shape, [(true, 1, 2), (true, 4, 2), (false, 3, 1)]);
+    }
+
+    #[test]
+    fn a_failed_commits_messages_are_forgotten() {
+        let mut pending = Pending::new(PendingLimits::DEFAULT);
+        let ab = direct("alice", "bob");
+        let ac = direct("alice", "carol");
+        pending.push(ab.clone(), id(1), vec![1], true);
+        pending.logged();
+        pending.push(ab.clone(), id(2), vec![2, 2], true);
+        pending.push(ac.clone(), id(3), vec![3], true);
+        pending.forget_from(id(2));
+        assert_eq!(pending.len(), 1);
+        assert!(pending.unlogged().is_none() && pending.of(&ac).is_empty());
+        assert_eq!(pending.of(&ab)[0].id, id(1));
     }
 
     #[test]

@@ -22,6 +22,7 @@
 
 mod keys;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -59,7 +60,13 @@ pub struct SledStore {
     log: sled::Tree,
     /// Messages stored since the last flush, which no chunk holds yet.
     pending: Pending,
+    /// Read markers set since the last commit, written by it after the log: sled may persist
+    /// a write before the commit, and a marker on disk must never cover an id that the log
+    /// does not hold, or a crash would give that id, marked read, to a new message.
+    markers_unwritten: HashMap<Vec<u8>, MessageId>,
     next_id: MessageId,
+    /// `next_id` as the last successful commit left it.
+    next_id_committed: MessageId,
     /// Conversations whose partners are recorded already.
     known_partners: BoundedSet<Conversation>,
     /// Names of users read or written.
@@ -171,7 +178,9 @@ impl SledStore {
             read_markers,
             log,
             pending,
+            markers_unwritten: HashMap::new(),
             next_id,
+            next_id_committed: next_id,
             known_partners: BoundedSet::new(KNOWN_PARTNERS_MAX),
             known_names: KnownNames::new(KNOWN_NAMES_MAX),
             retention,
@@ -471,6 +480,9 @@ impl StoreReads for SledStore {
         conversation: &Conversation,
     ) -> Result<Option<MessageId>, StoreError> {
         let key = read_marker_key(user, conversation);
+        if let Some(up_to) = self.markers_unwritten.get(&key) {
+            return Ok(Some(*up_to));
+        }
         match self.read_markers.get(key).map_err(unavailable)? {
             None => Ok(None),
             // Before `MessageId` refused 0, marking read up to 0 stored a 0: nothing read.
@@ -611,11 +623,37 @@ impl Chunks for SledStore {
 }
 
 impl SledStore {
+    /// Writes what this commit added to the log, or, when `flushing`, everything waiting as
+    /// chunks. `Pending` lets go of them only once the commit succeeds (`commit`).
+    fn write_pending(&mut self, flushing: bool) -> Result<(), StoreError> {
+        if flushing {
+            return self.flush_pending();
+        }
+        let Some(entry) = self.pending.unlogged() else {
+            return Ok(());
+        };
+        self.log
+            .insert(entry.first_id.get().to_be_bytes(), entry.bytes.as_slice())
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+
+    /// Writes the read markers set since the last commit, after the log that holds what they
+    /// cover.
+    fn write_markers(&self) -> Result<(), StoreError> {
+        for (key, up_to) in &self.markers_unwritten {
+            self.read_markers
+                .insert(key.as_slice(), &up_to.get().to_be_bytes())
+                .map_err(unavailable)?;
+        }
+        Ok(())
+    }
+
     /// Writes every pending message as chunks, drops the log entries that held them and
     /// records the next id, all in one transaction: a crash leaves them in the log or in
     /// chunks, never both or neither.
     fn flush_pending(&mut self) -> Result<(), StoreError> {
-        let chunks = self.pending.drain_chunks();
+        let chunks = self.pending.chunks();
         let logged = self
             .log
             .iter()
@@ -693,10 +731,8 @@ impl Store for SledStore {
         conversation: &Conversation,
         up_to: MessageId,
     ) -> Result<(), StoreError> {
-        let key = read_marker_key(user, conversation);
-        self.read_markers
-            .insert(key, &up_to.get().to_be_bytes())
-            .map_err(unavailable)?;
+        self.markers_unwritten
+            .insert(read_marker_key(user, conversation), up_to);
         Ok(())
     }
 
@@ -777,28 +813,29 @@ impl Store for SledStore {
     }
 
     fn commit(&mut self) -> Result<(), StoreError> {
-        let written = if self.pending.is_full() {
-            self.flush_pending()
-        } else {
-            match self.pending.take_unlogged() {
-                Some(entry) => self
-                    .log
-                    .insert(entry.first_id.get().to_be_bytes(), entry.bytes)
-                    .map(|_| ())
-                    .map_err(unavailable),
-                None => Ok(()),
-            }
-        };
-        let flushed = written.and_then(|()| match self.retention {
-            // Wiped at the next start anyway: the background flusher is enough.
-            Retention::Wipe => Ok(()),
-            Retention::Keep => self.db.flush().map(|_| ()).map_err(unavailable),
-        });
+        let flushing = self.pending.is_full();
+        let flushed = self
+            .write_pending(flushing)
+            .and_then(|()| self.write_markers())
+            .and_then(|()| match self.retention {
+                // Wiped at the next start anyway: the background flusher is enough.
+                Retention::Wipe => Ok(()),
+                Retention::Keep => self.db.flush().map(|_| ()).map_err(unavailable),
+            });
+        self.markers_unwritten.clear();
         if flushed.is_err() {
             // What was written since the last flush may not be on disk.
             self.known_names.forget_all();
+            self.pending.forget_from(self.next_id_committed);
+            return flushed;
         }
-        flushed
+        if flushing {
+            self.pending.clear();
+        } else {
+            self.pending.logged();
+        }
+        self.next_id_committed = self.next_id;
+        Ok(())
     }
 }
 

@@ -36,6 +36,7 @@ fn store_with_one_of_each(dir: &TempDir) -> SledStore {
     store
         .set_read_marker(&alice(), &notes(), stored.id)
         .expect("set");
+    store.commit().expect("commit");
     store
 }
 
@@ -116,4 +117,31 @@ fn a_read_marker_of_0_is_nothing_read() {
         store.read_marker(&alice(), &notes()),
         Err(StoreError::Corrupt(_))
     ));
+}
+
+#[test]
+fn a_read_marker_reaches_its_tree_only_with_the_commit_that_logs_what_it_covers() {
+    let dir = TempDir::new("sled-marker-order");
+    let mut store = SledStore::open(dir.path(), Retention::Keep).expect("opens");
+    let note = NewMessage {
+        sender: alice(),
+        recipient: Recipient::User(alice()),
+        content: Content::Text(MessageBody::new("later".into()).expect("valid")),
+        sent_at: Timestamp::from_millisecond(1_700_000_000_000).expect("in range"),
+        client_message_id: None,
+    };
+    let stored = store.append_message(note).expect("append");
+    store
+        .set_read_marker(&alice(), &notes(), stored.id)
+        .expect("set");
+    let key = read_marker_key(&alice(), &notes());
+    // Read at once, but not where sled's background flusher could persist it before the log.
+    assert_eq!(
+        store.read_marker(&alice(), &notes()).expect("read"),
+        Some(stored.id)
+    );
+    assert!(store.read_markers.get(&key).expect("get").is_none());
+    store.commit().expect("commit");
+    assert!(store.read_markers.get(&key).expect("get").is_some());
+    assert!(store.log.len() == 1, "the message is logged");
 }

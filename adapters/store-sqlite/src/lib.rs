@@ -175,7 +175,7 @@ impl SqliteStore {
 
     /// Writes every pending message as chunks and empties the log, in the open transaction.
     fn flush_pending(&mut self) -> Result<(), StoreError> {
-        let mut chunks = self.pending.drain_chunks();
+        let mut chunks = self.pending.chunks();
         // In id order: every one lands at the table's end.
         chunks.sort_unstable_by_key(|chunk| chunk.first_id);
         for chunk in chunks {
@@ -317,11 +317,12 @@ impl SqliteStore {
 
     /// Writes what this commit added to the log, or, once enough waits, everything waiting as
     /// chunks.
+    /// `Pending` lets go of them only once the commit succeeds (`commit`).
     fn write_pending(&mut self) -> Result<(), StoreError> {
         if self.pending.is_full() {
             return self.flush_pending();
         }
-        let Some(entry) = self.pending.take_unlogged() else {
+        let Some(entry) = self.pending.unlogged() else {
             return Ok(());
         };
         self.execute_cached(
@@ -829,6 +830,7 @@ impl Store for SqliteStore {
             return Ok(());
         }
         self.in_transaction = false;
+        let flushing = self.pending.is_full();
         let committed = if self.connection.is_autocommit() {
             Err(unavailable("sqlite rolled the batch's transaction back"))
         } else {
@@ -842,7 +844,13 @@ impl Store for SqliteStore {
             let _ = self.connection.execute_batch("ROLLBACK");
             self.known_conversations.forget_all();
             self.known_names.forget_all();
+            self.pending.forget_from(self.next_id_committed);
             return Err(e);
+        }
+        if flushing {
+            self.pending.clear();
+        } else {
+            self.pending.logged();
         }
         self.next_id_committed = self.next_id;
         Ok(())

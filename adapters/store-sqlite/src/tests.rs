@@ -136,6 +136,15 @@ fn a_transaction_sqlite_rolled_back_by_itself_fails_the_batch() {
         store.insert_user(&user("alice")).expect("insert"),
         Inserted::Yes
     );
+    let alice_name = Username::parse("alice").expect("valid");
+    let note = chat_domain::NewMessage {
+        sender: alice_name.clone(),
+        recipient: chat_domain::Recipient::User(alice_name.clone()),
+        content: chat_domain::Content::Text(MessageBody::new("a note".into()).expect("valid")),
+        sent_at: jiff::Timestamp::UNIX_EPOCH,
+        client_message_id: None,
+    };
+    store.append_message(note).expect("append");
     // What SQLite does on a full disk or an I/O error in the middle of a transaction.
     store
         .connection
@@ -146,6 +155,14 @@ fn a_transaction_sqlite_rolled_back_by_itself_fails_the_batch() {
         "bob was written on his own"
     );
     assert!(store.commit().is_err(), "the batch committed without alice");
+    let notes = Conversation::direct(alice_name.clone(), alice_name);
+    assert!(
+        store
+            .history(&notes, MessageId::FIRST, None, 10)
+            .expect("reads")
+            .is_empty(),
+        "the rolled-back batch's message is forgotten, not logged by the next commit"
+    );
     assert!(
         !store
             .user_exists(&Username::parse("alice").expect("valid"))
