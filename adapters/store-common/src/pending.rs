@@ -71,6 +71,8 @@ pub struct Pending {
     value_bytes: usize,
     /// The log entry of the messages appended since the last commit, if they are logged.
     unlogged: Option<LogEntry>,
+    /// The first message held since the last commit: where a failed one's begin.
+    first_uncommitted: Option<MessageId>,
     limits: PendingLimits,
 }
 
@@ -82,6 +84,7 @@ impl Pending {
             messages: 0,
             value_bytes: 0,
             unlogged: None,
+            first_uncommitted: None,
             limits,
         }
     }
@@ -108,6 +111,7 @@ impl Pending {
     fn hold(&mut self, conversation: Conversation, id: MessageId, value: Box<[u8]>) {
         self.messages += 1;
         self.value_bytes += value.len();
+        self.first_uncommitted.get_or_insert(id);
         let held = self.by_conversation.entry(conversation).or_default();
         debug_assert!(held.last().is_none_or(|last| last.id < id));
         held.push(PendingMessage { id, value });
@@ -118,14 +122,24 @@ impl Pending {
         self.unlogged.as_ref()
     }
 
-    /// The commit that wrote `unlogged` succeeded.
-    pub fn logged(&mut self) {
+    /// The commit succeeded: it wrote `unlogged` or, if it found `is_full`, every message held
+    /// as `chunks`, which are then held no more.
+    pub fn committed(&mut self) {
+        if self.is_full() {
+            self.by_conversation.clear();
+            self.messages = 0;
+            self.value_bytes = 0;
+        }
         self.unlogged = None;
+        self.first_uncommitted = None;
     }
 
-    /// Forgets every message from `first` on: a commit that held them failed.
-    pub fn forget_from(&mut self, first: MessageId) {
+    /// The commit failed: what it held is forgotten, as its writes are.
+    pub fn failed(&mut self) {
         self.unlogged = None;
+        let Some(first) = self.first_uncommitted.take() else {
+            return;
+        };
         self.by_conversation.retain(|_, held| {
             let kept = held.partition_point(|message| message.id < first);
             held.truncate(kept);
@@ -195,7 +209,7 @@ impl Pending {
         self.messages == 0
     }
 
-    /// Everything held, as chunks in conversation order; `clear` once they are written.
+    /// Everything held, as chunks in conversation order, held until `committed`.
     pub fn chunks(&self) -> Vec<Chunk> {
         let mut conversations: Vec<_> = self.by_conversation.iter().collect();
         conversations.sort_unstable_by(|a, b| a.0.cmp(b.0));
@@ -214,15 +228,6 @@ impl Pending {
             }
         }
         chunks
-    }
-
-    /// Holds nothing: the commit that wrote every message held as chunks (the unlogged too: a
-    /// chunk written in the same commit stands for it) succeeded.
-    pub fn clear(&mut self) {
-        self.by_conversation.clear();
-        self.messages = 0;
-        self.value_bytes = 0;
-        self.unlogged = None;
     }
 }
 
@@ -266,8 +271,8 @@ mod tests {
         assert_eq!(ids.len(), 3, "the three logged: {ids:?}");
 
         let chunks = pending.chunks();
-        assert_eq!(pending.len(), 5, "held until cleared");
-        pending.clear();
+        assert_eq!(pending.len(), 5, "held until the commit succeeds");
+        pending.committed();
         assert!(pending.is_empty() && pending.of(&ab).is_empty());
         let shape: Vec<(bool, u64, usize)> = chunks
             .iter()
@@ -285,13 +290,30 @@ mod tests {
         let ab = direct("alice", "bob");
         let ac = direct("alice", "carol");
         pending.push(ab.clone(), id(1), vec![1], true);
-        pending.logged();
+        pending.committed();
         pending.push(ab.clone(), id(2), vec![2, 2], true);
-        pending.push(ac.clone(), id(3), vec![3], true);
-        pending.forget_from(id(2));
+        pending.push(ac.clone(), id(3), vec![3], false);
+        pending.failed();
         assert_eq!(pending.len(), 1);
         assert!(pending.unlogged().is_none() && pending.of(&ac).is_empty());
         assert_eq!(pending.of(&ab)[0].id, id(1));
+    }
+
+    #[test]
+    fn stored_bytes_fill_it_before_the_message_count_does() {
+        let limits = PendingLimits {
+            messages_max: 1_000,
+            bytes_max: 100,
+            chunk_messages_max: 64,
+        };
+        let mut pending = Pending::new(limits);
+        let ab = direct("alice", "bob");
+        pending.push(ab.clone(), id(1), vec![0; 99], true);
+        assert!(!pending.is_full());
+        pending.push(ab, id(2), vec![0; 1], true);
+        assert!(pending.is_full(), "100 bytes in 2 messages");
+        pending.committed();
+        assert!(pending.is_empty() && !pending.is_full());
     }
 
     #[test]

@@ -65,8 +65,6 @@ pub struct SledStore {
     /// does not hold, or a crash would give that id, marked read, to a new message.
     markers_unwritten: HashMap<Vec<u8>, MessageId>,
     next_id: MessageId,
-    /// `next_id` as the last successful commit left it.
-    next_id_committed: MessageId,
     /// Conversations whose partners are recorded already.
     known_partners: BoundedSet<Conversation>,
     /// Names of users read or written.
@@ -180,7 +178,6 @@ impl SledStore {
             pending,
             markers_unwritten: HashMap::new(),
             next_id,
-            next_id_committed: next_id,
             known_partners: BoundedSet::new(KNOWN_PARTNERS_MAX),
             known_names: KnownNames::new(KNOWN_NAMES_MAX),
             retention,
@@ -623,10 +620,10 @@ impl Chunks for SledStore {
 }
 
 impl SledStore {
-    /// Writes what this commit added to the log, or, when `flushing`, everything waiting as
+    /// Writes what this commit added to the log, or, once enough waits, everything waiting as
     /// chunks. `Pending` lets go of them only once the commit succeeds (`commit`).
-    fn write_pending(&mut self, flushing: bool) -> Result<(), StoreError> {
-        if flushing {
+    fn write_pending(&mut self) -> Result<(), StoreError> {
+        if self.pending.is_full() {
             return self.flush_pending();
         }
         let Some(entry) = self.pending.unlogged() else {
@@ -813,9 +810,8 @@ impl Store for SledStore {
     }
 
     fn commit(&mut self) -> Result<(), StoreError> {
-        let flushing = self.pending.is_full();
         let flushed = self
-            .write_pending(flushing)
+            .write_pending()
             .and_then(|()| self.write_markers())
             .and_then(|()| match self.retention {
                 // Wiped at the next start anyway: the background flusher is enough.
@@ -826,15 +822,10 @@ impl Store for SledStore {
         if flushed.is_err() {
             // What was written since the last flush may not be on disk.
             self.known_names.forget_all();
-            self.pending.forget_from(self.next_id_committed);
+            self.pending.failed();
             return flushed;
         }
-        if flushing {
-            self.pending.clear();
-        } else {
-            self.pending.logged();
-        }
-        self.next_id_committed = self.next_id;
+        self.pending.committed();
         Ok(())
     }
 }

@@ -830,7 +830,6 @@ impl Store for SqliteStore {
             return Ok(());
         }
         self.in_transaction = false;
-        let flushing = self.pending.is_full();
         let committed = if self.connection.is_autocommit() {
             Err(unavailable("sqlite rolled the batch's transaction back"))
         } else {
@@ -844,14 +843,10 @@ impl Store for SqliteStore {
             let _ = self.connection.execute_batch("ROLLBACK");
             self.known_conversations.forget_all();
             self.known_names.forget_all();
-            self.pending.forget_from(self.next_id_committed);
+            self.pending.failed();
             return Err(e);
         }
-        if flushing {
-            self.pending.clear();
-        } else {
-            self.pending.logged();
-        }
+        self.pending.committed();
         self.next_id_committed = self.next_id;
         Ok(())
     }
