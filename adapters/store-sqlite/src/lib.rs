@@ -127,6 +127,9 @@ impl SqliteStore {
         }
         let connection = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
             .map_err(|e| unavailable(format!("cannot open {}: {e}", path.display())))?;
+        // One read transaction for the inspector's life: the log and the chunks are read from
+        // one snapshot, so a flush by a running server in between shows no message twice.
+        connection.execute_batch("BEGIN").map_err(unavailable)?;
         schema::check_schema_version(&connection)?;
         let pending = read_log(&connection, PendingLimits::DEFAULT)?;
         Ok(SqliteStore {
@@ -192,17 +195,8 @@ impl SqliteStore {
     /// The number of a conversation that has one (every pending message's has).
     fn number_of(&mut self, conversation: &Conversation) -> Result<i64, StoreError> {
         let key = conversation_key(conversation);
-        if let Some(number) = self.known_conversations.get(&key) {
-            return Ok(number);
-        }
-        let number: i64 = self
-            .connection
-            .prepare_cached("SELECT id FROM conversations WHERE key = ?1")
-            .map_err(unavailable)?
-            .query_row([&key], |row| row.get(0))
-            .map_err(|e| corrupt("conversation number", format!("{key}: {e}")))?;
-        self.known_conversations.remember(key, number);
-        Ok(number)
+        self.find_number(&key)?
+            .ok_or_else(|| corrupt("conversation number", format!("{key} has none")))
     }
 
     /// The writes of `write_group`, inside its savepoint.
@@ -280,23 +274,31 @@ impl SqliteStore {
         key: String,
         message: &NewMessage,
     ) -> Result<i64, StoreError> {
-        // Most sends are in a conversation known already: nothing to do, nothing read.
-        if let Some(number) = self.known_conversations.get(&key) {
+        if let Some(number) = self.find_number(&key)? {
             return Ok(number);
+        }
+        let number = self.start_conversation(&key, message)?;
+        self.known_conversations.remember(key, number);
+        Ok(number)
+    }
+
+    /// The number of the conversation `key` names, if it has one.
+    fn find_number(&mut self, key: &str) -> Result<Option<i64>, StoreError> {
+        // Most sends are in a conversation known already: nothing to do, nothing read.
+        if let Some(number) = self.known_conversations.get(key) {
+            return Ok(Some(number));
         }
         let found: Option<i64> = self
             .connection
             .prepare_cached("SELECT id FROM conversations WHERE key = ?1")
             .map_err(unavailable)?
-            .query_row([&key], |row| row.get(0))
+            .query_row([key], |row| row.get(0))
             .optional()
             .map_err(unavailable)?;
-        let number = match found {
-            Some(number) => number,
-            None => self.start_conversation(&key, message)?,
-        };
-        self.known_conversations.remember(key, number);
-        Ok(number)
+        if let Some(number) = found {
+            self.known_conversations.remember(key.to_string(), number);
+        }
+        Ok(found)
     }
 
     /// Numbers the conversation `key` names, which has none, and records a direct one's
@@ -316,8 +318,7 @@ impl SqliteStore {
     }
 
     /// Writes what this commit added to the log, or, once enough waits, everything waiting as
-    /// chunks.
-    /// `Pending` lets go of them only once the commit succeeds (`commit`).
+    /// chunks. `Pending` lets go of them only once the commit succeeds (`commit`).
     fn write_pending(&mut self) -> Result<(), StoreError> {
         if self.pending.is_full() {
             return self.flush_pending();

@@ -185,3 +185,37 @@ fn a_transaction_sqlite_rolled_back_by_itself_fails_the_batch() {
             .expect("reads")
     );
 }
+
+#[test]
+fn the_inspector_reads_log_and_chunks_from_one_snapshot_while_the_server_flushes() {
+    let dir = TempDir::new("sqlite-inspector-snapshot");
+    let limits = chat_store_common::PendingLimits {
+        messages_max: 2,
+        bytes_max: 1024 * 1024,
+        chunk_messages_max: 64,
+    };
+    let mut server =
+        SqliteStore::open_with_limits(dir.path(), Retention::Keep, limits).expect("opens");
+    let alice = Username::parse("alice").expect("valid");
+    let note = |text: &str| chat_domain::NewMessage {
+        sender: alice.clone(),
+        recipient: chat_domain::Recipient::User(alice.clone()),
+        content: chat_domain::Content::Text(MessageBody::new(text.into()).expect("valid")),
+        sent_at: jiff::Timestamp::UNIX_EPOCH,
+        client_message_id: None,
+    };
+    server.append_message(note("logged")).expect("append");
+    server.commit().expect("commit");
+    // The inspector reads the log (the first message) as it opens...
+    let inspector = SqliteStore::open_read_only(dir.path()).expect("opens");
+    // ...then the server's next commit writes both messages as a chunk and empties the log.
+    server.append_message(note("flushed")).expect("append");
+    server.commit().expect("commit");
+    let ids: Vec<u64> = inspector
+        .all_messages()
+        .expect("reads")
+        .iter()
+        .map(|m| m.id.get())
+        .collect();
+    assert_eq!(ids, [1], "one snapshot: the log as it was, no chunk yet");
+}
