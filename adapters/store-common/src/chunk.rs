@@ -25,6 +25,9 @@ fn read_varint(bytes: &mut &[u8]) -> Result<u64, StoreError> {
             .split_first()
             .ok_or_else(|| corrupt("chunk", "ends inside a number"))?;
         *bytes = rest;
+        if shift == 63 && byte > 1 {
+            return Err(corrupt("chunk", "a number longer than 64 bits"));
+        }
         value |= u64::from(byte & 0x7f) << shift;
         if byte & 0x80 == 0 {
             return Ok(value);
@@ -137,6 +140,9 @@ mod tests {
             }
         }
         assert!(chunk_entries(&[0xff; 11]).is_err());
+        let mut past_64_bits = vec![0xff; 9];
+        past_64_bits.push(0x02);
+        assert!(chunk_entries(&past_64_bits).is_err(), "a 65th bit");
         assert!(chunk_entries(&[0x00, 0x00]).is_err(), "id 0");
     }
 

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use chat_domain::{Conversation, MessageId, StoreError};
 
 use crate::chunk::{log_entries, push_chunk_entry, push_log_entry};
+use crate::stored_message::corrupt;
 
 /// How much may wait in memory before a commit writes it all out as chunks, and how big a
 /// chunk may be.
@@ -177,6 +178,9 @@ impl Pending {
         }
         for held in self.by_conversation.values_mut() {
             held.sort_unstable_by_key(|message| message.id);
+            if held.windows(2).any(|pair| pair[0].id == pair[1].id) {
+                return Err(corrupt("log", "one message id logged twice"));
+            }
         }
         Ok(newest)
     }
@@ -314,6 +318,19 @@ mod tests {
         assert!(pending.is_full(), "100 bytes in 2 messages");
         pending.committed();
         assert!(pending.is_empty() && !pending.is_full());
+    }
+
+    #[test]
+    fn a_log_holding_one_id_twice_is_corrupt() {
+        let ab = direct("alice", "bob");
+        let mut log = Vec::new();
+        push_log_entry(&mut log, &ab, id(4), b"four");
+        let mut pending = Pending::new(PendingLimits::DEFAULT);
+        let replayed = pending.replay([log.as_slice(), log.as_slice()]);
+        assert!(
+            matches!(replayed, Err(StoreError::Corrupt(_))),
+            "{replayed:?}"
+        );
     }
 
     #[test]
