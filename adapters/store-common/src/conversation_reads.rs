@@ -212,3 +212,16 @@ pub fn find_resent(
     )?;
     Ok(found)
 }
+
+/// The newest message of `conversation` that a chunk holds: what a reopening's log may repeat.
+pub fn newest_chunked(
+    chunks: &impl Chunks,
+    conversation: &Conversation,
+) -> Result<Option<MessageId>, StoreError> {
+    let mut newest = None;
+    chunks.chunks_back(conversation, MessageId::LAST, &mut |chunk| {
+        newest = chunk_entries(chunk)?.last().map(|(id, _)| *id);
+        Ok(Break(()))
+    })?;
+    Ok(newest)
+}

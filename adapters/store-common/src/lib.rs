@@ -14,12 +14,14 @@ mod stored_message;
 
 pub use chunk::{chunk_entries, log_entries, push_chunk_entry, push_log_entry};
 pub use content::{StoredContentError, content_from_stored, stored_content};
-pub use conversation_reads::{Chunks, Visit, after, count_from_others, find_resent, history};
+pub use conversation_reads::{
+    Chunks, Visit, after, count_from_others, find_resent, history, newest_chunked,
+};
 pub use inspect::Inspect;
 pub use key::{
     conversation_from_key, conversation_key, message_conversation_key, push_conversation_key,
     push_message_conversation_key, recipient_of,
 };
 pub use known_names::{KNOWN_NAMES_MAX, KnownNames};
-pub use pending::{Chunk, LogEntry, Pending, PendingLimits, PendingMessage};
+pub use pending::{Chunk, Flush, LogEntry, Pending, PendingLimits, PendingMessage};
 pub use stored_message::{decode_message, encode_message, is_numbered, is_sent_by, stored_id};

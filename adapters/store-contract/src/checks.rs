@@ -211,6 +211,43 @@ fn fill_and_close<S: Store>(open: Open<S>, dir: &Path) -> Vec<Message> {
     sent
 }
 
+/// Commits of messages to several conversations, reopened after each: every message is read
+/// back once, whether a reopening finds it in the log, in a chunk, or (a store that writes
+/// some conversations out and keeps the log entry for the others) in both.
+pub fn every_message_is_read_back_once_across_reopenings<S: Store>(open: Open<S>) {
+    let dir = TempDir::new("reopenings");
+    drop(with_users(
+        open,
+        dir.path(),
+        &["alice", "bob", "carol", "dave"],
+    ));
+    let partners = ["bob", "carol", "dave"];
+    let mut sent: Vec<Vec<u64>> = vec![Vec::new(); partners.len()];
+    for round in 0..4 {
+        let mut store = open(dir.path(), Retention::Keep);
+        for (n, partner) in partners.iter().enumerate() {
+            let text = format!("round {round}");
+            let message = store
+                .append_message(new_message("alice", partner, &text, round))
+                .expect("append");
+            sent[n].push(message.id.get());
+        }
+        store.commit().expect("commit");
+        drop(store);
+        let store = open(dir.path(), Retention::Keep);
+        for (n, partner) in partners.iter().enumerate() {
+            let read = store
+                .history(&direct("alice", partner), MessageId::FIRST, None, 100)
+                .expect("history");
+            assert_eq!(
+                ids(&read),
+                sent[n],
+                "alice and {partner} after round {round}"
+            );
+        }
+    }
+}
+
 pub fn reopening_with_keep_keeps_everything<S: Store>(open: Open<S>) {
     let dir = TempDir::new("keep");
     let sent = fill_and_close(open, dir.path());

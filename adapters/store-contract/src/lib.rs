@@ -182,6 +182,7 @@ macro_rules! __contract_checks {
             history_pages_by_before_and_limit,
             conversations_are_isolated,
             reopening_with_keep_keeps_everything,
+            every_message_is_read_back_once_across_reopenings,
             reopening_with_wipe_erases_everything,
             keep_on_a_new_directory_starts_empty,
             a_batch_committed_once_survives_together,

@@ -5,10 +5,12 @@
 //!   up to 64 consecutive messages of the conversation (`chat_store_common`'s framing of each
 //!   message's id and stored value). Big-endian ids sort numerically, so a history page is a
 //!   reverse scan of one key range that decodes two or three chunks. Messages wait in memory
-//!   (`Pending`) until a commit writes them out as chunks, every 65,536 messages: a sled insert
-//!   a message was 60% of the server's CPU (docs/benchmarks.md).
-//! - `log`: first message id (u64 big-endian) -> a log entry: the messages one commit added
-//!   that no chunk holds yet; a group's notice, written with its group's change.
+//!   (`Pending`) until a commit writes their conversation out as chunks, the longest waiting
+//!   first, once 65,536 wait: a sled insert a message was 60% of the server's CPU
+//!   (docs/benchmarks.md).
+//! - `log`: newest message id (u64 big-endian) -> a log entry: the messages one commit added,
+//!   kept until none of them waits any more (a reopening skips those a chunk holds); a group's
+//!   notice, written with its group's change.
 //! - `groups`: group name -> postcard `StoredGroup`
 //! - `members`: group name, 0x00, username -> postcard `StoredMember`: the role, and the id of
 //!   the notice that added them (where their view of the group starts)
@@ -17,8 +19,8 @@
 //! - `partners`: username, 0x00, username -> nothing: who has a direct conversation with whom
 //! - `read_markers`: username, 0x00, conversation key -> the id read up to (u64 big-endian)
 //! - sled's default tree: `layout` -> the layout's version, one byte (`LAYOUT_VERSION`);
-//!   `next_id` -> the id after the newest chunked message (u64 big-endian), written by each
-//!   flush of the pending messages
+//!   `next_id` -> the id after the newest message (u64 big-endian) when a commit last wrote
+//!   chunks, for a log that holds nothing newer
 
 mod keys;
 
@@ -35,7 +37,8 @@ use chat_domain::{
 };
 use chat_store_common::{
     Chunks, Inspect, KNOWN_NAMES_MAX, KnownNames, Pending, PendingLimits, Visit, chunk_entries,
-    decode_message, encode_message, push_conversation_key, push_log_entry, stored_id,
+    decode_message, encode_message, newest_chunked, push_conversation_key, push_log_entry,
+    stored_id,
 };
 
 use jiff::Timestamp;
@@ -153,19 +156,11 @@ impl SledStore {
         let partners = db.open_tree("partners").map_err(unavailable)?;
         let read_markers = db.open_tree("read_markers").map_err(unavailable)?;
         let log = db.open_tree("log").map_err(unavailable)?;
-        let mut pending = Pending::new(limits);
-        let logs = log
-            .iter()
-            .values()
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(unavailable)?;
-        let newest_logged = pending.replay(logs.iter().map(|entry| entry.as_ref()))?;
-        let next_chunked = match db.get(NEXT_ID_KEY).map_err(unavailable)? {
+        let next_id = match db.get(NEXT_ID_KEY).map_err(unavailable)? {
             Some(value) => stored_id("next id", decode_u64(&value)?)?,
             None => MessageId::FIRST,
         };
-        let next_id = next_chunked.max(newest_logged.map_or(MessageId::FIRST, MessageId::next));
-        Ok(SledStore {
+        SledStore {
             db,
             users,
             conversations,
@@ -175,13 +170,34 @@ impl SledStore {
             partners,
             read_markers,
             log,
-            pending,
+            pending: Pending::new(limits),
             markers_unwritten: HashMap::new(),
             next_id,
             known_partners: BoundedSet::new(KNOWN_PARTNERS_MAX),
             known_names: KnownNames::new(KNOWN_NAMES_MAX),
             retention,
-        })
+        }
+        .with_log_read()
+    }
+
+    /// Holds the messages the log has and no chunk (committed, not yet written out) as pending
+    /// again, and numbers on after the newest of them.
+    fn with_log_read(mut self) -> Result<Self, StoreError> {
+        let logs = self
+            .log
+            .iter()
+            .values()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(unavailable)?;
+        let mut pending = Pending::new(self.pending.limits());
+        let newest = pending.replay(logs.iter().map(|entry| entry.as_ref()), |conversation| {
+            newest_chunked(&self, conversation)
+        })?;
+        self.next_id = self
+            .next_id
+            .max(newest.map_or(MessageId::FIRST, MessageId::next));
+        self.pending = pending;
+        Ok(self)
     }
 
     /// Opens an existing store for the inspector, without creating or wiping anything. sled lets
@@ -623,16 +639,12 @@ impl SledStore {
     /// Writes what this commit added to the log, or, once enough waits, everything waiting as
     /// chunks. `Pending` lets go of them only once the commit succeeds (`commit`).
     fn write_pending(&mut self) -> Result<(), StoreError> {
-        if self.pending.is_full() {
-            return self.flush_pending();
+        if let Some(entry) = self.pending.unlogged() {
+            self.log
+                .insert(entry.last_id.get().to_be_bytes(), entry.bytes.as_slice())
+                .map_err(unavailable)?;
         }
-        let Some(entry) = self.pending.unlogged() else {
-            return Ok(());
-        };
-        self.log
-            .insert(entry.first_id.get().to_be_bytes(), entry.bytes.as_slice())
-            .map(|_| ())
-            .map_err(unavailable)
+        self.flush_pending()
     }
 
     /// Writes the read markers set since the last commit, after the log that holds what they
@@ -646,14 +658,18 @@ impl SledStore {
         Ok(())
     }
 
-    /// Writes every pending message as chunks, drops the log entries that held them and
-    /// records the next id, all in one transaction: a crash leaves them in the log or in
-    /// chunks, never both or neither.
+    /// Writes what is due out of memory as chunks, drops the log entries that then hold
+    /// nothing pending and records the next id, all in one transaction.
     fn flush_pending(&mut self) -> Result<(), StoreError> {
-        let chunks = self.pending.chunks();
-        let logged = self
-            .log
-            .iter()
+        let Some(flush) = self.pending.flush() else {
+            return Ok(());
+        };
+        let chunks = flush.chunks;
+        let done = match flush.log_below {
+            Some(below) => self.log.range(..below.get().to_be_bytes()),
+            None => self.log.iter(),
+        };
+        let logged = done
             .keys()
             .collect::<Result<Vec<_>, _>>()
             .map_err(unavailable)?;

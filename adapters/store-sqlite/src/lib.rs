@@ -19,7 +19,7 @@ use chat_domain::{
 use chat_store_common::{
     Chunks, Inspect, KNOWN_NAMES_MAX, KnownNames, Pending, PendingLimits, Visit, chunk_entries,
     conversation_from_key, conversation_key, decode_message, encode_message,
-    message_conversation_key,
+    message_conversation_key, newest_chunked,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Params, params};
 
@@ -103,16 +103,16 @@ impl SqliteStore {
         schema::check_schema_version(&connection)?;
         schema::create_tables(&connection)?;
         let next_id = read_next_id(&connection)?;
-        let pending = read_log(&connection, limits)?;
-        Ok(SqliteStore {
+        SqliteStore {
             connection,
             next_id,
             next_id_committed: next_id,
             in_transaction: false,
-            pending,
+            pending: Pending::new(limits),
             known_conversations: KnownConversations::new(KNOWN_PARTNERS_MAX),
             known_names: KnownNames::new(KNOWN_NAMES_MAX),
-        })
+        }
+        .with_log_read()
     }
 
     /// Opens an existing store read-only, for the inspector: nothing is created, changed or
@@ -131,16 +131,37 @@ impl SqliteStore {
         // one snapshot, so a flush by a running server in between shows no message twice.
         connection.execute_batch("BEGIN").map_err(unavailable)?;
         schema::check_schema_version(&connection)?;
-        let pending = read_log(&connection, PendingLimits::DEFAULT)?;
-        Ok(SqliteStore {
+        SqliteStore {
             connection,
             next_id: MessageId::FIRST,
             next_id_committed: MessageId::FIRST,
             in_transaction: false,
-            pending,
+            pending: Pending::new(PendingLimits::DEFAULT),
             known_conversations: KnownConversations::new(1),
             known_names: KnownNames::new(1),
-        })
+        }
+        .with_log_read()
+    }
+
+    /// Holds the messages the log has and no chunk (committed, not yet written out) as pending
+    /// again.
+    fn with_log_read(mut self) -> Result<Self, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare("SELECT entries FROM log")
+            .map_err(unavailable)?;
+        let logs = statement
+            .query_map([], |row| row.get::<_, Vec<u8>>(0))
+            .map_err(unavailable)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(unavailable)?;
+        drop(statement);
+        let mut pending = Pending::new(self.pending.limits());
+        pending.replay(logs.iter().map(Vec::as_slice), |conversation| {
+            newest_chunked(&self, conversation)
+        })?;
+        self.pending = pending;
+        Ok(self)
     }
 
     /// Runs one statement, prepared once and then reused; returns the rows it changed.
@@ -176,9 +197,13 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Writes every pending message as chunks and empties the log, in the open transaction.
+    /// Writes what is due out of memory as chunks and removes the log entries that then hold
+    /// nothing pending, in the open transaction.
     fn flush_pending(&mut self) -> Result<(), StoreError> {
-        let mut chunks = self.pending.chunks();
+        let Some(flush) = self.pending.flush() else {
+            return Ok(());
+        };
+        let mut chunks = flush.chunks;
         // In id order: every one lands at the table's end.
         chunks.sort_unstable_by_key(|chunk| chunk.first_id);
         for chunk in chunks {
@@ -188,7 +213,12 @@ impl SqliteStore {
                 params![number, id_to_sql(chunk.first_id), chunk.bytes],
             )?;
         }
-        self.execute_cached("DELETE FROM log", [])?;
+        match flush.log_below {
+            Some(below) => {
+                self.execute_cached("DELETE FROM log WHERE last_id < ?1", [id_to_sql(below)])?
+            }
+            None => self.execute_cached("DELETE FROM log", [])?,
+        };
         Ok(())
     }
 
@@ -317,20 +347,16 @@ impl SqliteStore {
         Ok(number)
     }
 
-    /// Writes what this commit added to the log, or, once enough waits, everything waiting as
-    /// chunks. `Pending` lets go of them only once the commit succeeds (`commit`).
+    /// Writes what this commit added to the log, then what is due out of memory as chunks.
+    /// `Pending` lets go of them only once the commit succeeds (`commit`).
     fn write_pending(&mut self) -> Result<(), StoreError> {
-        if self.pending.is_full() {
-            return self.flush_pending();
+        if let Some(entry) = self.pending.unlogged() {
+            self.execute_cached(
+                "INSERT INTO log (last_id, entries) VALUES (?1, ?2)",
+                params![id_to_sql(entry.last_id), entry.bytes],
+            )?;
         }
-        let Some(entry) = self.pending.unlogged() else {
-            return Ok(());
-        };
-        self.execute_cached(
-            "INSERT INTO log (first_id, entries) VALUES (?1, ?2)",
-            params![id_to_sql(entry.first_id), entry.bytes],
-        )?;
-        Ok(())
+        self.flush_pending()
     }
 
     /// Writes the next id to `counters` if it moved since the last commit: one write a commit,
@@ -402,21 +428,6 @@ fn read_next_id(connection: &Connection) -> Result<MessageId, StoreError> {
         .optional()
         .map_err(unavailable)?;
     next.map_or(Ok(MessageId::FIRST), id_from_sql)
-}
-
-/// The messages the log holds (committed, not yet in chunks), held as pending again.
-fn read_log(connection: &Connection, limits: PendingLimits) -> Result<Pending, StoreError> {
-    let mut statement = connection
-        .prepare("SELECT entries FROM log ORDER BY first_id")
-        .map_err(unavailable)?;
-    let logs = statement
-        .query_map([], |row| row.get::<_, Vec<u8>>(0))
-        .map_err(unavailable)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(unavailable)?;
-    let mut pending = Pending::new(limits);
-    pending.replay(logs.iter().map(Vec::as_slice))?;
-    Ok(pending)
 }
 
 impl Inspect for SqliteStore {

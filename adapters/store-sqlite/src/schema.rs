@@ -12,9 +12,9 @@ use crate::unavailable;
 /// messages of a conversation, in the order of their first ids, so a flush appends to the
 /// table's end (clustered by conversation, each flush rewrote a page of every conversation it
 /// wrote to, however old); an index of (conversation, first id) finds them, so a history page
-/// is one range of it and two or three chunks read by their ids. A message waits in memory until a
-/// commit writes every waiting one out as chunks (every 65,536 messages); until then the log
-/// holds it, one row a commit. A row a message, in a table and an index, dirtied a page per
+/// is one range of it and two or three chunks read by their ids. A message waits in memory
+/// until a commit writes its conversation out as chunks (the longest waiting first, once 65,536
+/// messages wait); until then the log holds it, one row a commit. A row a message, in a table and an index, dirtied a page per
 /// message of a busy commit, and writing those pages was half the server's CPU
 /// (docs/benchmarks.md).
 pub(crate) const SCHEMA: &str = "
@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS chunks (             -- consecutive messages of one c
 );
 CREATE INDEX IF NOT EXISTS chunks_by_conversation ON chunks (conversation, first_id);
 CREATE TABLE IF NOT EXISTS log (                 -- messages no chunk holds yet, a row a commit
-    first_id INTEGER PRIMARY KEY,                -- the id of its first message
+    last_id INTEGER PRIMARY KEY,                 -- the id of its newest message
     entries  BLOB NOT NULL                       -- chat_store_common's log framing
 );
 CREATE TABLE IF NOT EXISTS groups (
