@@ -50,15 +50,12 @@ impl RecentSends {
     /// Remembers that `sender`'s `id` stored `original`, forgetting the sender's oldest past
     /// the bound. A new sender is not remembered while `RECENT_SENDERS_MAX` others are.
     pub fn record(&mut self, sender: &Username, id: ClientMessageId, original: Original) {
-        if !self.by_sender.contains_key(sender) {
-            if self.by_sender.len() >= RECENT_SENDERS_MAX {
-                return;
-            }
-            self.by_sender
-                .insert(sender.clone(), SenderSends::default());
-        }
-        let Some(sends) = self.by_sender.get_mut(sender) else {
-            return;
+        // Looked up by reference: a sender seen before costs no clone of the name.
+        let full = self.by_sender.len() >= RECENT_SENDERS_MAX;
+        let sends = match self.by_sender.get_mut(sender) {
+            Some(sends) => sends,
+            None if full => return,
+            None => self.by_sender.entry(sender.clone()).or_default(),
         };
         if sends.by_number.insert(id, original).is_none() {
             sends.order.push_back(id);

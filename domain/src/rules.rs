@@ -253,10 +253,14 @@ pub fn send(
         if let Some(original) = recent.find(sender, id) {
             return Ok(Sent::Before(original));
         }
-        let conversation = Conversation::of(sender, &recipient);
         if matches!(attempt, Attempt::Again(_))
             && let Some(message) = store
-                .find_resent(&conversation, sender, id, RESEND_WINDOW_MESSAGES)
+                .find_resent(
+                    &Conversation::of(sender, &recipient),
+                    sender,
+                    id,
+                    RESEND_WINDOW_MESSAGES,
+                )
                 .map_err(SendError::Store)?
         {
             let original = Original::of(&message);

@@ -7,6 +7,7 @@
 //! of a conversation is newer than every chunked one of it, and the flush is spread over
 //! commits rather than one long one. What a failed commit held is forgotten, as its writes are.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use chat_domain::{Conversation, MessageId, StoreError};
@@ -135,12 +136,21 @@ impl Pending {
     fn hold(&mut self, conversation: Conversation, message: PendingMessage) {
         self.messages += 1;
         self.value_bytes += message.value.len();
-        if !self.by_conversation.contains_key(&conversation) {
-            self.by_age.insert(message.id, conversation.clone());
-        }
-        let held = self.by_conversation.entry(conversation).or_default();
+        let held = match self.by_conversation.entry(conversation) {
+            Entry::Occupied(held) => held.into_mut(),
+            Entry::Vacant(new) => {
+                self.by_age.insert(message.id, new.key().clone());
+                new.insert(Vec::new())
+            }
+        };
         debug_assert!(held.last().is_none_or(|last| last.id < message.id));
         held.push(message);
+    }
+
+    /// Whether messages of `conversation` are held: then a store has it already, since a
+    /// failed commit takes back its messages (`failed`).
+    pub fn holds(&self, conversation: &Conversation) -> bool {
+        self.by_conversation.contains_key(conversation)
     }
 
     pub fn limits(&self) -> PendingLimits {
@@ -395,6 +405,9 @@ mod tests {
         assert_eq!(pending.len(), 1);
         assert!(pending.unlogged().is_none() && pending.of(&ac).is_empty());
         assert_eq!(pending.of(&ab)[0].id, id(1));
+        // A store numbers a conversation it does not hold: one whose only messages were
+        // taken back is numbered again, as its numbering was taken back too.
+        assert!(pending.holds(&ab) && !pending.holds(&ac));
     }
 
     #[test]

@@ -721,8 +721,9 @@ impl Store for SledStore {
         let conversation = message.conversation();
         let value = encode_message(&message)?;
         if let Recipient::User(to) = &message.recipient {
-            // Most sends are between people who talked before: nothing to do, nothing read.
-            if !self.known_partners.contains(&conversation) {
+            // Most sends are between people who talked before, often with messages held:
+            // nothing to do, nothing read.
+            if !self.pending.holds(&conversation) && !self.known_partners.contains(&conversation) {
                 for (of, other) in [(&message.sender, to), (to, &message.sender)] {
                     let key = pair_key(of.as_str(), other.as_str());
                     if !self.partners.contains_key(&key).map_err(unavailable)? {

@@ -779,11 +779,15 @@ impl Store for SqliteStore {
     fn append_message(&mut self, message: NewMessage) -> Result<Message, StoreError> {
         self.begin_if_needed()?;
         let id = self.next_id;
-        let key = message_conversation_key(&message.sender, &message.recipient);
-        self.conversation_number(key, &message)?;
+        let conversation = message.conversation();
+        // Most sends are in a conversation with messages held, numbered already.
+        if !self.pending.holds(&conversation) {
+            let key = message_conversation_key(&message.sender, &message.recipient);
+            self.conversation_number(key, &message)?;
+        }
         let value = encode_message(&message)?;
         // Logged by the commit, one row a commit; written in a chunk by a later one.
-        self.pending.push(message.conversation(), id, value, true);
+        self.pending.push(conversation, id, value, true);
         self.next_id = id.next();
         Ok(message.with_id(id))
     }
