@@ -37,6 +37,10 @@ impl GroupName {
     pub fn as_str(&self) -> &str {
         self.0.as_str()
     }
+
+    pub fn into_string(self) -> String {
+        self.0.into_string()
+    }
 }
 
 impl fmt::Display for GroupName {

@@ -37,6 +37,10 @@ impl Username {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
 /// The username alphabet before lowercasing: ASCII letters of either case, digits, `_` and `-`.

@@ -130,7 +130,7 @@ impl<S: Store> Core<S> {
             reply: Reply::GroupChanged(wire_notice),
         };
         self.send_frame(conn, frame, OnCommitFailure::ReplyError(id));
-        if let Some(notice) = &notice {
+        if let Some(notice) = notice {
             self.deliver(conn, &audience, ServerFrame::Event(event_for(notice)));
         }
     }

@@ -81,7 +81,7 @@ impl<S: Store> Core<S> {
         };
         self.reply_stored(conn, id, reply);
         if let Some(delivery) = delivery {
-            let event = ServerFrame::Event(chat_wire::convert::event_for(&delivery.message));
+            let event = ServerFrame::Event(chat_wire::convert::event_for(delivery.message));
             self.deliver(conn, &delivery.audience, event);
         }
     }

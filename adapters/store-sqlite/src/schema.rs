@@ -109,7 +109,7 @@ pub(crate) fn create_tables(connection: &Connection) -> Result<(), StoreError> {
 }
 
 /// The page cache, in KiB (SQLite's default is 2 MiB).
-const CACHE_KIB: u32 = 64 * 1024;
+const CACHE_KIB: u32 = 16 * 1024;
 /// The page size of a new database (SQLite's default is 4 KiB; a kept store keeps its own).
 const PAGE_BYTES: u32 = 4 * 1024;
 /// WAL bytes between automatic checkpoints (SQLite's default is 1,000 pages).
@@ -135,9 +135,10 @@ pub(crate) fn configure(connection: &Connection, synchronous: &str) -> Result<()
     let page_bytes: u32 = connection
         .pragma_query_value(None, "page_size", |row| row.get(0))
         .map_err(unavailable)?;
-    // A 64 MiB page cache keeps a busy store's pages in memory, and checkpointing every
-    // 80 MiB of WAL instead of 1,000 pages copies a page written many times over once
-    // (1.25x the messages a second on 4 KiB pages: docs/benchmarks.md).
+    // A 16 MiB page cache keeps the pages a commit writes (the log's, the newest chunks')
+    // in memory; a larger one costs each commit more in SQLite's cache truncation (3 % of the
+    // core's time at 64 MiB). Checkpointing every 80 MiB of WAL instead of 1,000 pages copies
+    // a page written many times over once (1.25x the messages a second: docs/benchmarks.md).
     let checkpoint_pages = CHECKPOINT_BYTES / page_bytes.max(512);
     connection
         .execute_batch(&format!(
