@@ -84,6 +84,7 @@ fn server() -> SocketAddr {
             },
             tls: None,
             web: None,
+            release_freed_memory: || {},
         };
         let (ready, addr) = std::sync::mpsc::channel();
         std::thread::spawn(move || {

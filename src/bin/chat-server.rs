@@ -20,6 +20,20 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+unsafe extern "C" {
+    /// mimalloc's own: frees what the calling thread's heap holds unused; `force` also
+    /// purges at once the pages freed there and by other threads (sled's), which mimalloc
+    /// otherwise purges on a later allocation, never if the thread goes quiet.
+    fn mi_collect(force: bool);
+}
+
+/// Gives a thread's freed memory back once it is quiet: 2.1 -> 1.5 KiB an
+/// idle connection on sled (docs/benchmarks.md).
+fn release_freed_memory() {
+    // SAFETY: a plain call into the allocator this binary uses, linked by the mimalloc crate.
+    unsafe { mi_collect(true) }
+}
+
 /// A small chat server: one thread, one event loop, messages stored in sled or SQLite.
 #[derive(Parser, Debug)]
 // A flag given twice takes its last value, so a wrapper's defaults can be overridden.
@@ -241,6 +255,7 @@ fn serve(args: Args) -> ExitCode {
             passes: args.hash_passes,
             ..HashingConfig::default()
         },
+        release_freed_memory,
     };
     let server = match Server::start(config) {
         Ok(server) => server,

@@ -28,6 +28,11 @@ pub struct Config {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Serve the web page and its WebSocket too.
     pub web: Option<WebConfig>,
+    /// Gives the memory the calling thread freed back to the system: called by the core's
+    /// thread and the loop's once each has been quiet for a while
+    /// (`quiet::QUIET_BEFORE_RELEASE`), and by a hashing thread after each hash. The
+    /// allocator's business, so the binary that picks the allocator says how.
+    pub release_freed_memory: fn(),
 }
 
 #[derive(Debug, Clone)]

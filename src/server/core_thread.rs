@@ -14,6 +14,7 @@ use mio::Waker;
 use super::config::HashingConfig;
 use super::hashing::HashPool;
 use super::log;
+use super::quiet::Quiet;
 use crate::core::{Clock, Core, Effect, Input};
 
 /// What the core's thread is sent.
@@ -52,14 +53,24 @@ impl CoreThread {
         core: Core<S>,
         hasher: Arc<dyn PasswordHasher>,
         hashing: &HashingConfig,
+        release_freed_memory: fn(),
         waker: Arc<Waker>,
     ) -> std::io::Result<Self> {
         let (to_core, inbox) = mpsc::channel();
         let (effects_out, effects) = mpsc::channel();
-        let pool = HashPool::start(hasher, hashing.threads, hashing.queue_max, to_core.clone())?;
+        let pool = HashPool::start(
+            hasher,
+            hashing.threads,
+            hashing.queue_max,
+            release_freed_memory,
+            to_core.clone(),
+        )?;
         let thread = std::thread::Builder::new()
             .name("core".into())
-            .spawn(move || serve(core, pool, &inbox, &effects_out, &waker))?;
+            .spawn(move || {
+                let quiet = Quiet::new(release_freed_memory);
+                serve(core, pool, quiet, &inbox, &effects_out, &waker);
+            })?;
         Ok(CoreThread {
             to_core,
             effects,
@@ -122,6 +133,7 @@ impl Drop for CoreThread {
 fn serve<S: Store>(
     mut core: Core<S>,
     mut pool: HashPool,
+    mut quiet: Quiet,
     inbox: &Receiver<ToCore>,
     effects_out: &Sender<Applied>,
     waker: &Waker,
@@ -155,6 +167,7 @@ fn serve<S: Store>(
                 ToCore::Stop => stop = true,
             }
         }
+        let only_ticks = Quiet::only_ticks(&inputs);
         let effects = core.apply(inputs, clock, &mut pool);
         if !effects.is_empty() || released_bytes > 0 {
             let applied = Applied {
@@ -168,6 +181,7 @@ fn serve<S: Store>(
             let _ = waker.wake();
         }
         skipped_logged = log_skipped(&pool, skipped_logged);
+        quiet.turn(only_ticks, clock.since_start);
         // `apply` committed what it wrote; a commit that failed is never tried again.
         if stop {
             return;

@@ -9,6 +9,7 @@ mod connection;
 mod core_thread;
 mod framed;
 mod hashing;
+mod quiet;
 mod reading;
 mod timers;
 mod transport;
@@ -34,6 +35,7 @@ use signal_hook_mio::v1_0::Signals;
 use self::config::Config;
 use self::connection::Connection;
 use self::framed::FramedStream;
+use self::quiet::Quiet;
 use self::transport::{ClientStream, OutputLimits};
 use self::web::{WebSettings, WebStream};
 use crate::core::abuse::OpenConnections;
@@ -77,6 +79,8 @@ pub struct Server {
     /// Connections that may have input to act on, in the order they get their turns: mio
     /// reports a socket once, so one whose turn ended before it was drained waits here.
     ready: VecDeque<Token>,
+    /// When the loop last read anything: it gives freed memory back once quiet.
+    quiet: Quiet,
     /// Tokens are never reused, so a late effect or hash result cannot reach a newer
     /// connection.
     next_token: usize,
@@ -282,6 +286,7 @@ impl Server {
             Core::new(store, settings, dummy_hash),
             Arc::new(hasher),
             &config.hashing,
+            config.release_freed_memory,
             waker,
         )
         .map_err(io_error("cannot start the core's and the hashing threads"))?;
@@ -297,6 +302,7 @@ impl Server {
             connections: HashMap::new(),
             open_per_address: OpenConnections::new(limits.abuse.connections_per_address),
             ready: VecDeque::new(),
+            quiet: Quiet::new(config.release_freed_memory),
             next_token: FIRST_CONNECTION,
             core,
             inputs: Vec::new(),
@@ -408,6 +414,8 @@ impl Server {
         let inputs_bytes: usize = self.inputs.iter().map(input_bytes).sum();
         self.in_flight_bytes += inputs_bytes;
         let released_bytes = inputs_bytes + std::mem::take(&mut self.released_after_next_batch);
+        self.quiet
+            .turn(Quiet::only_ticks(&self.inputs), clock.since_start);
         self.core
             .send(std::mem::take(&mut self.inputs), clock, released_bytes);
     }

@@ -36,6 +36,7 @@ pub fn config(kind: StoreKind, data: &TempDir) -> Config {
         },
         tls: None,
         web: None,
+        release_freed_memory: || {},
     }
 }
 
