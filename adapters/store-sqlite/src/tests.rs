@@ -42,7 +42,7 @@ fn chunk_reads_use_the_conversation_and_first_id_key() {
 }
 
 #[test]
-fn a_new_database_has_16_kib_pages_in_wal_mode() {
+fn a_new_database_has_4_kib_pages_in_wal_mode() {
     let dir = TempDir::new("sqlite-pages");
     let store = SqliteStore::open(dir.path(), Retention::Wipe).expect("opens");
     let pragma = |name: &str| -> String {

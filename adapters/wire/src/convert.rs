@@ -129,38 +129,27 @@ impl WireConversation {
 /// The event that tells connections about a stored message or notice as it happens; a text's
 /// names and body move into it rather than being copied (every message sent makes one).
 pub fn event_for(message: Message) -> crate::protocol::Event {
-    let Message {
-        id,
-        sender,
-        recipient,
-        content,
-        sent_at,
-    } = message;
-    let content = match content {
-        Content::Text(body) => {
-            return crate::protocol::Event::Message(WireMessage {
-                id: id.get(),
-                from: sender.into_string(),
-                to: match recipient {
-                    Recipient::User(name) => WireRecipient::User(name.into_string()),
-                    Recipient::Group(group) => WireRecipient::Group(group.into_string()),
-                },
-                body: body.into_string(),
-                sent_at_ms: sent_at.as_millisecond(),
-            });
-        }
-        notice => notice,
-    };
-    let message = Message {
-        id,
-        sender,
-        recipient,
-        content,
-        sent_at,
-    };
-    match WireEntry::from_domain(&message) {
-        WireEntry::Message(m) => crate::protocol::Event::Message(m),
-        WireEntry::Notice(n) => crate::protocol::Event::Notice(n),
+    match message {
+        Message {
+            id,
+            sender,
+            recipient,
+            content: Content::Text(body),
+            sent_at,
+        } => crate::protocol::Event::Message(WireMessage {
+            id: id.get(),
+            from: sender.into_string(),
+            to: match recipient {
+                Recipient::User(name) => WireRecipient::User(name.into_string()),
+                Recipient::Group(group) => WireRecipient::Group(group.into_string()),
+            },
+            body: body.into_string(),
+            sent_at_ms: sent_at.as_millisecond(),
+        }),
+        notice => match WireEntry::from_domain(&notice) {
+            WireEntry::Message(m) => crate::protocol::Event::Message(m),
+            WireEntry::Notice(n) => crate::protocol::Event::Notice(n),
+        },
     }
 }
 
