@@ -20,15 +20,18 @@ use common::*;
 
 /// Empty names a frame lists: about 60 KiB on the wire, 1.4 MiB once decoded.
 const NAMES: usize = 60_000;
-/// Frames each connection sends: the most it may be owed.
+/// Frames each connection sends: more than it is read while their answers are owed (each
+/// reserves a whole frame of output, and reading pauses at half the output cap: 8 frames).
 const FRAMES_EACH: usize = 16;
+/// Frames one connection may be owed at most (`FRAMES_OWED_MAX`).
+const FRAMES_OWED_MAX: usize = 64;
 /// Connections that stay, and connections that send and close.
 const STAYING: usize = 20;
 const PASSING: usize = 20;
 
-fn big_frames() -> Vec<u8> {
+fn big_frames(count: usize) -> Vec<u8> {
     let mut bytes = Vec::new();
-    for id in 0..FRAMES_EACH {
+    for id in 0..count {
         let frame = ClientFrame::Request {
             id: 1_000 + id as u32,
             request: Request::CreateGroup {
@@ -92,7 +95,7 @@ fn frames_large_in_memory_and_connections_that_come_and_go_are_held_to_the_limit
         Reply::Registered { .. }
     ));
     let mut staying: Vec<Client> = (0..STAYING).map(|_| Client::connect(gated.addr)).collect();
-    let frames = big_frames();
+    let frames = big_frames(FRAMES_EACH);
     let before = resident_bytes_of(std::process::id()).expect("/proc");
     gated.gate.hold();
     // A write whose commit now waits: the core's thread stands still behind it.
@@ -139,4 +142,42 @@ fn frames_large_in_memory_and_connections_that_come_and_go_are_held_to_the_limit
         Reply::Registered { .. }
     ));
     assert!(matches!(newcomer.request(Request::Ping), Reply::Pong));
+}
+
+#[test]
+fn one_connections_big_frames_leave_the_others_served_while_the_core_stands_still() {
+    let data = TempDir::new("gated-one-hog");
+    let gated = serve_gated(StoreKind::Sqlite, &data);
+    let mut writer = Client::connect(gated.addr);
+    assert!(matches!(
+        writer.register("writer"),
+        Reply::Registered { .. }
+    ));
+    let mut other = Client::connect(gated.addr);
+    gated.gate.hold();
+    let held_id = writer.send_message_request("writer", "hold the core");
+    // As many frames as a connection may be owed, each 1.4 MiB once decoded: 90 MiB, past
+    // what the core may hold of everyone's together (32 MiB). The room reserved for their
+    // answers pauses the reading of this one connection long before.
+    let mut hog = TcpStream::connect(gated.addr).expect("connects");
+    let mut bytes = Vec::new();
+    let hello = ClientFrame::Hello(Hello {
+        magic: MAGIC,
+        version: PROTOCOL_VERSION,
+    });
+    chat_wire::encode_frame(&hello, FRAME_BYTES_MAX, &mut bytes).expect("encodes");
+    bytes.extend_from_slice(&big_frames(FRAMES_OWED_MAX));
+    write_some(&mut hog, &bytes);
+    // The loop takes one such frame a turn: time to read all it will of them.
+    std::thread::sleep(Duration::from_secs(1));
+    // A ping needs nothing of the core: the loop answers it while the core stands still,
+    // unless one connection's frames have stopped all reading.
+    let ping = other.send_request(Request::Ping);
+    assert!(
+        other.anything_within(Duration::from_secs(5)),
+        "one connection's frames stopped the reading of everyone"
+    );
+    assert!(matches!(other.reply_to(ping), Reply::Pong));
+    gated.gate.release();
+    assert!(matches!(writer.reply_to(held_id), Reply::Sent { .. }));
 }

@@ -30,7 +30,8 @@ pub struct Config {
     pub web: Option<WebConfig>,
     /// Gives the memory the calling thread freed back to the system: called by the core's
     /// thread and the loop's once each has been quiet for a while
-    /// (`quiet::QUIET_BEFORE_RELEASE`), and by a hashing thread after each hash. The
+    /// (`quiet::QUIET_BEFORE_RELEASE`), and by a hashing thread that finds no job to
+    /// take. The
     /// allocator's business, so the binary that picks the allocator says how.
     pub release_freed_memory: fn(),
 }

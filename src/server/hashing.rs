@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Sender, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -65,15 +65,10 @@ impl HashPool {
             let handle = std::thread::Builder::new()
                 .name(format!("hash-{n}"))
                 .spawn(move || {
-                    loop {
-                        // The lock is held only while waiting for a job, never while hashing.
-                        let next = match jobs_rx.lock() {
-                            Ok(rx) => rx.recv(),
-                            Err(_) => return,
-                        };
-                        let Ok(Queued { job, cancelled }) = next else {
-                            return;
-                        };
+                    let mut released = true;
+                    while let Some(Queued { job, cancelled }) =
+                        next_job(&jobs_rx, &mut released, release_freed_memory)
+                    {
                         if cancelled.load(Ordering::Relaxed) {
                             skipped.fetch_add(1, Ordering::Relaxed);
                             continue;
@@ -83,12 +78,10 @@ impl HashPool {
                             request_id: job.request_id,
                             done: job.work.run(hasher.as_ref()),
                         };
+                        released = false;
                         if results_tx.send(ToCore::Hashed(done)).is_err() {
                             return;
                         }
-                        // A hash's memory (19 MiB by default) is freed at its end: given back
-                        // now, at a fraction of the hash's own time, it is not kept per thread.
-                        release_freed_memory();
                     }
                 })?;
             handles.push(handle);
@@ -154,6 +147,31 @@ impl Drop for HashPool {
     }
 }
 
+/// The next job, waited for as long as it takes; `None` once the pool is gone. A thread that
+/// finds nothing to do (no job queued, or another thread already waiting for the next) gives
+/// the memory it freed back before it sleeps, once: not between the jobs of a crowd logging
+/// in, whose queue is not empty. (argon2 keeps its blocks for the next hash; the rest of a
+/// job's goes.)
+fn next_job(
+    jobs: &Mutex<Receiver<Queued>>,
+    released: &mut bool,
+    release_freed_memory: fn(),
+) -> Option<Queued> {
+    if let Ok(queue) = jobs.try_lock() {
+        match queue.try_recv() {
+            Ok(job) => return Some(job),
+            Err(TryRecvError::Disconnected) => return None,
+            Err(TryRecvError::Empty) => {}
+        }
+    }
+    if !std::mem::replace(released, true) {
+        release_freed_memory();
+    }
+    // The lock is held only while waiting for a job, never while hashing.
+    let queue = jobs.lock().ok()?;
+    queue.recv().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::AtomicUsize;
@@ -204,5 +222,60 @@ mod tests {
             done <= threads,
             "{done} of 20 queued jobs were hashed after the drop"
         );
+    }
+
+    static RELEASES: AtomicUsize = AtomicUsize::new(0);
+
+    fn count_release() {
+        RELEASES.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn queued(n: u64) -> Queued {
+        Queued {
+            job: Tagged {
+                conn: ConnId(n),
+                request_id: 1,
+                work: HashJob::Register {
+                    username: Username::parse(&format!("user{n}")).expect("valid"),
+                    password: Password::new("a password".into()).expect("valid"),
+                },
+            },
+            cancelled: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    #[test]
+    fn a_thread_gives_memory_back_when_it_runs_out_of_jobs_not_between_them() {
+        let (jobs_tx, jobs_rx) = mpsc::sync_channel(8);
+        let jobs = Mutex::new(jobs_rx);
+        for n in 0..3 {
+            jobs_tx.send(queued(n)).expect("queued");
+        }
+        let mut released = true;
+        for n in 0..3 {
+            let job = next_job(&jobs, &mut released, count_release).expect("a job");
+            assert_eq!(job.job.conn, ConnId(n));
+            released = false; // hashed
+        }
+        assert_eq!(RELEASES.load(Ordering::SeqCst), 0, "jobs were waiting");
+        // None left: it gives back once, then sleeps until the next job comes.
+        let jobs = Arc::new(jobs);
+        let waiting = {
+            let jobs = Arc::clone(&jobs);
+            std::thread::spawn(move || next_job(&jobs, &mut released, count_release))
+        };
+        let started = std::time::Instant::now();
+        while RELEASES.load(Ordering::SeqCst) == 0 && started.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(
+            RELEASES.load(Ordering::SeqCst),
+            1,
+            "released before sleeping"
+        );
+        jobs_tx.send(queued(3)).expect("queued");
+        let job = waiting.join().expect("the thread ends").expect("a job");
+        assert_eq!(job.job.conn, ConnId(3));
+        assert_eq!(RELEASES.load(Ordering::SeqCst), 1, "once");
     }
 }

@@ -1,5 +1,6 @@
 //! When a thread of the server has been quiet long enough to give the memory it freed back to
-//! the system: past a burst (a crowd logging in), never between the messages of a steady load.
+//! the system: past a burst (a crowd logging in), not between messages that come less than
+//! 0.5 s apart.
 
 use std::time::Duration;
 
