@@ -124,8 +124,8 @@ pub(crate) fn configure(connection: &Connection, synchronous: &str) -> Result<()
     // A commit writes every page it dirtied to the WAL, and checksums it. Messages are
     // written a chunk at a time, so a commit dirties few pages (the log's last, a few chunks'):
     // a quiet turn of one message writes two (the log's last, the id counter's), and 4 KiB
-    // pages cost 0.8x the core's CPU
-    // of 16 KiB ones at 2,000 msg/s, the same at full speed (docs/benchmarks.md).
+    // pages cost 0.8x the core's CPU of 16 KiB ones at 2,000 msg/s, the same at full speed
+    // (docs/benchmarks.md).
     // The page size must be set before WAL mode, which fixes it.
     connection
         .execute_batch(&format!(
