@@ -53,11 +53,8 @@ fn write_some(stream: &mut TcpStream, bytes: &[u8]) {
     let _ = stream.write_all(bytes);
 }
 
-/// A connection that says Hello, sends the big frames and closes, without waiting for anything.
-fn pass_through(addr: SocketAddr, frames: &[u8]) {
-    let Ok(mut stream) = TcpStream::connect(addr) else {
-        return;
-    };
+/// A Hello, then `frames`.
+fn hello_then(frames: &[u8]) -> Vec<u8> {
     let mut bytes = Vec::new();
     let hello = ClientFrame::Hello(Hello {
         magic: MAGIC,
@@ -65,7 +62,15 @@ fn pass_through(addr: SocketAddr, frames: &[u8]) {
     });
     chat_wire::encode_frame(&hello, FRAME_BYTES_MAX, &mut bytes).expect("encodes");
     bytes.extend_from_slice(frames);
-    write_some(&mut stream, &bytes);
+    bytes
+}
+
+/// A connection that says Hello, sends the big frames and closes, without waiting for anything.
+fn pass_through(addr: SocketAddr, frames: &[u8]) {
+    let Ok(mut stream) = TcpStream::connect(addr) else {
+        return;
+    };
+    write_some(&mut stream, &hello_then(frames));
 }
 
 /// This process's resident memory once it stops growing (or after 10 s).
@@ -160,14 +165,7 @@ fn one_connections_big_frames_leave_the_others_served_while_the_core_stands_stil
     // what the core may hold of everyone's together (32 MiB). The room reserved for their
     // answers pauses the reading of this one connection long before.
     let mut hog = TcpStream::connect(gated.addr).expect("connects");
-    let mut bytes = Vec::new();
-    let hello = ClientFrame::Hello(Hello {
-        magic: MAGIC,
-        version: PROTOCOL_VERSION,
-    });
-    chat_wire::encode_frame(&hello, FRAME_BYTES_MAX, &mut bytes).expect("encodes");
-    bytes.extend_from_slice(&big_frames(FRAMES_OWED_MAX));
-    write_some(&mut hog, &bytes);
+    write_some(&mut hog, &hello_then(&big_frames(FRAMES_OWED_MAX)));
     // The loop takes one such frame a turn: time to read all it will of them.
     std::thread::sleep(Duration::from_secs(1));
     // A ping needs nothing of the core: the loop answers it while the core stands still,
