@@ -84,13 +84,10 @@ pub fn recipient_of(conversation: &Conversation, sender: &Username) -> Option<Re
 
 #[cfg(test)]
 mod tests {
-    use chat_domain::{GroupName, Recipient, Username};
+    use chat_domain::GroupName;
 
     use super::*;
-
-    fn user(name: &str) -> Username {
-        Username::parse(name).unwrap()
-    }
+    use crate::senders_for_tests::{every_kind_of_sender, user};
 
     #[test]
     fn a_direct_conversation_has_one_key_from_both_sides() {
@@ -110,15 +107,9 @@ mod tests {
 
     #[test]
     fn a_messages_key_is_its_conversations() {
-        let team = Recipient::Group(GroupName::parse("team").unwrap());
-        for (from, to) in [
-            ("alice", Recipient::User(user("bob"))),
-            ("bob", Recipient::User(user("alice"))),
-            ("alice", Recipient::User(user("alice"))),
-            ("carol", team),
-        ] {
-            let conversation = Conversation::of(&user(from), &to);
-            let key = message_conversation_key(&user(from), &to);
+        for (from, to) in every_kind_of_sender() {
+            let conversation = Conversation::of(&from, &to);
+            let key = message_conversation_key(&from, &to);
             assert_eq!(key, conversation_key(&conversation), "{from} to {to}");
         }
     }

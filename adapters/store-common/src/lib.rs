@@ -10,6 +10,8 @@ mod inspect;
 mod key;
 mod known_names;
 mod pending;
+#[cfg(test)]
+mod senders_for_tests;
 mod stored_message;
 
 pub use chunk::{chunk_entries, log_entries, push_chunk_entry, push_log_entry};

@@ -145,17 +145,14 @@ fn sender_in(conversation: &Conversation, sender: &StoredSender) -> Result<Usern
 
 #[cfg(test)]
 mod tests {
-    use chat_domain::{Content, GroupName, MessageBody};
+    use chat_domain::{Content, MessageBody};
 
     use super::*;
+    use crate::senders_for_tests::{every_kind_of_sender, user};
 
-    fn user(name: &str) -> Username {
-        Username::parse(name).unwrap()
-    }
-
-    fn message(from: &str, to: Recipient) -> NewMessage {
+    fn message(from: &Username, to: Recipient) -> NewMessage {
         NewMessage {
-            sender: user(from),
+            sender: from.clone(),
             recipient: to,
             content: Content::Text(MessageBody::new("a message of usual length".into()).unwrap()),
             sent_at: Timestamp::from_millisecond(1_700_000_000_000).unwrap(),
@@ -165,29 +162,23 @@ mod tests {
 
     #[test]
     fn every_kind_of_sender_reads_back_in_its_conversation() {
-        let team = Recipient::Group(GroupName::parse("team").unwrap());
-        for (from, to) in [
-            ("alice", Recipient::User(user("bob"))),
-            ("bob", Recipient::User(user("alice"))),
-            ("alice", Recipient::User(user("alice"))),
-            ("carol", team),
-        ] {
-            let sent = message(from, to);
+        for (from, to) in every_kind_of_sender() {
+            let sent = message(&from, to);
             let id = MessageId::new(7).unwrap();
             let value = encode_message(&sent).unwrap();
             let conversation = sent.conversation();
             let read = decode_message(&conversation, id, &value).unwrap();
             assert_eq!(read, sent.clone().with_id(id));
-            assert!(is_sent_by(&conversation, &value, &user(from)).unwrap());
+            assert!(is_sent_by(&conversation, &value, &from).unwrap());
             assert!(!is_sent_by(&conversation, &value, &user("dave")).unwrap());
             let number = ClientMessageId::new(u64::MAX).unwrap();
-            assert!(is_numbered(&conversation, &value, &user(from), number).unwrap());
+            assert!(is_numbered(&conversation, &value, &from, number).unwrap());
         }
     }
 
     #[test]
     fn a_direct_message_keeps_no_name_in_its_value() {
-        let sent = message("alice", Recipient::User(user("bob")));
+        let sent = message(&user("alice"), Recipient::User(user("bob")));
         let value = encode_message(&sent).unwrap();
         // A tag for the side, the text with its length, the time, the number.
         let text = "a message of usual length".len();
