@@ -1,7 +1,7 @@
-//! criterion bodies shared by both adapters' store benchmarks: appending messages (a loop turn's
-//! batch, committed once) to one conversation and across many, as the relay benchmark sends
-//! them, also past the limit of messages waiting for their chunks; and reading history pages
-//! at the newest end and deep in a large conversation.
+//! criterion bodies shared by both adapters' store benchmarks: appending messages (one a commit,
+//! as in a quiet turn; a busy loop turn's batch, committed once) to one conversation and across
+//! many, as the relay benchmark sends them, also past the limit of messages waiting for their
+//! chunks; and reading history pages at the newest end and deep in a large conversation.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -32,6 +32,17 @@ pub fn store_benches<S: Store>(c: &mut Criterion, name: &str, open: fn(&Path, Re
     }
     store.commit().expect("commit");
     let mut group = c.benchmark_group(format!("store_{name}"));
+    // What a commit costs by itself: at 2,000 msg/s most turns carry one message.
+    group.bench_function("append_1_then_commit", |b| {
+        b.iter(|| {
+            black_box(
+                store
+                    .append_message(new_message("alice", "bob", "a message of usual length", 0))
+                    .expect("append"),
+            );
+            store.commit().expect("commit");
+        })
+    });
     group.bench_function("append_100_then_commit", |b| {
         b.iter(|| {
             for i in 0..BATCH {

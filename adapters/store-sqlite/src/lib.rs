@@ -49,7 +49,7 @@ const CHUNKS_FORWARD: &str = "SELECT entries FROM chunks
 pub struct SqliteStore {
     connection: Connection,
     next_id: MessageId,
-    /// `next_id` as the last commit wrote it to `counters`.
+    /// `next_id` as `counters` last had it written (by a commit that wrote chunks).
     next_id_committed: MessageId,
     in_transaction: bool,
     /// Messages stored since the last flush, which no chunk holds yet.
@@ -157,10 +157,15 @@ impl SqliteStore {
             .map_err(unavailable)?;
         drop(statement);
         let mut pending = Pending::new(self.pending.limits());
-        pending.replay(logs.iter().map(Vec::as_slice), |conversation| {
+        let newest = pending.replay(logs.iter().map(Vec::as_slice), |conversation| {
             newest_chunked(&self, conversation)
         })?;
         self.pending = pending;
+        // `counters` is written only by commits that write chunks; those after it are in the log.
+        if let Some(newest) = newest {
+            self.next_id = self.next_id.max(newest.next());
+            self.next_id_committed = self.next_id;
+        }
         Ok(self)
     }
 
@@ -198,10 +203,10 @@ impl SqliteStore {
     }
 
     /// Writes what is due out of memory as chunks and removes the log entries that then hold
-    /// nothing pending, in the open transaction.
-    fn flush_pending(&mut self) -> Result<(), StoreError> {
+    /// nothing pending, in the open transaction; whether anything was due.
+    fn flush_pending(&mut self) -> Result<bool, StoreError> {
         let Some(flush) = self.pending.flush() else {
-            return Ok(());
+            return Ok(false);
         };
         let mut chunks = flush.chunks;
         // In id order: every one lands at the table's end.
@@ -219,7 +224,7 @@ impl SqliteStore {
             }
             None => self.execute_cached("DELETE FROM log", [])?,
         };
-        Ok(())
+        Ok(true)
     }
 
     /// The number of a conversation that has one (every pending message's has).
@@ -347,9 +352,10 @@ impl SqliteStore {
         Ok(number)
     }
 
-    /// Writes what this commit added to the log, then what is due out of memory as chunks.
-    /// `Pending` lets go of them only once the commit succeeds (`commit`).
-    fn write_pending(&mut self) -> Result<(), StoreError> {
+    /// Writes what this commit added to the log, then what is due out of memory as chunks;
+    /// whether any chunk was written. `Pending` lets go of them only once the commit succeeds
+    /// (`commit`).
+    fn write_pending(&mut self) -> Result<bool, StoreError> {
         if let Some(entry) = self.pending.unlogged() {
             self.execute_cached(
                 "INSERT INTO log (last_id, entries) VALUES (?1, ?2)",
@@ -359,8 +365,9 @@ impl SqliteStore {
         self.flush_pending()
     }
 
-    /// Writes the next id to `counters` if it moved since the last commit: one write a commit,
-    /// not one a message.
+    /// Writes the next id to `counters` if it moved since the last time, in a commit that
+    /// writes chunks: it removes log entries, whose ids a reopening would otherwise go on from
+    /// (`with_log_read`). A commit that only logs writes one page fewer (the log's last).
     fn write_next_id(&self) -> Result<(), StoreError> {
         if self.next_id == self.next_id_committed {
             return Ok(());
@@ -419,7 +426,8 @@ fn wipe(path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The id the next message gets: as the last commit left it, or the first, in a new store.
+/// The id the next message gets as the last commit that wrote chunks left it (the log has the
+/// newer ones: `with_log_read`), or the first, in a new store.
 fn read_next_id(connection: &Connection) -> Result<MessageId, StoreError> {
     let next: Option<i64> = connection
         .query_row(
@@ -851,21 +859,30 @@ impl Store for SqliteStore {
         let committed = if self.connection.is_autocommit() {
             Err(unavailable("sqlite rolled the batch's transaction back"))
         } else {
-            self.write_pending()
-                .and_then(|()| self.write_next_id())
-                .and_then(|()| self.execute_cached("COMMIT", []).map(|_| ()))
+            self.write_pending().and_then(|chunked| {
+                if chunked {
+                    self.write_next_id()?;
+                }
+                self.execute_cached("COMMIT", [])?;
+                Ok(chunked)
+            })
         };
-        if let Err(e) = committed {
-            // Leave no half-open transaction behind: the next write starts a fresh one. What
-            // it recorded is gone, so nothing is known to be recorded any more.
-            let _ = self.connection.execute_batch("ROLLBACK");
-            self.known_conversations.forget_all();
-            self.known_names.forget_all();
-            self.pending.failed();
-            return Err(e);
-        }
+        let chunked = match committed {
+            Ok(chunked) => chunked,
+            Err(e) => {
+                // Leave no half-open transaction behind: the next write starts a fresh one. What
+                // it recorded is gone, so nothing is known to be recorded any more.
+                let _ = self.connection.execute_batch("ROLLBACK");
+                self.known_conversations.forget_all();
+                self.known_names.forget_all();
+                self.pending.failed();
+                return Err(e);
+            }
+        };
         self.pending.committed();
-        self.next_id_committed = self.next_id;
+        if chunked {
+            self.next_id_committed = self.next_id;
+        }
         Ok(())
     }
 }

@@ -61,7 +61,7 @@ CREATE TABLE IF NOT EXISTS read_markers (           -- how far each user has rea
     up_to        INTEGER NOT NULL,
     PRIMARY KEY (username, conversation)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS counters (               -- next_message_id, written by each commit
+CREATE TABLE IF NOT EXISTS counters (               -- next_message_id, as the last commit that wrote chunks left it
     name  TEXT PRIMARY KEY NOT NULL,
     value INTEGER NOT NULL
 ) WITHOUT ROWID;

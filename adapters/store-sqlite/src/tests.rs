@@ -1,7 +1,8 @@
 //! The adapter's own queries, as SQLite plans them: each reads one range of the chunks'
 //! index, never the whole table. Ids as stored: 0 is damage, not a panic. And a transaction
 //! SQLite rolled back by itself fails the batch rather than commit its rest; the remembered
-//! conversation numbers never grow past their first allocation.
+//! conversation numbers never grow past their first allocation; a reopening finds the next id
+//! in the counter or the log, whichever is further.
 
 use chat_domain::MessageBody;
 use chat_store_contract::TempDir;
@@ -230,4 +231,55 @@ fn known_conversations_filled_to_their_bound_never_grow() {
         known.remember(format!("d:alice:user{number}"), number);
     }
     assert_eq!(known.numbers.capacity(), capacity);
+}
+
+#[test]
+fn only_a_commit_that_writes_chunks_writes_the_next_id_and_a_reopening_goes_on_from_the_log() {
+    let dir = TempDir::new("sqlite-next-id");
+    let limits = chat_store_common::PendingLimits {
+        messages_max: 3,
+        bytes_max: 1024 * 1024,
+        chunk_messages_max: 64,
+    };
+    let alice = Username::parse("alice").expect("valid");
+    let note = || chat_domain::NewMessage {
+        sender: alice.clone(),
+        recipient: chat_domain::Recipient::User(alice.clone()),
+        content: chat_domain::Content::Text(MessageBody::new("a note".into()).expect("valid")),
+        sent_at: jiff::Timestamp::UNIX_EPOCH,
+        client_message_id: None,
+    };
+    let counter = |store: &SqliteStore| read_next_id(&store.connection).expect("reads").get();
+    let mut store =
+        SqliteStore::open_with_limits(dir.path(), Retention::Keep, limits).expect("opens");
+    for expected in 1..=2 {
+        assert_eq!(
+            store.append_message(note()).expect("append").id.get(),
+            expected
+        );
+        store.commit().expect("commit");
+    }
+    assert_eq!(
+        counter(&store),
+        1,
+        "commits that only log leave the counter alone"
+    );
+    drop(store);
+    let mut store =
+        SqliteStore::open_with_limits(dir.path(), Retention::Keep, limits).expect("reopens");
+    assert_eq!(store.append_message(note()).expect("append").id.get(), 3);
+    store
+        .commit()
+        .expect("commit: three held, written out as a chunk");
+    assert_eq!(
+        counter(&store),
+        4,
+        "the commit that wrote chunks wrote the counter"
+    );
+    assert_eq!(store.append_message(note()).expect("append").id.get(), 4);
+    store.commit().expect("commit");
+    drop(store);
+    let mut store =
+        SqliteStore::open_with_limits(dir.path(), Retention::Keep, limits).expect("reopens");
+    assert_eq!(store.append_message(note()).expect("append").id.get(), 5);
 }
