@@ -389,11 +389,9 @@ struct KnownConversations {
 
 impl KnownConversations {
     fn new(numbers_max: usize) -> Self {
-        let numbers_max = numbers_max.max(1);
-        // Sized for its bound at once, as `BoundedSet` is.
         KnownConversations {
-            numbers: HashMap::with_capacity(numbers_max),
-            numbers_max,
+            numbers: HashMap::new(),
+            numbers_max: numbers_max.max(1),
         }
     }
 

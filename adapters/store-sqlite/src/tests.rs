@@ -1,8 +1,7 @@
 //! The adapter's own queries, as SQLite plans them: each reads one range of the chunks'
 //! index, never the whole table. Ids as stored: 0 is damage, not a panic. And a transaction
-//! SQLite rolled back by itself fails the batch rather than commit its rest; the remembered
-//! conversation numbers never grow past their first allocation; a reopening finds the next id
-//! in the counter or the log, whichever is further.
+//! SQLite rolled back by itself fails the batch rather than commit its rest; a reopening
+//! finds the next id in the counter or the log, whichever is further.
 
 use chat_domain::MessageBody;
 use chat_store_contract::TempDir;
@@ -220,17 +219,6 @@ fn the_inspector_reads_log_and_chunks_from_one_snapshot_while_the_server_flushes
         .map(|m| m.id.get())
         .collect();
     assert_eq!(ids, [1], "one snapshot: the log as it was, no chunk yet");
-}
-
-#[test]
-fn known_conversations_filled_to_their_bound_never_grow() {
-    let mut known = KnownConversations::new(500);
-    let capacity = known.numbers.capacity();
-    assert!(capacity >= 500);
-    for number in 0..2_000 {
-        known.remember(format!("d:alice:user{number}"), number);
-    }
-    assert_eq!(known.numbers.capacity(), capacity);
 }
 
 #[test]
