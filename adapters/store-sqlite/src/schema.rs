@@ -14,9 +14,9 @@ use crate::unavailable;
 /// wrote to, however old); an index of (conversation, first id) finds them, so a history page
 /// is one range of it and two or three chunks read by their ids. A message waits in memory
 /// until a commit writes its conversation out as chunks (the longest waiting first, once 65,536
-/// messages wait); until then the log holds it, one row a commit. A row a message, in a table and an index, dirtied a page per
-/// message of a busy commit, and writing those pages was half the server's CPU
-/// (docs/benchmarks.md).
+/// messages wait); until then the log holds it, one row a commit. A row a message, in a table
+/// and an index, dirtied a page per message of a busy commit, and writing those pages was half
+/// the server's CPU (docs/benchmarks.md).
 pub(crate) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS users (
     name             TEXT PRIMARY KEY NOT NULL,  -- lowercase, validated by the domain
@@ -61,7 +61,7 @@ CREATE TABLE IF NOT EXISTS read_markers (           -- how far each user has rea
     up_to        INTEGER NOT NULL,
     PRIMARY KEY (username, conversation)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS counters (               -- next_message_id, as the last commit that wrote chunks left it
+CREATE TABLE IF NOT EXISTS counters (               -- next_message_id as of the last chunks written
     name  TEXT PRIMARY KEY NOT NULL,
     value INTEGER NOT NULL
 ) WITHOUT ROWID;
@@ -123,7 +123,7 @@ const STATEMENTS_CACHED_MAX: usize = 64;
 pub(crate) fn configure(connection: &Connection, synchronous: &str) -> Result<(), StoreError> {
     // A commit writes every page it dirtied to the WAL, and checksums it. Messages are
     // written a chunk at a time, so a commit dirties few pages (the log's last, a few chunks'):
-    // a quiet turn of one message writes two (the log's last, the id counter's), and 4 KiB
+    // a quiet turn of one message in a known conversation writes one (the log's last), and 4 KiB
     // pages cost 0.8x the core's CPU of 16 KiB ones at 2,000 msg/s, the same at full speed
     // (docs/benchmarks.md).
     // The page size must be set before WAL mode, which fixes it.
