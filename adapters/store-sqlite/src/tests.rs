@@ -26,6 +26,27 @@ fn plan(connection: &Connection, sql: &str) -> String {
         .join("\n")
 }
 
+/// Limits that write chunks once `messages_max` messages wait, in chunks of up to 64.
+fn chunks_past(messages_max: usize) -> chat_store_common::PendingLimits {
+    chat_store_common::PendingLimits {
+        messages_max,
+        bytes_max: 1024 * 1024,
+        chunk_messages_max: 64,
+    }
+}
+
+/// A note `alice` writes to herself.
+fn note_of_alice(text: &str) -> chat_domain::NewMessage {
+    let alice = Username::parse("alice").expect("valid");
+    chat_domain::NewMessage {
+        sender: alice.clone(),
+        recipient: chat_domain::Recipient::User(alice),
+        content: chat_domain::Content::Text(MessageBody::new(text.into()).expect("valid")),
+        sent_at: jiff::Timestamp::UNIX_EPOCH,
+        client_message_id: None,
+    }
+}
+
 #[test]
 fn chunk_reads_use_the_conversation_and_first_id_key() {
     let dir = TempDir::new("sqlite-plans");
@@ -190,21 +211,9 @@ fn a_transaction_sqlite_rolled_back_by_itself_fails_the_batch() {
 #[test]
 fn the_inspector_reads_log_and_chunks_from_one_snapshot_while_the_server_flushes() {
     let dir = TempDir::new("sqlite-inspector-snapshot");
-    let limits = chat_store_common::PendingLimits {
-        messages_max: 2,
-        bytes_max: 1024 * 1024,
-        chunk_messages_max: 64,
-    };
     let mut server =
-        SqliteStore::open_with_limits(dir.path(), Retention::Keep, limits).expect("opens");
-    let alice = Username::parse("alice").expect("valid");
-    let note = |text: &str| chat_domain::NewMessage {
-        sender: alice.clone(),
-        recipient: chat_domain::Recipient::User(alice.clone()),
-        content: chat_domain::Content::Text(MessageBody::new(text.into()).expect("valid")),
-        sent_at: jiff::Timestamp::UNIX_EPOCH,
-        client_message_id: None,
-    };
+        SqliteStore::open_with_limits(dir.path(), Retention::Keep, chunks_past(2)).expect("opens");
+    let note = note_of_alice;
     server.append_message(note("logged")).expect("append");
     server.commit().expect("commit");
     // The inspector reads the log (the first message) as it opens...
@@ -224,19 +233,8 @@ fn the_inspector_reads_log_and_chunks_from_one_snapshot_while_the_server_flushes
 #[test]
 fn only_a_commit_that_writes_chunks_writes_the_next_id_and_a_reopening_goes_on_from_the_log() {
     let dir = TempDir::new("sqlite-next-id");
-    let limits = chat_store_common::PendingLimits {
-        messages_max: 3,
-        bytes_max: 1024 * 1024,
-        chunk_messages_max: 64,
-    };
-    let alice = Username::parse("alice").expect("valid");
-    let note = || chat_domain::NewMessage {
-        sender: alice.clone(),
-        recipient: chat_domain::Recipient::User(alice.clone()),
-        content: chat_domain::Content::Text(MessageBody::new("a note".into()).expect("valid")),
-        sent_at: jiff::Timestamp::UNIX_EPOCH,
-        client_message_id: None,
-    };
+    let limits = chunks_past(3);
+    let note = || note_of_alice("a note");
     let counter = |store: &SqliteStore| read_next_id(&store.connection).expect("reads").get();
     let mut store =
         SqliteStore::open_with_limits(dir.path(), Retention::Keep, limits).expect("opens");
