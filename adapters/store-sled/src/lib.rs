@@ -291,9 +291,9 @@ fn check_layout(db: &sled::Db, access: Access) -> Result<(), StoreError> {
     }
 }
 
-/// How long `open` waits for sled's directory lock. sled releases it only when its own threads
-/// let go of the database, a moment after the last handle is dropped, so a reopen in the same
-/// process can find it still held.
+/// How long `open` waits for sled's directory lock. sled releases it only when its background
+/// flusher lets go of the database, a moment after the last handle is dropped, so a reopen in
+/// the same process can find it still held.
 const LOCK_WAIT: Duration = Duration::from_secs(2);
 
 /// sled reports a held lock only in the text of an io::Error of kind Other.
@@ -304,9 +304,7 @@ fn is_lock_error(e: &sled::Error) -> bool {
 fn open_locked(path: &Path) -> sled::Result<sled::Db> {
     let deadline = Instant::now() + LOCK_WAIT;
     loop {
-        // No background flusher: a kept store flushes at every commit, and a wiped one needs
-        // nothing on disk; its fsync every 500 ms only took a core from the loop and the core.
-        match sled::Config::new().path(path).flush_every_ms(None).open() {
+        match sled::Config::new().path(path).open() {
             Err(e) if is_lock_error(&e) && Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(20));
             }
@@ -833,7 +831,7 @@ impl Store for SledStore {
             .write_pending()
             .and_then(|()| self.write_markers())
             .and_then(|()| match self.retention {
-                // Wiped at the next start anyway: nothing needs to reach the disk.
+                // Wiped at the next start anyway: the background flusher is enough.
                 Retention::Wipe => Ok(()),
                 Retention::Keep => self.db.flush().map(|_| ()).map_err(unavailable),
             });

@@ -135,8 +135,7 @@ fn a_read_marker_reaches_its_tree_only_with_the_commit_that_logs_what_it_covers(
         .set_read_marker(&alice(), &notes(), stored.id)
         .expect("set");
     let key = read_marker_key(&alice(), &notes());
-    // Read at once, but not in the tree, where sled could persist it (a full buffer is written
-    // out) before the log.
+    // Read at once, but not where sled's background flusher could persist it before the log.
     assert_eq!(
         store.read_marker(&alice(), &notes()).expect("read"),
         Some(stored.id)
