@@ -162,9 +162,10 @@ impl SqliteStore {
         })?;
         self.pending = pending;
         // `counters` is written only by commits that write chunks; those after it are in the log.
+        // `next_id_committed` stays what `counters` holds: the next commit that writes chunks
+        // writes the next id, even one that adds no message.
         if let Some(newest) = newest {
             self.next_id = self.next_id.max(newest.next());
-            self.next_id_committed = self.next_id;
         }
         Ok(self)
     }

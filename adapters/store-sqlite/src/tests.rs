@@ -269,3 +269,37 @@ fn only_a_commit_that_writes_chunks_writes_the_next_id_and_a_reopening_goes_on_f
         SqliteStore::open_with_limits(dir.path(), Retention::Keep, limits).expect("reopens");
     assert_eq!(store.append_message(note()).expect("append").id.get(), 5);
 }
+
+#[test]
+fn a_commit_that_writes_chunks_of_messages_read_back_writes_the_next_id_too() {
+    let dir = TempDir::new("sqlite-next-id-replayed");
+    let mut store = SqliteStore::open_with_limits(dir.path(), Retention::Keep, chunks_past(100))
+        .expect("opens");
+    for _ in 0..3 {
+        store
+            .append_message(note_of_alice("logged"))
+            .expect("append");
+    }
+    store.commit().expect("commit: logged only");
+    drop(store);
+    // Reopened with a lower limit, the three read back are due: the next commit writes them
+    // out and empties the log, though it adds no message.
+    let mut store = SqliteStore::open_with_limits(dir.path(), Retention::Keep, chunks_past(2))
+        .expect("reopens");
+    let bob = UserRecord {
+        username: Username::parse("bob").expect("valid"),
+        password_hash: chat_domain::PasswordHash::new("hash of bob".into()),
+        registered_at: jiff::Timestamp::UNIX_EPOCH,
+    };
+    store.insert_user(&bob).expect("insert");
+    store.commit().expect("commit: the chunks");
+    assert_eq!(read_next_id(&store.connection).expect("reads").get(), 4);
+    drop(store);
+    let mut store = SqliteStore::open_with_limits(dir.path(), Retention::Keep, chunks_past(2))
+        .expect("reopens");
+    let id = store
+        .append_message(note_of_alice("after"))
+        .expect("append")
+        .id;
+    assert_eq!(id.get(), 4, "no id is given twice");
+}
