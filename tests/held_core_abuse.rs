@@ -15,7 +15,7 @@ use chat::bench::server_process::resident_bytes_of;
 use chat::store::StoreKind;
 use chat_store_contract::TempDir;
 use chat_wire::{ClientFrame, FRAME_BYTES_MAX, Hello, MAGIC, PROTOCOL_VERSION, Reply, Request};
-use common::gate_store::serve_gated;
+use common::gate_store::{Gated, serve_gated};
 use common::*;
 
 /// Empty names a frame lists: about 60 KiB on the wire, 1.4 MiB once decoded.
@@ -90,15 +90,22 @@ fn settled_resident_bytes() -> u64 {
     last
 }
 
-#[test]
-fn frames_large_in_memory_and_connections_that_come_and_go_are_held_to_the_limit() {
-    let data = TempDir::new("gated-held-abuse");
-    let gated = serve_gated(StoreKind::Sqlite, &data);
+/// A server on a store whose commits the test can hold, and a logged-in client whose send will
+/// hold the core's thread still.
+fn gated_with_writer(data: &TempDir) -> (Gated, Client) {
+    let gated = serve_gated(StoreKind::Sqlite, data);
     let mut writer = Client::connect(gated.addr);
     assert!(matches!(
         writer.register("writer"),
         Reply::Registered { .. }
     ));
+    (gated, writer)
+}
+
+#[test]
+fn frames_large_in_memory_and_connections_that_come_and_go_are_held_to_the_limit() {
+    let data = TempDir::new("gated-held-abuse");
+    let (gated, mut writer) = gated_with_writer(&data);
     let mut staying: Vec<Client> = (0..STAYING).map(|_| Client::connect(gated.addr)).collect();
     let frames = big_frames(FRAMES_EACH);
     let before = resident_bytes_of(std::process::id()).expect("/proc");
@@ -152,12 +159,7 @@ fn frames_large_in_memory_and_connections_that_come_and_go_are_held_to_the_limit
 #[test]
 fn one_connections_big_frames_leave_the_others_served_while_the_core_stands_still() {
     let data = TempDir::new("gated-one-hog");
-    let gated = serve_gated(StoreKind::Sqlite, &data);
-    let mut writer = Client::connect(gated.addr);
-    assert!(matches!(
-        writer.register("writer"),
-        Reply::Registered { .. }
-    ));
+    let (gated, mut writer) = gated_with_writer(&data);
     let mut other = Client::connect(gated.addr);
     gated.gate.hold();
     let held_id = writer.send_message_request("writer", "hold the core");
