@@ -19,6 +19,8 @@ const BATCH: usize = 100;
 /// People sending to each other at random in the many-conversations benchmark, as in
 /// `chat-bench throughput --clients 100`: 4,950 conversations.
 const SENDERS: usize = 100;
+/// People in the new-conversations benchmark: enough for 1,998,000 pairs.
+const PEERS: usize = 2_000;
 
 pub fn store_benches<S: Store>(c: &mut Criterion, name: &str, open: fn(&Path, Retention) -> S) {
     let dir = TempDir::new(&format!("bench-{name}"));
@@ -27,7 +29,8 @@ pub fn store_benches<S: Store>(c: &mut Criterion, name: &str, open: fn(&Path, Re
         store.insert_user(&record(who)).expect("insert");
     }
     let senders: Vec<String> = (0..SENDERS).map(|n| format!("user{n}")).collect();
-    for sender in &senders {
+    let peers: Vec<String> = (0..PEERS).map(|n| format!("peer{n}")).collect();
+    for sender in senders.iter().chain(&peers) {
         store.insert_user(&record(sender)).expect("insert");
     }
     store.commit().expect("commit");
@@ -38,6 +41,20 @@ pub fn store_benches<S: Store>(c: &mut Criterion, name: &str, open: fn(&Path, Re
             black_box(
                 store
                     .append_message(new_message("alice", "bob", "a message of usual length", 0))
+                    .expect("append"),
+            );
+            store.commit().expect("commit");
+        })
+    });
+    // What a quiet turn costs when the message opens a conversation, as most do in `chat-bench
+    // rate` (1,000 clients pairing at random).
+    let mut pairs = NewPairs::default();
+    group.bench_function("append_1_to_a_new_conversation_then_commit", |b| {
+        b.iter(|| {
+            let (from, to) = pairs.next();
+            black_box(
+                store
+                    .append_message(new_message(&peers[from], &peers[to], "a message", 0))
                     .expect("append"),
             );
             store.commit().expect("commit");
@@ -141,6 +158,20 @@ pub fn store_benches<S: Store>(c: &mut Criterion, name: &str, open: fn(&Path, Re
         })
     });
     group.finish();
+}
+
+/// Pairs of senders never paired before: each sender with the next, then the one after, up to
+/// half way round (further would pair the same two again): 1,998,000 pairs.
+#[derive(Default)]
+struct NewPairs(usize);
+
+impl NewPairs {
+    fn next(&mut self) -> (usize, usize) {
+        let from = self.0 % PEERS;
+        let apart = 1 + (self.0 / PEERS) % (PEERS / 2 - 1);
+        self.0 += 1;
+        (from, (from + apart) % PEERS)
+    }
 }
 
 /// xorshift: the same sequence of pairs on every run, without a dependency.
