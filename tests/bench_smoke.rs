@@ -76,6 +76,31 @@ fn a_short_rate_run_accounts_for_every_message() {
 }
 
 #[test]
+fn a_short_rate_run_among_fixed_partners_accounts_for_every_message() {
+    let report = bench(&[
+        "rate",
+        "--clients",
+        "4",
+        "--partners",
+        "1",
+        "--per-second",
+        "200",
+        "--seconds",
+        "1",
+        "--spawn",
+        "sled",
+    ]);
+    assert!(
+        report.contains("4 clients each writing to 1 partner,"),
+        "{report}"
+    );
+    assert!(
+        report.contains("delivered 200 of 200 (lost 0, duplicated 0)"),
+        "{report}"
+    );
+}
+
+#[test]
 fn a_short_idle_run_reports_memory_per_connection() {
     let report = bench(&["idle", "--connections", "100", "--spawn", "sqlite"]);
     assert!(

@@ -40,6 +40,10 @@ pub struct Options {
     pub body_bytes: usize,
     /// Time a probe's pings beside the load (`probe.rs`).
     pub probe: bool,
+    /// Each client writes only to the this many clients after it (round the ring), so nearly
+    /// every message is in a conversation that has messages already; `None`: to anyone, at
+    /// random, so most of a short run's messages open a conversation.
+    pub partners: Option<usize>,
 }
 
 pub struct Report {
@@ -88,10 +92,12 @@ impl Random {
         self.0
     }
 
-    /// A client other than `not`, out of `count` (at least 2).
-    fn other(&mut self, count: usize, not: usize) -> usize {
-        let pick = (self.next() % (count as u64 - 1)) as usize;
-        if pick >= not { pick + 1 } else { pick }
+    /// A client other than `not`, out of `count` (at least 2): one of the `partners` after
+    /// it, or any.
+    fn other(&mut self, count: usize, not: usize, partners: Option<usize>) -> usize {
+        let others = partners.map_or(count - 1, |partners| partners.clamp(1, count - 1));
+        let ahead = 1 + (self.next() % others as u64) as usize;
+        (not + ahead) % count
     }
 }
 
@@ -130,7 +136,7 @@ pub fn run(target: &Target, options: &Options) -> Result<Report, String> {
             Pace::Window { window, messages } => {
                 for i in 0..clients.len() {
                     while clients[i].sent < messages && clients[i].in_flight < window {
-                        let to = random.other(clients.len(), i);
+                        let to = random.other(clients.len(), i, options.partners);
                         queue_message(&mut clients, i, to, &padding, now);
                     }
                 }
@@ -141,7 +147,7 @@ pub fn run(target: &Target, options: &Options) -> Result<Report, String> {
                 while scheduled < due.min(expected) {
                     let at = start + Duration::from_secs_f64(scheduled as f64 / per_second as f64);
                     let i = (scheduled % clients.len() as u64) as usize;
-                    let to = random.other(clients.len(), i);
+                    let to = random.other(clients.len(), i, options.partners);
                     queue_message(&mut clients, i, to, &padding, at);
                     scheduled += 1;
                 }
@@ -429,9 +435,14 @@ impl std::fmt::Display for Report {
                 duration,
             } => format!("{per_second} messages/s for {} s", duration.as_secs()),
         };
+        let to = match self.options.partners {
+            Some(1) => "each writing to 1 partner".into(),
+            Some(partners) => format!("each writing to {partners} partners"),
+            None => "writing to anyone".into(),
+        };
         writeln!(
             f,
-            "{}: {} clients, {pace}, {}-byte bodies",
+            "{}: {} clients {to}, {pace}, {}-byte bodies",
             self.label, self.options.clients, self.options.body_bytes
         )?;
         writeln!(
@@ -473,5 +484,30 @@ impl std::fmt::Display for Report {
             )?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Random;
+
+    #[test]
+    fn a_client_writes_to_its_partners_after_it_or_to_anyone_but_itself() {
+        let mut random = Random(0x9e37_79b9_7f4a_7c15);
+        let mut seen = [false; 10];
+        for _ in 0..1_000 {
+            let to = random.other(10, 8, Some(3));
+            assert!([9, 0, 1].contains(&to), "{to}");
+            seen[to] = true;
+            let anyone = random.other(10, 4, None);
+            assert_ne!(anyone, 4);
+            seen[anyone] = true;
+        }
+        assert_eq!(
+            seen,
+            [true, true, true, true, false, true, true, true, true, true]
+        );
+        // More partners than others: everyone else.
+        assert!((0..100).all(|_| random.other(3, 0, Some(5)) != 0));
     }
 }

@@ -73,6 +73,10 @@ enum Mode {
         window: usize,
         #[arg(long, default_value_t = 32)]
         body_bytes: usize,
+        /// Each client writes only to the K clients after it: conversations with messages
+        /// already, not new ones at random.
+        #[arg(long, value_name = "K")]
+        partners: Option<usize>,
         #[command(flatten)]
         server: ServerArgs,
     },
@@ -92,6 +96,10 @@ enum Mode {
         /// whether anyone waits while the server commits. Our protocol only.
         #[arg(long)]
         probe: bool,
+        /// Each client writes only to the K clients after it: conversations with messages
+        /// already, not new ones at random.
+        #[arg(long, value_name = "K")]
+        partners: Option<usize>,
         #[command(flatten)]
         server: ServerArgs,
     },
@@ -151,6 +159,7 @@ fn main() -> ExitCode {
             messages,
             window,
             body_bytes,
+            partners,
             server,
         } => run_load(
             &server,
@@ -159,6 +168,7 @@ fn main() -> ExitCode {
                 pace: Pace::Window { window, messages },
                 body_bytes,
                 probe: false,
+                partners,
             },
         ),
         Mode::Rate {
@@ -167,6 +177,7 @@ fn main() -> ExitCode {
             seconds,
             body_bytes,
             probe,
+            partners,
             server,
         } => run_load(
             &server,
@@ -178,6 +189,7 @@ fn main() -> ExitCode {
                 },
                 body_bytes,
                 probe,
+                partners,
             },
         ),
         Mode::Idle {
