@@ -701,12 +701,13 @@ pub fn a_resent_message_is_found_by_its_senders_number<S: Store>(open: Open<S>) 
     assert_eq!(find(&store, "alice", "bob", 42, 4), Some(original));
 }
 
-/// Direct messages make partners, both ways and once; group notices make none; a reopen
-/// keeps them. `after` reads a conversation forwards from an id, excluding it.
+/// Direct messages make partners, both ways and once, in name order whether they sort before
+/// or after (a name that begins another is neither's partner); group notices make none; a
+/// reopen keeps them. `after` reads a conversation forwards from an id, excluding it.
 pub fn partners_and_reading_forwards<S: Store>(open: Open<S>) {
     let dir = TempDir::new("partners");
     let sent = {
-        let mut store = with_users(open, dir.path(), &["alice", "bob", "carol", "dave"]);
+        let mut store = with_users(open, dir.path(), &["alice", "bob", "carol", "dave", "ali"]);
         let mut sent = Vec::new();
         for (from, to, text) in [
             ("bob", "alice", "1"),
@@ -714,6 +715,8 @@ pub fn partners_and_reading_forwards<S: Store>(open: Open<S>) {
             ("carol", "alice", "3"),
             ("bob", "alice", "4"),
             ("dave", "dave", "note"),
+            ("carol", "dave", "5"),
+            ("ali", "bob", "6"),
         ] {
             sent.push(
                 store
@@ -728,12 +731,14 @@ pub fn partners_and_reading_forwards<S: Store>(open: Open<S>) {
     let store = open(dir.path(), Retention::Keep);
     let partners = |name: &str| store.partners(&user(name)).expect("partners");
     assert_eq!(partners("alice"), [user("bob"), user("carol")]);
-    assert_eq!(partners("bob"), [user("alice")]);
+    assert_eq!(partners("bob"), [user("ali"), user("alice")]);
+    assert_eq!(partners("carol"), [user("alice"), user("dave")]);
     assert_eq!(
         partners("dave"),
-        [user("dave")],
+        [user("carol"), user("dave")],
         "notes to self; the group is no partner"
     );
+    assert_eq!(partners("ali"), [user("bob")]);
     let alice_bob = direct("alice", "bob");
     let forwards = |after: Option<MessageId>, limit: usize| {
         ids(&store.after(&alice_bob, after, limit).expect("after"))

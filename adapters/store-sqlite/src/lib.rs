@@ -36,15 +36,22 @@ const NEXT_ID_COUNTER: &str = "next_message_id";
 
 // Reads name the conversation by its key (?1), which one subquery turns into its number.
 const CHUNKS_BACK: &str = "SELECT entries FROM chunks
-    WHERE conversation = (SELECT id FROM conversations WHERE key = ?1) AND first_id < ?2
+    WHERE conversation = (SELECT number FROM conversations WHERE key = ?1) AND first_id < ?2
     ORDER BY first_id DESC";
 // From the chunk holding ?2 (the last starting at or before it), or from the first.
 const CHUNKS_FORWARD: &str = "SELECT entries FROM chunks
-    WHERE conversation = (SELECT id FROM conversations WHERE key = ?1)
+    WHERE conversation = (SELECT number FROM conversations WHERE key = ?1)
     AND first_id >= coalesce((SELECT max(first_id) FROM chunks
-        WHERE conversation = (SELECT id FROM conversations WHERE key = ?1)
+        WHERE conversation = (SELECT number FROM conversations WHERE key = ?1)
         AND first_id <= ?2), 0)
     ORDER BY first_id";
+
+// A user's partners whose names sort before theirs.
+const PARTNERS_EARLIER: &str = "SELECT other FROM partners WHERE username = ?1 ORDER BY other";
+// Those whose names sort after (or are) theirs: the direct keys from `d:user:` (?1) up to
+// `d:user;` (?2), `;` being the byte after `:`, which no name holds.
+const PARTNERS_LATER: &str = "SELECT substr(key, length(?1) + 1) FROM conversations
+    WHERE key >= ?1 AND key < ?2 ORDER BY key";
 
 pub struct SqliteStore {
     connection: Connection,
@@ -244,7 +251,7 @@ impl SqliteStore {
         let notice = match &write.notice {
             Some(notice) => {
                 let key = message_conversation_key(&notice.sender, &notice.recipient);
-                self.conversation_number(key, notice)?;
+                self.conversation_number(key, self.next_id, notice)?;
                 Some(encode_message(notice)?)
             }
             None => None,
@@ -303,17 +310,20 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// The number of the conversation `key` names, given to it now if it has none; a new
-    /// direct conversation also makes its two people each other's partners.
+    /// The number of the conversation `key` names, given to it now if it has none: `first`,
+    /// the id of `message`, its first. A new direct conversation also makes its two people
+    /// each other's partners.
     fn conversation_number(
         &mut self,
         key: String,
+        first: MessageId,
         message: &NewMessage,
     ) -> Result<i64, StoreError> {
         if let Some(number) = self.find_number(&key)? {
             return Ok(number);
         }
-        let number = self.start_conversation(&key, message)?;
+        let number = id_to_sql(first);
+        self.start_conversation(&key, number, message)?;
         self.known_conversations.remember(key, number);
         Ok(number)
     }
@@ -326,7 +336,7 @@ impl SqliteStore {
         }
         let found: Option<i64> = self
             .connection
-            .prepare_cached("SELECT id FROM conversations WHERE key = ?1")
+            .prepare_cached("SELECT number FROM conversations WHERE key = ?1")
             .map_err(unavailable)?
             .query_row([key], |row| row.get(0))
             .optional()
@@ -337,20 +347,28 @@ impl SqliteStore {
         Ok(found)
     }
 
-    /// Numbers the conversation `key` names, which has none, and records a direct one's
-    /// partners.
-    fn start_conversation(&mut self, key: &str, message: &NewMessage) -> Result<i64, StoreError> {
-        self.execute_cached("INSERT INTO conversations (key) VALUES (?1)", [key])?;
-        let number = self.connection.last_insert_rowid();
-        if let Recipient::User(to) = &message.recipient {
-            for (of, other) in [(&message.sender, to), (to, &message.sender)] {
-                self.execute_cached(
-                    "INSERT OR IGNORE INTO partners (username, other) VALUES (?1, ?2)",
-                    [of.as_str(), other.as_str()],
-                )?;
-            }
+    /// Gives the conversation `key` names, which has none, its number, and records a direct
+    /// one's later name as a partner of the earlier (its key does the converse).
+    fn start_conversation(
+        &mut self,
+        key: &str,
+        number: i64,
+        message: &NewMessage,
+    ) -> Result<(), StoreError> {
+        self.execute_cached(
+            "INSERT INTO conversations (key, number) VALUES (?1, ?2)",
+            params![key, number],
+        )?;
+        if let Recipient::User(to) = &message.recipient
+            && to != &message.sender
+        {
+            let (earlier, later) = (to.min(&message.sender), to.max(&message.sender));
+            self.execute_cached(
+                "INSERT OR IGNORE INTO partners (username, other) VALUES (?1, ?2)",
+                [later.as_str(), earlier.as_str()],
+            )?;
         }
-        Ok(number)
+        Ok(())
     }
 
     /// Writes what this commit added to the log, then what is due out of memory as chunks;
@@ -595,15 +613,12 @@ impl StoreReads for SqliteStore {
     }
 
     fn partners(&self, user: &Username) -> Result<Vec<Username>, StoreError> {
-        let mut statement = self
-            .connection
-            .prepare_cached("SELECT other FROM partners WHERE username = ?1 ORDER BY other")
-            .map_err(unavailable)?;
-        let rows = statement
-            .query_map([user.as_str()], |row| row.get::<_, String>(0))
-            .map_err(unavailable)?;
-        rows.map(|row| name_from_sql("partner", &row.map_err(unavailable)?))
-            .collect()
+        // Those before `user` in name order, then the others: all of them in order.
+        let mut names = self.names_of(PARTNERS_EARLIER, [user.as_str()])?;
+        let name = user.as_str();
+        let (from, below) = (format!("d:{name}:"), format!("d:{name};"));
+        names.extend(self.names_of(PARTNERS_LATER, [from.as_str(), below.as_str()])?);
+        Ok(names)
     }
 
     fn read_marker(
@@ -742,6 +757,16 @@ impl Chunks for SqliteStore {
 }
 
 impl SqliteStore {
+    /// The names a query of one column of them returns, in its order.
+    fn names_of(&self, sql: &str, params: impl Params) -> Result<Vec<Username>, StoreError> {
+        let mut statement = self.connection.prepare_cached(sql).map_err(unavailable)?;
+        let rows = statement
+            .query_map(params, |row| row.get::<_, String>(0))
+            .map_err(unavailable)?;
+        rows.map(|row| name_from_sql("partner", &row.map_err(unavailable)?))
+            .collect()
+    }
+
     /// Calls `each` with every chunk and its conversation, for the inspector.
     fn each_chunk<F>(&self, mut each: F) -> Result<(), StoreError>
     where
@@ -751,7 +776,7 @@ impl SqliteStore {
             .connection
             .prepare(
                 "SELECT conversations.key, chunks.entries FROM chunks
-                 JOIN conversations ON conversations.id = chunks.conversation",
+                 JOIN conversations ON conversations.number = chunks.conversation",
             )
             .map_err(unavailable)?;
         let mut rows = statement.query([]).map_err(unavailable)?;
@@ -792,7 +817,7 @@ impl Store for SqliteStore {
         // Most sends are in a conversation with messages held, numbered already.
         if !self.pending.holds(&conversation) {
             let key = message_conversation_key(&message.sender, &message.recipient);
-            self.conversation_number(key, &message)?;
+            self.conversation_number(key, id, &message)?;
         }
         let value = encode_message(&message)?;
         // Logged by the commit, one row a commit; written in a chunk by a later one.

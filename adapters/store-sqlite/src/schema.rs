@@ -7,8 +7,12 @@ use chat_domain::StoreError;
 use crate::unavailable;
 
 /// Tables keyed by names cluster their rows by what they are looked up by (`WITHOUT ROWID`): a
-/// user, a group's members are each one range of one b-tree. `conversations` is numbered by
-/// its rowid, which its number is. Messages are stored in chunks of up to 64 consecutive
+/// user, a group's members are each one range of one b-tree. A conversation's number is its
+/// first message's id, so numbering one needs no counter and no second index. A new direct
+/// conversation writes two rows: its key in `conversations` (which also lists the earlier
+/// name's partners: the range `d:earlier:`) and the later name's row in `partners`; rows in a
+/// rowid table, its key's index and `partners` both ways made every first message of a
+/// conversation write five pages instead of three (docs/benchmarks.md). Messages are stored in chunks of up to 64 consecutive
 /// messages of a conversation, in the order of their first ids, so a flush appends to the
 /// table's end (clustered by conversation, each flush rewrote a page of every conversation it
 /// wrote to, however old); an index of (conversation, first id) finds them, so a history page
@@ -23,13 +27,13 @@ CREATE TABLE IF NOT EXISTS users (
     password_hash    TEXT NOT NULL,              -- PHC string
     registered_at_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS conversations (      -- each conversation's number, from its first message
-    id  INTEGER PRIMARY KEY,
-    key TEXT NOT NULL UNIQUE                     -- conversation_key(), e.g. d:alice:bob
-);
+CREATE TABLE IF NOT EXISTS conversations (      -- each conversation's number
+    key    TEXT PRIMARY KEY NOT NULL,            -- conversation_key(), e.g. d:alice:bob, g:team
+    number INTEGER NOT NULL                      -- the id of its first message
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS chunks (             -- consecutive messages of one conversation
     first_id     INTEGER PRIMARY KEY,            -- the id of its first message
-    conversation INTEGER NOT NULL,               -- conversations.id
+    conversation INTEGER NOT NULL,               -- conversations.number
     entries      BLOB NOT NULL                   -- chat_store_common's chunk framing
 );
 CREATE INDEX IF NOT EXISTS chunks_by_conversation ON chunks (conversation, first_id);
@@ -50,9 +54,9 @@ CREATE TABLE IF NOT EXISTS members (
     PRIMARY KEY (group_name, username)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS members_by_user ON members (username, group_name);
-CREATE TABLE IF NOT EXISTS partners (               -- who has a direct conversation with whom
-    username TEXT NOT NULL,
-    other    TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS partners (               -- a direct conversation's later name
+    username TEXT NOT NULL,                         -- the later of its two names
+    other    TEXT NOT NULL,                         -- the earlier (the rest: conversations)
     PRIMARY KEY (username, other)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS read_markers (           -- how far each user has read each conversation
@@ -73,8 +77,10 @@ CREATE TABLE IF NOT EXISTS counters (               -- next_message_id as of the
 /// recipient column, the next id in `counters`, every table `WITHOUT ROWID`; 6: messages
 /// keyed by the conversation's number in `conversations`, not its text key; 7: messages in id
 /// order, found by conversation through `messages_by_conversation`; 8: messages in `chunks`,
-/// the newest in `log`. A kept store of another version is refused, not misread.
-pub(crate) const SCHEMA_VERSION: i64 = 8;
+/// the newest in `log`; 9: a conversation numbered by its first message, keyed by its key
+/// alone, and `partners` holding only the later name's row. A kept store of another version is
+/// refused, not misread.
+pub(crate) const SCHEMA_VERSION: i64 = 9;
 
 /// Refuses a store whose tables are of another version. A new, empty file has version 0 and
 /// no tables.

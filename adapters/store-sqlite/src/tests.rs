@@ -64,6 +64,69 @@ fn chunk_reads_use_the_conversation_and_first_id_key() {
 }
 
 #[test]
+fn partner_reads_are_one_range_of_a_primary_key_each() {
+    let dir = TempDir::new("sqlite-partner-plans");
+    let store = SqliteStore::open(dir.path(), Retention::Keep).expect("opens");
+    for (sql, search) in [
+        (
+            PARTNERS_EARLIER,
+            "SEARCH partners USING PRIMARY KEY (username=?)",
+        ),
+        (
+            PARTNERS_LATER,
+            "SEARCH conversations USING PRIMARY KEY (key>? AND key<?)",
+        ),
+    ] {
+        let plan = plan(&store.connection, sql);
+        assert!(plan.contains(search), "{sql}\n{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{sql}\n{plan}");
+    }
+}
+
+#[test]
+fn a_direct_conversation_is_numbered_by_its_first_message_and_written_once_each_way() {
+    let dir = TempDir::new("sqlite-new-conversation");
+    let mut store = SqliteStore::open(dir.path(), Retention::Keep).expect("opens");
+    let message = |from: &str, to: &str| NewMessage {
+        sender: Username::parse(from).expect("valid"),
+        recipient: Recipient::User(Username::parse(to).expect("valid")),
+        content: chat_domain::Content::Text(MessageBody::new("hi".into()).expect("valid")),
+        sent_at: jiff::Timestamp::UNIX_EPOCH,
+        client_message_id: None,
+    };
+    store
+        .append_message(note_of_alice("first"))
+        .expect("append");
+    let opening = store
+        .append_message(message("bob", "alice"))
+        .expect("append");
+    store
+        .append_message(message("alice", "bob"))
+        .expect("append");
+    store.commit().expect("commit");
+    let rows = |sql: &str| -> Vec<(String, String)> {
+        let mut statement = store.connection.prepare(sql).expect("prepares");
+        statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    };
+    assert_eq!(
+        rows("SELECT key, CAST(number AS TEXT) FROM conversations ORDER BY key"),
+        [
+            ("d:alice:alice".to_string(), "1".to_string()),
+            ("d:alice:bob".to_string(), opening.id.get().to_string()),
+        ]
+    );
+    // Only the later name's row: alice's partners after her are the keys `d:alice:...`.
+    assert_eq!(
+        rows("SELECT username, other FROM partners"),
+        [("bob".to_string(), "alice".to_string())]
+    );
+}
+
+#[test]
 fn a_new_database_has_4_kib_pages_in_wal_mode() {
     let dir = TempDir::new("sqlite-pages");
     let store = SqliteStore::open(dir.path(), Retention::Wipe).expect("opens");
@@ -116,7 +179,9 @@ fn a_stored_id_of_0_is_corruption_not_a_panic() {
     let store = store_with_one_of_each(&dir);
     let update = |sql: &str| store.connection.execute(sql, []).expect("update");
     // A chunk holding a message numbered 0: a varint 0, then a value of one byte.
-    update("INSERT INTO chunks VALUES (1, (SELECT id FROM conversations), x'000100')");
+    update(
+        "INSERT INTO chunks VALUES (1, (SELECT number FROM conversations WHERE key = 'd:alice:alice'), x'000100')",
+    );
     update("UPDATE members SET since = 0");
     update("UPDATE groups SET first_message = 0");
     // The reads by id start at 1, so only a read of every message meets it.

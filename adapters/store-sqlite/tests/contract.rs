@@ -73,25 +73,27 @@ fn a_store_of_another_layout_is_refused_with_keep_and_wiped_without() {
 
 #[test]
 fn a_store_of_the_previous_version_is_refused_with_keep_and_wiped_without() {
-    let dir = TempDir::new("sqlite-version-5");
+    let dir = TempDir::new("sqlite-version-8");
     {
-        // Version 5: messages keyed by their conversation's text key.
+        // Version 8: conversations numbered by a rowid, partners both ways.
         let connection =
             rusqlite::Connection::open(SqliteStore::path_in(dir.path())).expect("opens");
         connection
             .execute_batch(
-                "CREATE TABLE messages (conversation TEXT NOT NULL, id INTEGER NOT NULL,
-                 sender TEXT NOT NULL, body TEXT NOT NULL, sent_at_ms INTEGER NOT NULL,
-                 client_message_id INTEGER, PRIMARY KEY (conversation, id)) WITHOUT ROWID;
-                 PRAGMA user_version = 5;",
+                "CREATE TABLE conversations (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);
+                 CREATE TABLE partners (username TEXT NOT NULL, other TEXT NOT NULL,
+                 PRIMARY KEY (username, other)) WITHOUT ROWID;
+                 INSERT INTO conversations (key) VALUES ('d:alice:bob');
+                 INSERT INTO partners VALUES ('alice', 'bob'), ('bob', 'alice');
+                 PRAGMA user_version = 8;",
             )
-            .expect("version 5 schema");
+            .expect("version 8 schema");
     }
     let err = SqliteStore::open(dir.path(), Retention::Keep)
         .err()
         .expect("refused");
     assert!(
-        err.detail().contains("layout 5, this one reads 8"),
+        err.detail().contains("layout 8, this one reads 9"),
         "{}",
         err.detail()
     );
