@@ -40,9 +40,10 @@ pub struct Options {
     pub body_bytes: usize,
     /// Time a probe's pings beside the load (`probe.rs`).
     pub probe: bool,
-    /// Each client writes only to the this many clients after it (round the ring), so nearly
-    /// every message is in a conversation that has messages already; `None`: to anyone, at
-    /// random, so most of a short run's messages open a conversation.
+    /// Each client writes only to this many clients after it (round the ring, at least 1, at
+    /// most everyone else), so past the first messages each goes into a conversation that has
+    /// some; `None`: to anyone, at random (in `rate --clients 1000`, 98 % of the messages open
+    /// a conversation; with 4 partners, 20 %).
     pub partners: Option<usize>,
 }
 
@@ -435,7 +436,8 @@ impl std::fmt::Display for Report {
                 duration,
             } => format!("{per_second} messages/s for {} s", duration.as_secs()),
         };
-        let to = match self.options.partners {
+        let others = self.options.clients.saturating_sub(1);
+        let to = match self.options.partners.map(|k| k.clamp(1, others.max(1))) {
             Some(1) => "each writing to 1 partner".into(),
             Some(partners) => format!("each writing to {partners} partners"),
             None => "writing to anyone".into(),

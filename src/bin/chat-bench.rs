@@ -75,8 +75,8 @@ enum Mode {
         body_bytes: usize,
         /// Each client writes only to the K clients after it: conversations with messages
         /// already, not new ones at random.
-        #[arg(long, value_name = "K")]
-        partners: Option<usize>,
+        #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
+        partners: Option<u32>,
         #[command(flatten)]
         server: ServerArgs,
     },
@@ -98,8 +98,8 @@ enum Mode {
         probe: bool,
         /// Each client writes only to the K clients after it: conversations with messages
         /// already, not new ones at random.
-        #[arg(long, value_name = "K")]
-        partners: Option<usize>,
+        #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
+        partners: Option<u32>,
         #[command(flatten)]
         server: ServerArgs,
     },
@@ -168,7 +168,7 @@ fn main() -> ExitCode {
                 pace: Pace::Window { window, messages },
                 body_bytes,
                 probe: false,
-                partners,
+                partners: partners.map(|k| k as usize),
             },
         ),
         Mode::Rate {
@@ -189,7 +189,7 @@ fn main() -> ExitCode {
                 },
                 body_bytes,
                 probe,
-                partners,
+                partners: partners.map(|k| k as usize),
             },
         ),
         Mode::Idle {

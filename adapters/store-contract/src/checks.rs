@@ -702,12 +702,16 @@ pub fn a_resent_message_is_found_by_its_senders_number<S: Store>(open: Open<S>) 
 }
 
 /// Direct messages make partners, both ways and once, in name order whether they sort before
-/// or after (a name that begins another is neither's partner); group notices make none; a
-/// reopen keeps them. `after` reads a conversation forwards from an id, excluding it.
+/// or after (a name that begins another, followed by a letter or a digit, is not its partner
+/// unless they talked); group notices make none; a reopen keeps them. `after` reads a conversation forwards from an id, excluding it.
 pub fn partners_and_reading_forwards<S: Store>(open: Open<S>) {
     let dir = TempDir::new("partners");
     let sent = {
-        let mut store = with_users(open, dir.path(), &["alice", "bob", "carol", "dave", "ali"]);
+        let mut store = with_users(
+            open,
+            dir.path(),
+            &["alice", "bob", "carol", "dave", "ali", "ali2"],
+        );
         let mut sent = Vec::new();
         for (from, to, text) in [
             ("bob", "alice", "1"),
@@ -717,6 +721,8 @@ pub fn partners_and_reading_forwards<S: Store>(open: Open<S>) {
             ("dave", "dave", "note"),
             ("carol", "dave", "5"),
             ("ali", "bob", "6"),
+            ("ali", "ali2", "7"),
+            ("ali2", "dave", "8"),
         ] {
             sent.push(
                 store
@@ -735,10 +741,11 @@ pub fn partners_and_reading_forwards<S: Store>(open: Open<S>) {
     assert_eq!(partners("carol"), [user("alice"), user("dave")]);
     assert_eq!(
         partners("dave"),
-        [user("carol"), user("dave")],
+        [user("ali2"), user("carol"), user("dave")],
         "notes to self; the group is no partner"
     );
-    assert_eq!(partners("ali"), [user("bob")]);
+    assert_eq!(partners("ali"), [user("ali2"), user("bob")]);
+    assert_eq!(partners("ali2"), [user("ali"), user("dave")]);
     let alice_bob = direct("alice", "bob");
     let forwards = |after: Option<MessageId>, limit: usize| {
         ids(&store.after(&alice_bob, after, limit).expect("after"))

@@ -348,17 +348,15 @@ impl SqliteStore {
     }
 
     /// Gives the conversation `key` names, which has none, its number, and records a direct
-    /// one's later name as a partner of the earlier (its key does the converse).
+    /// one's later name as a partner of the earlier (its key does the converse). The number
+    /// comes last: once it is written, the conversation is whole, and a try that failed
+    /// before it is tried again in full.
     fn start_conversation(
         &mut self,
         key: &str,
         number: i64,
         message: &NewMessage,
     ) -> Result<(), StoreError> {
-        self.execute_cached(
-            "INSERT INTO conversations (key, number) VALUES (?1, ?2)",
-            params![key, number],
-        )?;
         if let Recipient::User(to) = &message.recipient
             && to != &message.sender
         {
@@ -368,6 +366,10 @@ impl SqliteStore {
                 [later.as_str(), earlier.as_str()],
             )?;
         }
+        self.execute_cached(
+            "INSERT INTO conversations (key, number) VALUES (?1, ?2)",
+            params![key, number],
+        )?;
         Ok(())
     }
 
@@ -814,15 +816,17 @@ impl Store for SqliteStore {
         self.begin_if_needed()?;
         let id = self.next_id;
         let conversation = message.conversation();
+        let value = encode_message(&message)?;
+        // The id is spent before anything can fail: a conversation numbered by it in a write
+        // that then failed, which the turn's commit may still carry, keeps it to itself.
+        self.next_id = id.next();
         // Most sends are in a conversation with messages held, numbered already.
         if !self.pending.holds(&conversation) {
             let key = message_conversation_key(&message.sender, &message.recipient);
             self.conversation_number(key, id, &message)?;
         }
-        let value = encode_message(&message)?;
         // Logged by the commit, one row a commit; written in a chunk by a later one.
         self.pending.push(conversation, id, value, true);
-        self.next_id = id.next();
         Ok(message.with_id(id))
     }
 
@@ -868,8 +872,10 @@ impl Store for SqliteStore {
                 let _ = self
                     .connection
                     .execute_batch("ROLLBACK TO group_write; RELEASE group_write");
-                // A conversation numbered inside the savepoint is numbered no more.
+                // A conversation numbered inside the savepoint is numbered no more; and should
+                // the rollback itself have failed, the number is not given again.
                 self.known_conversations.forget_all();
+                self.next_id = self.next_id.next();
                 Err(e)
             }
         }

@@ -9,10 +9,10 @@ use crate::unavailable;
 /// Tables keyed by names cluster their rows by what they are looked up by (`WITHOUT ROWID`): a
 /// user, a group's members are each one range of one b-tree. A conversation's number is its
 /// first message's id, so numbering one needs no counter and no second index. A new direct
-/// conversation writes two rows: its key in `conversations` (which also lists the earlier
-/// name's partners: the range `d:earlier:`) and the later name's row in `partners`; rows in a
-/// rowid table, its key's index and `partners` both ways made every first message of a
-/// conversation write five pages instead of three (docs/benchmarks.md). Messages are stored in chunks of up to 64 consecutive
+/// conversation between two people writes two rows: its key in `conversations` (which also
+/// lists the earlier name's partners: the range `d:earlier:`) and the later name's row in
+/// `partners`. Rows in a rowid table, its key's index and `partners` both ways made its first
+/// message write five pages instead of three (docs/benchmarks.md). Messages are stored in chunks of up to 64 consecutive
 /// messages of a conversation, in the order of their first ids, so a flush appends to the
 /// table's end (clustered by conversation, each flush rewrote a page of every conversation it
 /// wrote to, however old); an index of (conversation, first id) finds them, so a history page

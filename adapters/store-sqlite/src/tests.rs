@@ -127,6 +127,56 @@ fn a_direct_conversation_is_numbered_by_its_first_message_and_written_once_each_
 }
 
 #[test]
+fn a_send_that_fails_while_opening_a_conversation_leaves_its_number_to_nobody_else() {
+    let dir = TempDir::new("sqlite-failed-opening");
+    let mut store = SqliteStore::open(dir.path(), Retention::Keep).expect("opens");
+    let message = |from: &str, to: &str| NewMessage {
+        sender: Username::parse(from).expect("valid"),
+        recipient: Recipient::User(Username::parse(to).expect("valid")),
+        content: chat_domain::Content::Text(MessageBody::new("hi".into()).expect("valid")),
+        sent_at: jiff::Timestamp::UNIX_EPOCH,
+        client_message_id: None,
+    };
+    // A statement that fails as a full disk would: SQLite undoes it, the transaction stays,
+    // and the turn's commit carries whatever else the send wrote.
+    let update = |store: &SqliteStore, sql: &str| {
+        store.connection.execute_batch(sql).expect("update");
+    };
+    update(
+        &store,
+        "CREATE TEMP TRIGGER full BEFORE INSERT ON partners
+         BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+    );
+    store
+        .append_message(message("alice", "bob"))
+        .expect_err("the partners row fails");
+    update(&store, "DROP TRIGGER full");
+    store.commit().expect("the turn commits");
+    store
+        .append_message(message("carol", "dave"))
+        .expect("append");
+    store
+        .append_message(message("bob", "alice"))
+        .expect("append");
+    store.commit().expect("commit");
+    let numbers: Vec<(String, i64)> = store
+        .connection
+        .prepare("SELECT key, number FROM conversations ORDER BY key")
+        .expect("prepares")
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert_eq!(numbers.len(), 2, "{numbers:?}");
+    assert_ne!(numbers[0].1, numbers[1].1, "{numbers:?}");
+    let bob = Username::parse("bob").expect("valid");
+    assert_eq!(
+        store.partners(&bob).expect("partners"),
+        [Username::parse("alice").expect("valid")]
+    );
+}
+
+#[test]
 fn a_new_database_has_4_kib_pages_in_wal_mode() {
     let dir = TempDir::new("sqlite-pages");
     let store = SqliteStore::open(dir.path(), Retention::Wipe).expect("opens");
