@@ -37,10 +37,14 @@ fn chunks_past(messages_max: usize) -> chat_store_common::PendingLimits {
 
 /// A note `alice` writes to herself.
 fn note_of_alice(text: &str) -> chat_domain::NewMessage {
-    let alice = Username::parse("alice").expect("valid");
+    message_to("alice", "alice", text)
+}
+
+/// A direct message of `text` from `from` to `to`.
+fn message_to(from: &str, to: &str, text: &str) -> chat_domain::NewMessage {
     chat_domain::NewMessage {
-        sender: alice.clone(),
-        recipient: chat_domain::Recipient::User(alice),
+        sender: Username::parse(from).expect("valid"),
+        recipient: chat_domain::Recipient::User(Username::parse(to).expect("valid")),
         content: chat_domain::Content::Text(MessageBody::new(text.into()).expect("valid")),
         sent_at: jiff::Timestamp::UNIX_EPOCH,
         client_message_id: None,
@@ -87,21 +91,14 @@ fn partner_reads_are_one_range_of_a_primary_key_each() {
 fn a_direct_conversation_is_numbered_by_its_first_message_and_written_once_each_way() {
     let dir = TempDir::new("sqlite-new-conversation");
     let mut store = SqliteStore::open(dir.path(), Retention::Keep).expect("opens");
-    let message = |from: &str, to: &str| NewMessage {
-        sender: Username::parse(from).expect("valid"),
-        recipient: Recipient::User(Username::parse(to).expect("valid")),
-        content: chat_domain::Content::Text(MessageBody::new("hi".into()).expect("valid")),
-        sent_at: jiff::Timestamp::UNIX_EPOCH,
-        client_message_id: None,
-    };
     store
         .append_message(note_of_alice("first"))
         .expect("append");
     let opening = store
-        .append_message(message("bob", "alice"))
+        .append_message(message_to("bob", "alice", "hi"))
         .expect("append");
     store
-        .append_message(message("alice", "bob"))
+        .append_message(message_to("alice", "bob", "hi"))
         .expect("append");
     store.commit().expect("commit");
     let rows = |sql: &str| -> Vec<(String, String)> {
@@ -130,13 +127,6 @@ fn a_direct_conversation_is_numbered_by_its_first_message_and_written_once_each_
 fn a_send_that_fails_while_opening_a_conversation_leaves_its_number_to_nobody_else() {
     let dir = TempDir::new("sqlite-failed-opening");
     let mut store = SqliteStore::open(dir.path(), Retention::Keep).expect("opens");
-    let message = |from: &str, to: &str| NewMessage {
-        sender: Username::parse(from).expect("valid"),
-        recipient: Recipient::User(Username::parse(to).expect("valid")),
-        content: chat_domain::Content::Text(MessageBody::new("hi".into()).expect("valid")),
-        sent_at: jiff::Timestamp::UNIX_EPOCH,
-        client_message_id: None,
-    };
     // A statement that fails as a full disk would: SQLite undoes it, the transaction stays,
     // and the turn's commit carries whatever else the send wrote.
     let update = |store: &SqliteStore, sql: &str| {
@@ -148,15 +138,15 @@ fn a_send_that_fails_while_opening_a_conversation_leaves_its_number_to_nobody_el
          BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
     );
     store
-        .append_message(message("alice", "bob"))
+        .append_message(message_to("alice", "bob", "hi"))
         .expect_err("the partners row fails");
     update(&store, "DROP TRIGGER full");
     store.commit().expect("the turn commits");
     store
-        .append_message(message("carol", "dave"))
+        .append_message(message_to("carol", "dave", "hi"))
         .expect("append");
     store
-        .append_message(message("bob", "alice"))
+        .append_message(message_to("bob", "alice", "hi"))
         .expect("append");
     store.commit().expect("commit");
     let numbers: Vec<(String, i64)> = store
