@@ -47,6 +47,14 @@ pub struct Options {
     pub partners: Option<usize>,
 }
 
+impl Options {
+    /// `partners` as used: at least 1, at most everyone else.
+    fn partners_each(&self) -> Option<usize> {
+        let others = self.clients.saturating_sub(1).max(1);
+        self.partners.map(|partners| partners.clamp(1, others))
+    }
+}
+
 pub struct Report {
     pub label: String,
     pub options: Options,
@@ -94,9 +102,10 @@ impl Random {
     }
 
     /// A client other than `not`, out of `count` (at least 2): one of the `partners` after
-    /// it, or any.
+    /// it (1 to `count - 1`), or any.
     fn other(&mut self, count: usize, not: usize, partners: Option<usize>) -> usize {
-        let others = partners.map_or(count - 1, |partners| partners.clamp(1, count - 1));
+        let others = partners.unwrap_or(count - 1);
+        assert!((1..count).contains(&others));
         let ahead = 1 + (self.next() % others as u64) as usize;
         (not + ahead) % count
     }
@@ -120,6 +129,7 @@ pub fn run(target: &Target, options: &Options) -> Result<Report, String> {
     let mut latency =
         Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).map_err(|e| e.to_string())?;
     let mut random = Random(0x9e37_79b9_7f4a_7c15);
+    let partners = options.partners_each();
     let padding = "x".repeat(options.body_bytes.saturating_sub(16));
     let (mut delivered, mut duplicated, mut scheduled) = (0u64, 0u64, 0u64);
     let probe = options.probe.then(|| Probe::start(target)).transpose()?;
@@ -137,7 +147,7 @@ pub fn run(target: &Target, options: &Options) -> Result<Report, String> {
             Pace::Window { window, messages } => {
                 for i in 0..clients.len() {
                     while clients[i].sent < messages && clients[i].in_flight < window {
-                        let to = random.other(clients.len(), i, options.partners);
+                        let to = random.other(clients.len(), i, partners);
                         queue_message(&mut clients, i, to, &padding, now);
                     }
                 }
@@ -148,7 +158,7 @@ pub fn run(target: &Target, options: &Options) -> Result<Report, String> {
                 while scheduled < due.min(expected) {
                     let at = start + Duration::from_secs_f64(scheduled as f64 / per_second as f64);
                     let i = (scheduled % clients.len() as u64) as usize;
-                    let to = random.other(clients.len(), i, options.partners);
+                    let to = random.other(clients.len(), i, partners);
                     queue_message(&mut clients, i, to, &padding, at);
                     scheduled += 1;
                 }
@@ -436,8 +446,7 @@ impl std::fmt::Display for Report {
                 duration,
             } => format!("{per_second} messages/s for {} s", duration.as_secs()),
         };
-        let others = self.options.clients.saturating_sub(1);
-        let to = match self.options.partners.map(|k| k.clamp(1, others.max(1))) {
+        let to = match self.options.partners_each() {
             Some(1) => "each writing to 1 partner".into(),
             Some(partners) => format!("each writing to {partners} partners"),
             None => "writing to anyone".into(),
@@ -491,7 +500,7 @@ impl std::fmt::Display for Report {
 
 #[cfg(test)]
 mod tests {
-    use super::Random;
+    use super::{Options, Pace, Random};
 
     #[test]
     fn a_client_writes_to_its_partners_after_it_or_to_anyone_but_itself() {
@@ -510,6 +519,16 @@ mod tests {
             [true, true, true, true, false, true, true, true, true, true]
         );
         // More partners than others: everyone else.
-        assert!((0..100).all(|_| random.other(3, 0, Some(5)) != 0));
+        let options = Options {
+            clients: 3,
+            pace: Pace::Window {
+                window: 1,
+                messages: 1,
+            },
+            body_bytes: 32,
+            probe: false,
+            partners: Some(5),
+        };
+        assert_eq!(options.partners_each(), Some(2));
     }
 }
