@@ -22,6 +22,7 @@
 //!   `next_id` -> the id after the newest message (u64 big-endian) when a commit last wrote
 //!   chunks, for a log that holds nothing newer
 
+mod disk_sync;
 mod keys;
 
 use std::collections::HashMap;
@@ -41,6 +42,7 @@ use chat_store_common::{
     stored_id,
 };
 
+use disk_sync::DiskSync;
 use jiff::Timestamp;
 use keys::{after_prefix, conversation_of_key, conversation_prefix, decode_u64, with_id};
 use serde::{Deserialize, Serialize};
@@ -72,7 +74,9 @@ pub struct SledStore {
     known_partners: BoundedSet<Conversation>,
     /// Names of users read or written.
     known_names: KnownNames,
-    retention: Retention,
+    /// A kept store's files, synced by every commit after sled's flush; `None` for a store
+    /// wiped at the next start anyway, where sled's background flusher is enough.
+    disk_sync: Option<DiskSync>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -140,12 +144,16 @@ impl SledStore {
             }
         })?;
         check_layout(&db, Access::Write)?;
-        Self::from_db(db, retention, limits)
+        let disk_sync = match retention {
+            Retention::Keep => Some(open_disk_sync(&path)?),
+            Retention::Wipe => None,
+        };
+        Self::from_db(db, disk_sync, limits)
     }
 
     fn from_db(
         db: sled::Db,
-        retention: Retention,
+        disk_sync: Option<DiskSync>,
         limits: PendingLimits,
     ) -> Result<Self, StoreError> {
         let users = db.open_tree("users").map_err(unavailable)?;
@@ -175,7 +183,7 @@ impl SledStore {
             next_id,
             known_partners: BoundedSet::new(KNOWN_PARTNERS_MAX),
             known_names: KnownNames::new(KNOWN_NAMES_MAX),
-            retention,
+            disk_sync,
         }
         .with_log_read()
     }
@@ -225,7 +233,7 @@ impl SledStore {
                 e => unavailable(format!("cannot open {}: {e}", path.display())),
             })?;
         check_layout(&db, Access::Read)?;
-        Self::from_db(db, Retention::Keep, PendingLimits::DEFAULT)
+        Self::from_db(db, Some(open_disk_sync(&path)?), PendingLimits::DEFAULT)
     }
 
     /// The memberships `write` adds or changes, each as the value both trees hold: those added
@@ -297,6 +305,15 @@ fn check_layout(db: &sled::Db, access: Access) -> Result<(), StoreError> {
 const LOCK_WAIT: Duration = Duration::from_secs(2);
 
 /// sled reports a held lock only in the text of an io::Error of kind Other.
+fn open_disk_sync(sled_dir: &Path) -> Result<DiskSync, StoreError> {
+    DiskSync::open(sled_dir).map_err(|e| {
+        unavailable(format!(
+            "cannot open {} to sync it: {e}",
+            sled_dir.display()
+        ))
+    })
+}
+
 fn is_lock_error(e: &sled::Error) -> bool {
     matches!(e, sled::Error::Io(e) if e.to_string().contains("could not acquire lock"))
 }
@@ -830,10 +847,13 @@ impl Store for SledStore {
         let flushed = self
             .write_pending()
             .and_then(|()| self.write_markers())
-            .and_then(|()| match self.retention {
-                // Wiped at the next start anyway: the background flusher is enough.
-                Retention::Wipe => Ok(()),
-                Retention::Keep => self.db.flush().map(|_| ()).map_err(unavailable),
+            .and_then(|()| match &mut self.disk_sync {
+                None => Ok(()),
+                Some(disk_sync) => self
+                    .db
+                    .flush()
+                    .map_err(unavailable)
+                    .and_then(|_| disk_sync.sync().map_err(unavailable)),
             });
         self.markers_unwritten.clear();
         if flushed.is_err() {

@@ -1,6 +1,8 @@
 //! Ids as stored: 0 is no message's id, so finding one is damage, reported and not a panic;
 //! a read marker of 0 (stored before `MessageId` refused 0) is nothing read.
 
+use std::collections::HashSet;
+
 use chat_domain::{Content, MessageBody};
 use chat_store_contract::TempDir;
 
@@ -144,4 +146,44 @@ fn a_read_marker_reaches_its_tree_only_with_the_commit_that_logs_what_it_covers(
     store.commit().expect("commit");
     assert!(store.read_markers.get(&key).expect("get").is_some());
     assert!(store.log.len() == 1, "the message is logged");
+}
+
+/// A commit's log entry too big for sled's log goes in a blob file, which sled never syncs
+/// itself: a kept commit syncs it, and the store reopens with every message.
+#[test]
+fn a_kept_commit_syncs_the_blob_sled_writes_for_a_big_log_entry() {
+    let dir = TempDir::new("sled-blob");
+    let mut store = SledStore::open(dir.path(), Retention::Keep).expect("opens");
+    // 12 bodies of 4,000 four-byte characters: one log entry of about 190 KiB.
+    let body = "\u{1d11e}".repeat(4_000);
+    for _ in 0..12 {
+        store
+            .append_message(NewMessage {
+                sender: alice(),
+                recipient: Recipient::User(alice()),
+                content: Content::Text(MessageBody::new(body.clone()).expect("valid")),
+                sent_at: Timestamp::from_millisecond(1_700_000_000_000).expect("in range"),
+                client_message_id: None,
+            })
+            .expect("append");
+    }
+    store.commit().expect("commit");
+    let blobs: HashSet<u64> = std::fs::read_dir(SledStore::path_in(dir.path()).join("blobs"))
+        .expect("sled's blobs")
+        .map(|entry| {
+            let name = entry.expect("an entry").file_name();
+            name.to_str()
+                .and_then(|n| n.parse().ok())
+                .expect("a number")
+        })
+        .collect();
+    assert!(!blobs.is_empty(), "no blob: the entry fitted in sled's log");
+    let synced = store.disk_sync.as_ref().expect("kept").blobs_synced();
+    assert_eq!(synced, &blobs);
+    drop(store);
+    let store = SledStore::open(dir.path(), Retention::Keep).expect("reopens");
+    let page = store
+        .history(&notes(), MessageId::FIRST, None, 50)
+        .expect("history");
+    assert_eq!(page.len(), 12);
 }

@@ -1,0 +1,152 @@
+//! What `--keep-data` promises: a message is acknowledged only once it is on the disk, not
+//! only in the kernel's cache. Watched from outside with strace on the running server: every
+//! acknowledged send, one at a time, is preceded by an `fsync` or `fdatasync` of the store's
+//! files, the calls that also empty the disk's write cache. (sled's own flush writes with
+//! `sync_file_range`, which does neither that nor record a file's new length; it syncs only
+//! every half second in the background.)
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chat_store_contract::TempDir;
+use common::*;
+
+/// Sends made one at a time, each awaiting its acknowledgement.
+const SENDS: usize = 30;
+
+/// strace, installed from Debian's packages when this machine lacks it, as the other services
+/// the tests start are.
+fn ensure_strace() {
+    let present = || {
+        Command::new("strace")
+            .arg("-V")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    };
+    if present() {
+        return;
+    }
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "-q", "strace"])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    };
+    if !install() {
+        let _ = Command::new("apt-get")
+            .args(["update", "-q"])
+            .stdout(Stdio::null())
+            .status();
+        install();
+    }
+    assert!(
+        present(),
+        "these tests need strace; `apt-get install strace` failed"
+    );
+}
+
+/// strace attached to every thread of a running process, logging its syncs to a file.
+struct Tracer {
+    child: Child,
+}
+
+impl Tracer {
+    /// Attaches, and returns once strace says it traces every thread the process has.
+    fn attach(pid: u32, log: &Path) -> Tracer {
+        let threads = std::fs::read_dir(format!("/proc/{pid}/task"))
+            .expect("the server's threads")
+            .count();
+        let mut child = Command::new("strace")
+            .args(["-f", "-e", "trace=fsync,fdatasync", "-o"])
+            .arg(log)
+            .args(["-p", &pid.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("strace starts");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let mut lines = BufReader::new(stderr).lines();
+        // "Process 12 attached with 5 threads" at once, or one "attached" line a thread.
+        let mut attached = 0;
+        while attached < threads {
+            let line = lines
+                .next()
+                .expect("strace says what it attached to")
+                .expect("strace's stderr");
+            assert!(!line.contains("Operation not permitted"), "{line}");
+            if let Some((_, with)) = line.split_once("attached with ") {
+                attached = with
+                    .split_whitespace()
+                    .next()
+                    .and_then(|count| count.parse().ok())
+                    .unwrap_or_else(|| panic!("unexpected strace line {line:?}"));
+            } else if line.contains("attached") {
+                attached += 1;
+            }
+        }
+        // strace goes on writing to its stderr: drain it so that it never blocks.
+        std::thread::spawn(move || lines.for_each(drop));
+        Tracer { child }
+    }
+
+    /// Detaches (the traced process goes on) and waits until strace has written its log.
+    fn detach(mut self) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        let deadline = Instant::now() + READ_TIMEOUT;
+        while self.child.try_wait().expect("try_wait").is_none() {
+            assert!(Instant::now() < deadline, "strace did not detach");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Tracer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The syncs strace logged that succeeded.
+fn syncs_in(log: &Path) -> usize {
+    std::fs::read_to_string(log)
+        .expect("strace's log")
+        .lines()
+        .filter(|line| line.contains("sync(") && line.trim_end().ends_with("= 0"))
+        .count()
+}
+
+fn every_kept_acknowledgement_follows_a_sync_to_the_disk(store: &'static str) {
+    ensure_strace();
+    let data = TempDir::new("durability");
+    let server = ServerProcess::start(store, &data, &["--keep-data"]);
+    let mut alice = user(&server, "alice");
+    user(&server, "bob");
+    let trace = TempDir::new("durability-trace");
+    let log = trace.path().join("syncs");
+    let tracer = Tracer::attach(server.child.id(), &log);
+    for n in 0..SENDS {
+        alice.send_ok("bob", &format!("message {n}"));
+    }
+    tracer.detach();
+    let syncs = syncs_in(&log);
+    assert!(
+        syncs >= SENDS,
+        "{SENDS} acknowledged sends, one at a time, but only {syncs} syncs:\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+}
+
+on_both_stores!(every_kept_acknowledgement_follows_a_sync_to_the_disk);
