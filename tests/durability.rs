@@ -10,6 +10,7 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chat_store_contract::TempDir;
@@ -19,8 +20,12 @@ use common::*;
 const SENDS: usize = 30;
 
 /// strace, installed from Debian's packages when this machine lacks it, as the other services
-/// the tests start are.
+/// the tests start are; one test at a time, as apt-get takes a lock.
 fn ensure_strace() {
+    static INSTALLING: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = INSTALLING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let present = || {
         Command::new("strace")
             .arg("-V")
