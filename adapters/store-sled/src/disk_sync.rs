@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 /// sled's log, in its directory.
 const LOG_FILE_NAME: &str = "db";
+/// sled's settings, written once when it creates a store and never synced by it.
+const CONFIG_FILE_NAME: &str = "conf";
 /// sled's blobs, each in a file named by its log sequence number.
 const BLOBS_DIR_NAME: &str = "blobs";
 
@@ -23,11 +25,17 @@ pub(crate) struct DiskSync {
 }
 
 impl DiskSync {
-    /// Opens the log of the sled store in `sled_dir` (sled has created it) and syncs the
-    /// directory, so that the files' names are durable too.
+    /// Opens the log of the sled store in `sled_dir` (sled has created it), and syncs its
+    /// settings, the directory and the one holding it, so that the files and their names are
+    /// durable too.
     pub(crate) fn open(sled_dir: &Path) -> std::io::Result<DiskSync> {
         let log = File::open(sled_dir.join(LOG_FILE_NAME))?;
+        File::open(sled_dir.join(CONFIG_FILE_NAME))?.sync_data()?;
         sync_dir(sled_dir)?;
+        match sled_dir.parent() {
+            Some(data_dir) if !data_dir.as_os_str().is_empty() => sync_dir(data_dir)?,
+            _ => sync_dir(Path::new("."))?,
+        }
         Ok(DiskSync {
             log,
             blobs: sled_dir.join(BLOBS_DIR_NAME),
