@@ -130,7 +130,7 @@ fn a_short_history_run_reads_full_pages_at_every_depth() {
 fn an_fsync_run_times_every_sync_and_leaves_no_file() {
     let report = bench(&["fsync", "--syncs", "5"]);
     assert!(
-        report.contains("fsync: 5 appends of 16 KiB, each followed by fdatasync"),
+        report.contains("fsync: 5 appends of 16 KiB, each followed by fdatasync, back to back"),
         "{report}"
     );
     assert!(report.contains("write + fdatasync (us): p50"), "{report}");
@@ -140,4 +140,20 @@ fn an_fsync_run_times_every_sync_and_leaves_no_file() {
         .and_then(|line| line.split(" in ").nth(1))
         .expect("the report names its directory");
     assert!(!std::path::Path::new(dir).exists(), "{dir} is left behind");
+}
+
+#[test]
+fn a_paced_fsync_run_keeps_its_schedule() {
+    let started = std::time::Instant::now();
+    let report = bench(&["fsync", "--syncs", "20", "--per-second", "100"]);
+    // The 20th sync starts 190 ms after the first, however fast the disk.
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(190),
+        "{report}"
+    );
+    assert!(
+        report.contains("fsync: 20 appends of 16 KiB, each followed by fdatasync, 100 a second, each timed from when it was due"),
+        "{report}"
+    );
+    assert!(report.contains("p99.9"), "{report}");
 }

@@ -149,6 +149,11 @@ enum Mode {
     Fsync {
         #[arg(long, default_value_t = 500)]
         syncs: usize,
+        /// Start one sync every 1/N s instead of back to back: the stream of syncs a kept
+        /// `rate` run makes (one a commit), under which a disk may stall as it does not for a
+        /// few hundred in a row
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        per_second: Option<u32>,
     },
 }
 
@@ -249,8 +254,8 @@ fn main() -> ExitCode {
                 .and_then(|target| flood::run(&target, &options))
                 .map(|report| report.to_string())
         }
-        Mode::Fsync { syncs } => {
-            fsync::run(&fsync::Options { syncs }).map(|report| report.to_string())
+        Mode::Fsync { syncs, per_second } => {
+            fsync::run(&fsync::Options { syncs, per_second }).map(|report| report.to_string())
         }
     };
     match result {
