@@ -1,16 +1,17 @@
 //! What `--keep-data` promises: a message is acknowledged only once it is on the disk, not
-//! only in the kernel's cache. Watched from outside with strace on the running server: every
-//! acknowledged send, one at a time, is preceded by an `fsync` or `fdatasync` of the store's
-//! files, the calls that also empty the disk's write cache. (sled's own flush writes with
-//! `sync_file_range`, which does neither that nor record a file's new length; it syncs only
-//! every half second in the background.)
+//! only in the kernel's cache. Watched from outside with strace on the running server: sends
+//! made one at a time, each awaiting its acknowledgement, are met by at least as many `fsync`s
+//! or `fdatasync`s of the store's log, the calls that also empty the disk's write cache (that
+//! the acknowledgement waits for its commit is `tests/core_thread.rs`'s). sled's own flush
+//! writes with `sync_file_range`, which does neither that nor record a file's new length; it
+//! syncs only every half second in the background.
 
 mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
+use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use chat_store_contract::TempDir;
@@ -63,13 +64,11 @@ struct Tracer {
 }
 
 impl Tracer {
-    /// Attaches, and returns once strace says it traces every thread the process has.
+    /// Attaches, and returns once strace says it traces the process: "Process 12 attached
+    /// with 5 threads", all of them at once.
     fn attach(pid: u32, log: &Path) -> Tracer {
-        let threads = std::fs::read_dir(format!("/proc/{pid}/task"))
-            .expect("the server's threads")
-            .count();
         let mut child = Command::new("strace")
-            .args(["-f", "-e", "trace=fsync,fdatasync", "-o"])
+            .args(["-f", "-y", "-e", "trace=fsync,fdatasync", "-o"])
             .arg(log)
             .args(["-p", &pid.to_string()])
             .stdin(Stdio::null())
@@ -78,28 +77,25 @@ impl Tracer {
             .spawn()
             .expect("strace starts");
         let stderr = child.stderr.take().expect("stderr is piped");
-        let mut lines = BufReader::new(stderr).lines();
-        // "Process 12 attached with 5 threads" at once, or one "attached" line a thread.
-        let mut attached = 0;
-        while attached < threads {
-            let line = lines
-                .next()
-                .expect("strace says what it attached to")
-                .expect("strace's stderr");
+        let (said, hear) = mpsc::channel();
+        // strace goes on writing to its stderr: drained to the end so that it never blocks.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = said.send(line);
+            }
+        });
+        // Held from here, so that a failing test still stops it.
+        let tracer = Tracer { child };
+        let deadline = Instant::now() + READ_TIMEOUT;
+        loop {
+            let line = hear
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .unwrap_or_else(|_| panic!("strace did not say it attached to {pid}"));
             assert!(!line.contains("Operation not permitted"), "{line}");
-            if let Some((_, with)) = line.split_once("attached with ") {
-                attached = with
-                    .split_whitespace()
-                    .next()
-                    .and_then(|count| count.parse().ok())
-                    .unwrap_or_else(|| panic!("unexpected strace line {line:?}"));
-            } else if line.contains("attached") {
-                attached += 1;
+            if line.contains("attached") {
+                return tracer;
             }
         }
-        // strace goes on writing to its stderr: drain it so that it never blocks.
-        std::thread::spawn(move || lines.for_each(drop));
-        Tracer { child }
     }
 
     /// Detaches (the traced process goes on) and waits until strace has written its log.
@@ -124,13 +120,25 @@ impl Drop for Tracer {
     }
 }
 
-/// The syncs strace logged that succeeded.
-fn syncs_in(log: &Path) -> usize {
+/// The syncs of `file` (its path's end) that strace logged as succeeded.
+fn syncs_in(log: &Path, file: &str) -> usize {
+    let fd_of_file = format!("{file}>)");
     std::fs::read_to_string(log)
         .expect("strace's log")
         .lines()
-        .filter(|line| line.contains("sync(") && line.trim_end().ends_with("= 0"))
+        .filter(|line| {
+            line.contains("sync(") && line.contains(&fd_of_file) && line.trim_end().ends_with("= 0")
+        })
         .count()
+}
+
+/// The file whose sync makes a commit of `store` durable: its log.
+fn log_file_of(store: &str) -> &'static str {
+    match store {
+        "sled" => "/sled/db",
+        "sqlite" => "/chat.sqlite3-wal",
+        other => panic!("no store {other}"),
+    }
 }
 
 fn every_kept_acknowledgement_follows_a_sync_to_the_disk(store: &'static str) {
@@ -146,10 +154,10 @@ fn every_kept_acknowledgement_follows_a_sync_to_the_disk(store: &'static str) {
         alice.send_ok("bob", &format!("message {n}"));
     }
     tracer.detach();
-    let syncs = syncs_in(&log);
+    let syncs = syncs_in(&log, log_file_of(store));
     assert!(
         syncs >= SENDS,
-        "{SENDS} acknowledged sends, one at a time, but only {syncs} syncs:\n{}",
+        "{SENDS} acknowledged sends, one at a time, but only {syncs} syncs of the store's log:\n{}",
         std::fs::read_to_string(&log).unwrap_or_default()
     );
 }

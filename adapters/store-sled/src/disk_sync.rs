@@ -1,10 +1,12 @@
 //! What sled's own flush leaves out of a kept commit. sled writes its log with
 //! `sync_file_range`, which neither empties the disk's write cache nor records the file's new
 //! length, and never syncs the file it writes for a value too big for its log (a blob), nor the
-//! directory that names it. So a kept commit syncs them itself: an acknowledged message then
-//! survives a power cut, not only a killed process.
+//! directory that names it. So a kept commit syncs them itself, and what it acknowledges is on
+//! the disk, not only in the kernel's cache. One window is left: sled's background thread may
+//! rewrite a big node into a new blob between two commits, and its own `fsync` may make the log
+//! record that points to it durable before the next commit syncs the blob (docs/security.md).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -20,8 +22,10 @@ const BLOBS_DIR_NAME: &str = "blobs";
 pub(crate) struct DiskSync {
     log: File,
     blobs: PathBuf,
-    /// Blob files synced already, of those still there.
-    blobs_synced: HashSet<u64>,
+    /// Blob files synced already, of those still there, with the length each had then: sled's
+    /// background thread may be writing one while a commit lists them, so a blob whose length
+    /// has changed since is synced again.
+    blobs_synced: HashMap<u64, u64>,
 }
 
 impl DiskSync {
@@ -39,7 +43,7 @@ impl DiskSync {
         Ok(DiskSync {
             log,
             blobs: sled_dir.join(BLOBS_DIR_NAME),
-            blobs_synced: HashSet::new(),
+            blobs_synced: HashMap::new(),
         })
     }
 
@@ -49,9 +53,9 @@ impl DiskSync {
         self.log.sync_data()
     }
 
-    /// The blob files synced so far, of those still there.
+    /// The blob files synced so far, of those still there, with their lengths then.
     #[cfg(test)]
-    pub(crate) fn blobs_synced(&self) -> &HashSet<u64> {
+    pub(crate) fn blobs_synced(&self) -> &HashMap<u64, u64> {
         &self.blobs_synced
     }
 
@@ -61,7 +65,7 @@ impl DiskSync {
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(e),
         };
-        let mut present = HashSet::with_capacity(self.blobs_synced.len());
+        let mut present = HashMap::with_capacity(self.blobs_synced.len());
         let mut synced_any = false;
         for entry in entries {
             let entry = entry?;
@@ -72,16 +76,19 @@ impl DiskSync {
             else {
                 continue;
             };
-            if !self.blobs_synced.contains(&number) {
-                match File::open(entry.path()) {
-                    Ok(blob) => blob.sync_data()?,
-                    // sled collected it meanwhile: nothing left to make durable.
-                    Err(e) if e.kind() == ErrorKind::NotFound => continue,
-                    Err(e) => return Err(e),
-                }
+            let blob = match File::open(entry.path()) {
+                Ok(blob) => blob,
+                // sled collected it meanwhile: nothing left to make durable.
+                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            // The length before the sync: what the sync covers at least.
+            let length = blob.metadata()?.len();
+            if self.blobs_synced.get(&number) != Some(&length) {
+                blob.sync_data()?;
                 synced_any = true;
             }
-            present.insert(number);
+            present.insert(number, length);
         }
         if synced_any {
             sync_dir(&self.blobs)?;

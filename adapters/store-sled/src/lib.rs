@@ -304,7 +304,6 @@ fn check_layout(db: &sled::Db, access: Access) -> Result<(), StoreError> {
 /// the same process can find it still held.
 const LOCK_WAIT: Duration = Duration::from_secs(2);
 
-/// sled reports a held lock only in the text of an io::Error of kind Other.
 fn open_disk_sync(sled_dir: &Path) -> Result<DiskSync, StoreError> {
     DiskSync::open(sled_dir).map_err(|e| {
         unavailable(format!(
@@ -314,6 +313,7 @@ fn open_disk_sync(sled_dir: &Path) -> Result<DiskSync, StoreError> {
     })
 }
 
+/// sled reports a held lock only in the text of an io::Error of kind Other.
 fn is_lock_error(e: &sled::Error) -> bool {
     matches!(e, sled::Error::Io(e) if e.to_string().contains("could not acquire lock"))
 }

@@ -1,8 +1,6 @@
 //! Ids as stored: 0 is no message's id, so finding one is damage, reported and not a panic;
 //! a read marker of 0 (stored before `MessageId` refused 0) is nothing read.
 
-use std::collections::HashSet;
-
 use chat_domain::{Content, MessageBody};
 use chat_store_contract::TempDir;
 
@@ -168,13 +166,16 @@ fn a_kept_commit_syncs_the_blob_sled_writes_for_a_big_log_entry() {
             .expect("append");
     }
     store.commit().expect("commit");
-    let blobs: HashSet<u64> = std::fs::read_dir(SledStore::path_in(dir.path()).join("blobs"))
+    let blobs: HashMap<u64, u64> = std::fs::read_dir(SledStore::path_in(dir.path()).join("blobs"))
         .expect("sled's blobs")
         .map(|entry| {
-            let name = entry.expect("an entry").file_name();
-            name.to_str()
+            let entry = entry.expect("an entry");
+            let name = entry.file_name();
+            let number = name
+                .to_str()
                 .and_then(|n| n.parse().ok())
-                .expect("a number")
+                .expect("a number");
+            (number, entry.metadata().expect("its length").len())
         })
         .collect();
     assert!(!blobs.is_empty(), "no blob: the entry fitted in sled's log");
