@@ -12,7 +12,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, mpsc};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chat_store_contract::TempDir;
 use common::*;
@@ -100,16 +100,11 @@ impl Tracer {
 
     /// Detaches (the traced process goes on) and waits until strace has written its log.
     fn detach(mut self) {
-        let status = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(status.success());
-        let deadline = Instant::now() + READ_TIMEOUT;
-        while self.child.try_wait().expect("try_wait").is_none() {
-            assert!(Instant::now() < deadline, "strace did not detach");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        signal_process(self.child.id(), "INT");
+        assert!(
+            wait_for_exit(&mut self.child, READ_TIMEOUT).is_some(),
+            "strace did not detach"
+        );
     }
 }
 
