@@ -625,28 +625,41 @@ impl<S: Store> Core<S> {
             }
         }
         self.numbers_this_batch.clear();
-        let pending = std::mem::take(&mut self.pending);
-        let mut effects = Vec::with_capacity(pending.len());
+        // The next batch starts with room for as many: growing one effect at a time copied
+        // them over and over in busy batches.
+        let room = self.pending.len();
+        let pending = std::mem::replace(&mut self.pending, Vec::with_capacity(room));
+        match committed {
+            // In place: the effects reuse the batch's buffer.
+            Ok(()) => pending.into_iter().map(|(effect, _)| effect).collect(),
+            Err(e) => self.released_after_failure(pending, &e),
+        }
+    }
+
+    /// What a batch whose commit failed still sends: what depended on nothing stored, and
+    /// `storage_unavailable` for what did; then `StoreFailed`.
+    fn released_after_failure(
+        &mut self,
+        pending: Vec<(Effect, OnCommitFailure)>,
+        error: &StoreError,
+    ) -> Vec<Effect> {
+        let mut effects = Vec::with_capacity(pending.len() + 1);
         for (effect, on_failure) in pending {
-            match (&committed, on_failure) {
-                (Ok(()), _) | (Err(_), OnCommitFailure::Send) => effects.push(effect),
-                (Err(_), OnCommitFailure::Drop) => {}
-                (Err(e), OnCommitFailure::ReplyError(id)) => {
-                    effects.push(unavailable(effect, id, e));
-                }
-                (Err(e), OnCommitFailure::UndoRegistration(id)) => {
+            match on_failure {
+                OnCommitFailure::Send => effects.push(effect),
+                OnCommitFailure::Drop => {}
+                OnCommitFailure::ReplyError(id) => effects.push(unavailable(effect, id, error)),
+                OnCommitFailure::UndoRegistration(id) => {
                     if let Effect::Send(outbound) = &effect {
                         self.log_out(outbound.conn);
                     }
-                    effects.push(unavailable(effect, id, e));
+                    effects.push(unavailable(effect, id, error));
                 }
             }
         }
-        if let Err(e) = committed {
-            effects.push(Effect::StoreFailed {
-                detail: e.detail().to_string(),
-            });
-        }
+        effects.push(Effect::StoreFailed {
+            detail: error.detail().to_string(),
+        });
         effects
     }
 }
