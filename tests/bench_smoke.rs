@@ -1,7 +1,12 @@
 //! `chat-bench` works end to end: a short fan-out run against a server it starts, which checks
 //! every member got each message exactly once. No timing is asserted.
 
-use std::process::Command;
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::signal_process;
 
 #[test]
 fn a_short_fanout_run_completes_and_reports() {
@@ -140,6 +145,31 @@ fn an_fsync_run_times_every_sync_and_leaves_no_file() {
         .and_then(|line| line.split(" in ").nth(1))
         .expect("the report names its directory");
     assert!(!std::path::Path::new(dir).exists(), "{dir} is left behind");
+}
+
+#[test]
+fn a_paced_sync_that_waits_long_is_reported_as_long_as_it_waited() {
+    // A paced sync is timed from when it was due: stopping the process for 300 ms makes the
+    // syncs due meanwhile that late, on any disk. Once, the report clamped them to 2 ms.
+    let child = Command::new(env!("CARGO_BIN_EXE_chat-bench"))
+        .args(["fsync", "--syncs", "60", "--per-second", "100"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("chat-bench runs");
+    std::thread::sleep(Duration::from_millis(150));
+    signal_process(child.id(), "STOP");
+    std::thread::sleep(Duration::from_millis(300));
+    signal_process(child.id(), "CONT");
+    let output = child.wait_with_output().expect("chat-bench ends");
+    assert!(output.status.success(), "{output:?}");
+    let report = String::from_utf8_lossy(&output.stdout);
+    let max_us: u64 = report
+        .split("max ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|max| max.parse().ok())
+        .unwrap_or_else(|| panic!("no max in {report}"));
+    assert!(max_us >= 250_000, "{report}");
 }
 
 #[test]
