@@ -4,7 +4,7 @@
 mod common;
 
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::signal_process;
 
@@ -152,11 +152,19 @@ fn a_paced_sync_that_waits_long_is_reported_as_long_as_it_waited() {
     // A paced sync is timed from when it was due: stopping the process for 300 ms makes the
     // syncs due meanwhile that late, on any disk. Once, the report clamped them to 2 ms.
     let child = Command::new(env!("CARGO_BIN_EXE_chat-bench"))
-        .args(["fsync", "--syncs", "60", "--per-second", "100"])
+        .args(["fsync", "--syncs", "200", "--per-second", "100"])
         .stdout(Stdio::piped())
         .spawn()
         .expect("chat-bench runs");
-    std::thread::sleep(Duration::from_millis(150));
+    // Stopped once its schedule has begun (its first sync written), well before it ends (2 s).
+    let synced = std::env::temp_dir()
+        .join(format!("chat-bench-fsync-{}", child.id()))
+        .join("synced");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::metadata(&synced).map_or(0, |m| m.len()) < 16 * 1024 {
+        assert!(Instant::now() < deadline, "chat-bench never synced");
+        std::thread::sleep(Duration::from_millis(5));
+    }
     signal_process(child.id(), "STOP");
     std::thread::sleep(Duration::from_millis(300));
     signal_process(child.id(), "CONT");
