@@ -150,7 +150,7 @@ fn an_fsync_run_times_every_sync_and_leaves_no_file() {
 #[test]
 fn a_paced_sync_that_waits_long_is_reported_as_long_as_it_waited() {
     // A paced sync is timed from when it was due: stopping the process for 300 ms makes the
-    // syncs due meanwhile that late, on any disk. Once, the report clamped them to 2 ms.
+    // syncs due meanwhile that late, on any disk. Once, the report counted them as 2 us.
     let child = Command::new(env!("CARGO_BIN_EXE_chat-bench"))
         .args(["fsync", "--syncs", "200", "--per-second", "100"])
         .stdout(Stdio::piped())
