@@ -19,6 +19,9 @@ pub struct MemoryStore {
     read_markers: BTreeMap<(Username, Conversation), MessageId>,
     /// When set, every call fails with this error: how tests reach the storage error paths.
     pub failing: Option<StoreError>,
+    /// When set, becomes `failing` once a group write has been applied: a store that breaks
+    /// between a command's write and anything it reads after.
+    pub failing_after_group_write: Option<StoreError>,
 }
 
 impl MemoryStore {
@@ -271,6 +274,9 @@ impl Store for MemoryStore {
         if write.end {
             self.groups.remove(&name);
             self.members.retain(|(group, _), _| *group != name);
+        }
+        if let Some(e) = self.failing_after_group_write.take() {
+            self.failing = Some(e);
         }
         Ok(notice)
     }

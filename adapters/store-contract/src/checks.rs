@@ -464,6 +464,35 @@ pub fn members_and_memberships_agree<S: Store>(open: Open<S>) {
 }
 
 /// `user_name` joins `group_name` with a notice; returns the notice.
+/// A group write is all or nothing: one that fails (a role for someone who is not a member)
+/// adds, removes and writes nothing, not even its notice.
+pub fn a_group_write_that_fails_changes_nothing<S: Store>(open: Open<S>) {
+    let dir = TempDir::new("group-write-fails");
+    let mut store = with_users(open, dir.path(), &["alice", "bob", "carol", "dave"]);
+    let created = create_group(&mut store, "team", "alice", &["bob"]);
+    let members_before = store.members(&group("team")).expect("members");
+    let mut write = GroupWrite::new(group("team"));
+    write.add.push((user("carol"), Role::Member));
+    write.remove.push(user("bob"));
+    write.set_roles.push((user("dave"), Role::Admin));
+    let joined = Notice::Joined {
+        user: user("carol"),
+    };
+    write.notice = Some(to_group("alice", "team", Content::Notice(joined), 5));
+    assert!(store.write_group(write).is_err(), "dave is not a member");
+    store.commit().expect("commit");
+    assert_eq!(
+        store.members(&group("team")).expect("members"),
+        members_before
+    );
+    assert_eq!(store.groups_of(&user("carol")).expect("groups"), vec![]);
+    assert_eq!(
+        store.groups_of(&user("bob")).expect("groups"),
+        vec![(group("team"), Role::Member)]
+    );
+    assert_eq!(group_history(&store, "team"), vec![created]);
+}
+
 fn add_member<S: Store>(store: &mut S, group_name: &str, user_name: &str, role: Role) -> Message {
     let mut write = GroupWrite::new(group(group_name));
     write.add.push((user(user_name), role));

@@ -189,6 +189,7 @@ macro_rules! __contract_checks {
             a_deep_page_of_a_large_conversation,
             groups_are_created_with_their_members_and_notice,
             members_and_memberships_agree,
+            a_group_write_that_fails_changes_nothing,
             a_members_view_starts_at_the_notice_that_added_them,
             group_history_holds_text_and_notices_in_order,
             an_ended_group_and_a_new_one_of_its_name_share_nothing,

@@ -136,33 +136,36 @@ fn notice(actor: &Username, group: &GroupName, notice: Notice, now: Timestamp) -
 }
 
 /// Applies `write` and names who is told: the members after it, and `extra` (someone who just
-/// left or was removed).
+/// left or was removed). Everything is read before the write: a read that failed after it
+/// would answer a failure for a change the batch's commit then makes.
 fn apply(
     store: &mut impl Store,
     write: GroupWrite,
     extra: Option<&Username>,
 ) -> Result<GroupChange, GroupError> {
-    let group = write.group.clone();
+    let audience = audience_after(store.members(&write.group)?, &write, extra);
     let notice = store.write_group(write)?;
-    Ok(GroupChange {
-        notice,
-        audience: audience(store, &group, extra)?,
-    })
+    Ok(GroupChange { notice, audience })
 }
 
-/// The members' names, and `extra` (someone who just left) after them.
-fn audience(
-    store: &impl Store,
-    group: &GroupName,
+/// The members' names once `write` is applied to `before`, in name order as a store lists
+/// them, and `extra` (someone who just left) after them.
+fn audience_after(
+    before: Vec<Member>,
+    write: &GroupWrite,
     extra: Option<&Username>,
-) -> Result<Vec<Username>, GroupError> {
-    let mut names: Vec<Username> = store
-        .members(group)?
-        .into_iter()
-        .map(|m| m.username)
-        .collect();
+) -> Vec<Username> {
+    let mut names = BTreeSet::new();
+    if !write.end {
+        names.extend(before.into_iter().map(|m| m.username));
+        for removed in &write.remove {
+            names.remove(removed);
+        }
+        names.extend(write.add.iter().map(|(user, _)| user.clone()));
+    }
+    let mut names: Vec<Username> = names.into_iter().collect();
     names.extend(extra.cloned());
-    Ok(names)
+    names
 }
 
 /// Gives members their `roles` (where each one's view starts stays), writes the notice `what`
