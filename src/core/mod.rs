@@ -121,6 +121,20 @@ pub enum Hashed {
     },
 }
 
+impl Hashed {
+    /// Why the hasher failed, if it did: for the operator's log, which the hashing thread
+    /// writes (the core does no I/O).
+    pub fn failure(&self) -> Option<&HashError> {
+        match self {
+            Hashed::Register { hash: Err(e), .. }
+            | Hashed::LogIn {
+                matches: Err(e), ..
+            } => Some(e),
+            Hashed::Register { hash: Ok(_), .. } | Hashed::LogIn { matches: Ok(_), .. } => None,
+        }
+    }
+}
+
 /// Where password jobs go: the hashing pool, or a test's queue.
 pub trait HashQueue {
     /// Queues `job`; `Err(Busy)` if the queue is full.

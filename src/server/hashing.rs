@@ -12,6 +12,7 @@ use std::thread::JoinHandle;
 use chat_domain::PasswordHasher;
 
 use super::core_thread::ToCore;
+use super::log;
 use crate::core::{Busy, ConnId, HashJob, HashQueue, Input};
 
 /// Work for a hashing thread, tagged with the connection and request it answers.
@@ -73,10 +74,14 @@ impl HashPool {
                             skipped.fetch_add(1, Ordering::Relaxed);
                             continue;
                         }
+                        let done = job.work.run(hasher.as_ref());
+                        if let Some(e) = done.failure() {
+                            log!("password hashing failed: {}", e.0);
+                        }
                         let done = Input::Hashed {
                             conn: job.conn,
                             request_id: job.request_id,
-                            done: job.work.run(hasher.as_ref()),
+                            done,
                         };
                         released = false;
                         if results_tx.send(ToCore::Hashed(done)).is_err() {
