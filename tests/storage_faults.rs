@@ -10,6 +10,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::Receiver;
+use std::time::Duration;
 
 use chat::store::{self, AnyStore, StoreKind};
 use chat_domain::{
@@ -17,7 +18,7 @@ use chat_domain::{
     StoreError, UserRecord, Username,
 };
 use chat_store_contract::TempDir;
-use chat_wire::{Reply, Request, ServerFrame};
+use chat_wire::{Reply, Request, ServerFrame, WireRecipient};
 use common::*;
 
 /// A store whose writes fail while `faults.writes` is set, and whose commits fail while
@@ -117,7 +118,7 @@ fn a_failing_write_is_refused_reads_go_on_and_writes_recover(store: &'static str
     assert!(matches!(bob.register("bob"), Reply::Registered { .. }));
     let mut alice = connect();
     assert!(matches!(alice.register("alice"), Reply::Registered { .. }));
-    alice.send_ok("bob", "before");
+    let before = alice.send_ok("bob", "before");
     assert_eq!(bob.next_message().body, "before");
 
     failing.store(true, Ordering::SeqCst);
@@ -146,6 +147,13 @@ fn a_failing_write_is_refused_reads_go_on_and_writes_recover(store: &'static str
         bob_again.log_in("bob", PASSWORD),
         Reply::LoggedIn { .. }
     ));
+    // A read marker that could not be stored is refused, and moves no other device.
+    let marked = bob.request(Request::MarkRead {
+        with: WireRecipient::User("alice".into()),
+        up_to: before,
+    });
+    assert_eq!(error_code(&marked), "storage_unavailable");
+    assert!(!bob_again.anything_within(Duration::from_millis(200)));
 
     failing.store(false, Ordering::SeqCst);
     alice.send_ok("bob", "after");
