@@ -569,7 +569,7 @@ fn a_group_name_with_a_hash_on_the_wire_is_refused(store: &'static str) {
     let Reply::Error(body) = &created else {
         panic!("{created:?}")
     };
-    assert!(!body.message.contains(" # "), "{}", body.message);
+    assert!(!body.message.contains('#'), "{}", body.message);
     create(&mut alice, "team", &[]);
     let sent = send_to(&mut alice, WireRecipient::Group("#team".into()), "hi");
     assert_eq!(error_code(&sent), "invalid_group_name");

@@ -65,6 +65,9 @@ impl fmt::Display for GroupNameError {
             UsernameError::TooLong { chars } => {
                 write!(f, "That group name is too long ({chars}): {rule}.")
             }
+            // Whoever sent `#team` where a bare name belongs typed the mark people write
+            // groups with: the rule says what a name is, without blaming the mark itself.
+            UsernameError::InvalidChar('#') => write!(f, "That is not a group name: {rule}."),
             UsernameError::InvalidChar(c) => {
                 write!(f, "A group name cannot contain {c:?}: {rule}.")
             }
