@@ -332,7 +332,7 @@ impl ErrorCode for SendError {
 
 // ---- history ----------------------------------------------------------------------------
 
-/// How history pages are sized; the operator may tune both.
+/// How history pages are sized: `limits`' default and most in the server; tests pass smaller ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HistoryPaging {
     pub page_default: u32,

@@ -345,3 +345,13 @@ proptest! {
         }
     }
 }
+
+/// `/help` speaks of the history page without a count; it must say the page the server gives.
+#[test]
+fn help_states_the_default_history_page() {
+    let default = crate::limits::HISTORY_PAGE_DEFAULT;
+    assert!(
+        HELP.contains(&format!("({default} unless you give a count)")),
+        "{HELP}"
+    );
+}

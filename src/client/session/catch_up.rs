@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use chat_wire::{WireEntry, WireMessage, WireNotice};
 
-/// Messages asked for per `CatchUp` page (the server's most).
-pub const CATCH_UP_PAGE: u32 = 500;
+/// Messages asked for per `CatchUp` page: the server's most.
+pub const CATCH_UP_PAGE: u32 = chat_domain::limits::HISTORY_PAGE_MAX;
 /// Pages one catch-up reads at most (20 x 500 = 10,000 entries); past it the client says more
 /// was missed and where to read it.
 pub const CATCH_UP_PAGES_MAX: u32 = 20;
