@@ -78,6 +78,17 @@ fn a_short_rate_run_accounts_for_every_message() {
         report.contains("delivered 200 of 200 (lost 0, duplicated 0)"),
         "{report}"
     );
+    assert_steal_reported(&report);
+}
+
+/// The run's steal time is reported as a number of milliseconds.
+fn assert_steal_reported(report: &str) {
+    let millis = report
+        .split("machine steal time ")
+        .nth(1)
+        .and_then(|rest| rest.split(" ms").next())
+        .and_then(|n| n.parse::<u64>().ok());
+    assert!(millis.is_some(), "{report}");
 }
 
 #[test]
@@ -139,6 +150,7 @@ fn an_fsync_run_times_every_sync_and_leaves_no_file() {
         "{report}"
     );
     assert!(report.contains("write + fdatasync (us): p50"), "{report}");
+    assert_steal_reported(&report);
     let dir = report
         .lines()
         .next()

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
-use super::server_process::temp_dir;
+use super::server_process::{describe_steal, machine_steal_time, since, temp_dir};
 
 /// Bytes appended before each sync: one SQLite page of ours, about one commit of a quiet turn.
 const WRITE_BYTES: usize = 16 * 1024;
@@ -27,6 +27,8 @@ pub struct Report {
     syncs: usize,
     per_second: Option<u32>,
     timed: Timed,
+    /// The machine's steal time during the run.
+    steal: Option<Duration>,
 }
 
 /// What the syncs took: from when each was due (paced) or began, and each by itself.
@@ -40,6 +42,7 @@ struct Timed {
 pub fn run(options: &Options) -> Result<Report, String> {
     let dir = temp_dir("fsync");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let steal_before = machine_steal_time();
     let measured = measure(&dir, options);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(Report {
@@ -47,6 +50,7 @@ pub fn run(options: &Options) -> Result<Report, String> {
         syncs: options.syncs,
         per_second: options.per_second,
         timed: measured?,
+        steal: since(steal_before, machine_steal_time),
     })
 }
 
@@ -129,6 +133,9 @@ impl std::fmt::Display for Report {
             // What one sync waited for the disk, without the queue behind a slow one: what a
             // commit that syncs waits at that pace.
             writeln!(f, "  each by itself (us): {}", quantiles(&self.timed.each))?;
+        }
+        if let Some(steal) = self.steal {
+            writeln!(f, "{}", describe_steal(steal))?;
         }
         Ok(())
     }

@@ -13,7 +13,7 @@ use polling::{Event, Events, PollMode, Poller};
 
 use super::peer::{Codec, Incoming};
 use super::probe::{self, Probe};
-use super::server_process::{cpu_time_of, own_cpu_time};
+use super::server_process::{cpu_time_of, describe_steal, machine_steal_time, own_cpu_time, since};
 use super::target::Target;
 
 /// Waiting for one connection to be accepted, at most.
@@ -66,6 +66,8 @@ pub struct Report {
     pub latency: Histogram<u64>,
     pub server_cpu: Option<Duration>,
     pub bench_cpu: Option<Duration>,
+    /// The machine's steal time during the run (`machine_steal_time`).
+    pub steal: Option<Duration>,
     /// The probe's ping round trips, in nanoseconds, with `Options::probe`.
     pub probe: Option<Histogram<u64>>,
 }
@@ -135,6 +137,7 @@ pub fn run(target: &Target, options: &Options) -> Result<Report, String> {
     let probe = options.probe.then(|| Probe::start(target)).transpose()?;
     let server_cpu_before = target.pid.and_then(cpu_time_of);
     let bench_cpu_before = own_cpu_time();
+    let steal_before = machine_steal_time();
     let start = Instant::now();
     let mut last_progress = start;
     let mut last_delivery = start;
@@ -252,6 +255,7 @@ pub fn run(target: &Target, options: &Options) -> Result<Report, String> {
         latency,
         server_cpu,
         bench_cpu,
+        steal: since(steal_before, machine_steal_time),
         probe,
     })
 }
@@ -494,6 +498,9 @@ impl std::fmt::Display for Report {
                 "  load generator CPU {:.0}% of one core",
                 100.0 * cpu.as_secs_f64() / self.elapsed.as_secs_f64().max(1e-9)
             )?;
+        }
+        if let Some(steal) = self.steal {
+            writeln!(f, "{}", describe_steal(steal))?;
         }
         Ok(())
     }

@@ -140,6 +140,31 @@ pub fn cpu_time_of(pid: u32) -> Option<Duration> {
     Some(Duration::from_micros(ticks * 1_000_000 / per_second.max(1)))
 }
 
+/// Steal time of the whole machine so far, all CPUs together: time a virtual CPU was ready to
+/// run while the hypervisor ran something else (/proc/stat's `cpu` line, its eighth value).
+/// On a VM it tells a run the host disturbed from one it did not.
+pub fn machine_steal_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let total = stat.lines().next()?.strip_prefix("cpu ")?;
+    let ticks: u64 = total.split_whitespace().nth(7)?.parse().ok()?;
+    // SAFETY: sysconf only reads a constant.
+    let per_second = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).ok()?;
+    Some(Duration::from_micros(ticks * 1_000_000 / per_second.max(1)))
+}
+
+/// The report's line for `steal` during a run.
+pub fn describe_steal(steal: Duration) -> String {
+    format!(
+        "  machine steal time {} ms (CPUs ready while the hypervisor ran something else)",
+        steal.as_millis()
+    )
+}
+
+/// Time that passed on `read` between `before` (read earlier) and now.
+pub fn since(before: Option<Duration>, read: fn() -> Option<Duration>) -> Option<Duration> {
+    Some(read()?.saturating_sub(before?))
+}
+
 /// Resident memory of process `pid` in bytes, from /proc/PID/status (VmRSS).
 pub fn resident_bytes_of(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
