@@ -22,8 +22,8 @@ fn a_commit_that_fails_after_the_shutdown_grace_still_ends_the_server_with_an_er
     gated.gate.hold();
     gated.gate.fail_commits();
     alice.send_message_request("alice", "stuck in a commit");
-    // Give the core a moment to be in the commit, then stop the server.
-    std::thread::sleep(Duration::from_millis(200));
+    // Once the core is in the commit, stop the server.
+    gated.gate.wait_for_a_held_message();
     // SAFETY: kill(2) on this process with a signal the server has a handler for.
     assert_eq!(unsafe { libc::kill(libc::getpid(), libc::SIGTERM) }, 0);
     // The loop waits out its grace for alice's answer, then for the core's thread.

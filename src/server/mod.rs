@@ -577,6 +577,20 @@ impl Server {
             self.close_with(token, "server_shutdown", why);
         }
         self.shutdown_deadline = Some(self.now + self.config.limits.shutdown_grace);
+        arm_exit_on_a_second_signal();
+    }
+}
+
+/// From now on SIGINT or SIGTERM ends the process at once with status 130, even while `run`
+/// waits for the core's thread to finish a commit and polls no more.
+fn arm_exit_on_a_second_signal() {
+    let armed = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    for signal in [SIGINT, SIGTERM] {
+        if let Err(e) =
+            signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&armed))
+        {
+            log!("cannot arm the exit on a second signal: {e}");
+        }
     }
 }
 

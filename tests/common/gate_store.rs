@@ -22,6 +22,8 @@ pub struct Gate {
     failing: Arc<std::sync::atomic::AtomicBool>,
     /// The ids of the messages committed so far.
     committed: Arc<Mutex<BTreeSet<u64>>>,
+    /// Messages in the commit waiting at the gate now (0 when none waits).
+    waiting_messages: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Gate {
@@ -39,6 +41,23 @@ impl Gate {
     pub fn release(&self) {
         *self.held.0.lock().expect("gate") = false;
         self.held.1.notify_all();
+    }
+
+    /// Waits until a commit holding a message waits at the gate: the core is then in the
+    /// commit, as on a slow fsync, whatever the test does next.
+    pub fn wait_for_a_held_message(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while self
+            .waiting_messages
+            .load(std::sync::atomic::Ordering::SeqCst)
+            == 0
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no commit with a message reached the gate"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
     }
 
     pub fn is_committed(&self, id: u64) -> bool {
@@ -91,7 +110,10 @@ impl Store for GateStore {
         Ok(notice)
     }
     fn commit(&mut self) -> Result<(), StoreError> {
+        let waiting = &self.gate.waiting_messages;
+        waiting.store(self.pending.len(), std::sync::atomic::Ordering::SeqCst);
         self.gate.wait_while_held();
+        waiting.store(0, std::sync::atomic::Ordering::SeqCst);
         if self.gate.failing.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(StoreError::Unavailable("injected: the fsync failed".into()));
         }
