@@ -463,7 +463,6 @@ pub fn members_and_memberships_agree<S: Store>(open: Open<S>) {
     assert_eq!(store.members(&group("team2")).expect("members").len(), 1);
 }
 
-/// `user_name` joins `group_name` with a notice; returns the notice.
 /// A group write is all or nothing: one that fails (a role for someone who is not a member)
 /// adds, removes and writes nothing, not even its notice.
 pub fn a_group_write_that_fails_changes_nothing<S: Store>(open: Open<S>) {
@@ -493,6 +492,7 @@ pub fn a_group_write_that_fails_changes_nothing<S: Store>(open: Open<S>) {
     assert_eq!(group_history(&store, "team"), vec![created]);
 }
 
+/// `user_name` joins `group_name` with a notice; returns the notice.
 fn add_member<S: Store>(store: &mut S, group_name: &str, user_name: &str, role: Role) -> Message {
     let mut write = GroupWrite::new(group(group_name));
     write.add.push((user(user_name), role));

@@ -7,8 +7,8 @@ use chat_wire::{WireEntry, WireMessage, WireNotice};
 
 /// Messages asked for per `CatchUp` page: the server's most.
 pub const CATCH_UP_PAGE: u32 = chat_domain::limits::HISTORY_PAGE_MAX;
-/// Pages one catch-up reads at most (20 x 500 = 10,000 entries); past it the client says more
-/// was missed and where to read it.
+/// Pages one catch-up reads at most (20 pages of `CATCH_UP_PAGE`: 10,000 entries); past it the
+/// client says more was missed and where to read it.
 pub const CATCH_UP_PAGES_MAX: u32 = 20;
 /// Live events held while the catch-up runs, at most; past it they are dropped and one more
 /// round of catch-up fetches them (they are stored, or they would not have been delivered).
