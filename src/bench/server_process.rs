@@ -135,6 +135,11 @@ pub fn cpu_time_of(pid: u32) -> Option<Duration> {
     let after_name = stat.get(stat.rfind(')')? + 2..)?;
     let fields: Vec<&str> = after_name.split(' ').collect();
     let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    from_clock_ticks(ticks)
+}
+
+/// `ticks` of the kernel's clock (USER_HZ) as a duration.
+fn from_clock_ticks(ticks: u64) -> Option<Duration> {
     // SAFETY: sysconf only reads a constant.
     let per_second = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).ok()?;
     Some(Duration::from_micros(ticks * 1_000_000 / per_second.max(1)))
@@ -146,10 +151,7 @@ pub fn cpu_time_of(pid: u32) -> Option<Duration> {
 pub fn machine_steal_time() -> Option<Duration> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     let total = stat.lines().next()?.strip_prefix("cpu ")?;
-    let ticks: u64 = total.split_whitespace().nth(7)?.parse().ok()?;
-    // SAFETY: sysconf only reads a constant.
-    let per_second = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).ok()?;
-    Some(Duration::from_micros(ticks * 1_000_000 / per_second.max(1)))
+    from_clock_ticks(total.split_whitespace().nth(7)?.parse().ok()?)
 }
 
 /// The report's line for `steal` during a run.
